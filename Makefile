@@ -1,0 +1,113 @@
+# casino — a pipeline of small C filters for casino events.
+
+VERSION   = 0.1.0
+PREFIX    = /usr/local
+DESTDIR   =
+BUILD     = build
+CC        = cc
+OPT       = -O2
+CFLAGS    = $(OPT) -g -Wall -Wextra -Werror -std=c11 -D_DEFAULT_SOURCE
+CPPFLAGS  = -Ilib -I/usr/include/postgresql -DCASINO_VERSION=\"$(VERSION)\"
+LDFLAGS   =
+SANITIZE  = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+# One line per program: tools/NAME.c -> $(BUILD)/NAME.
+PROGS = \
+	casino-gen \
+	casino-describe
+
+LIBSRC = \
+	lib/buf.c \
+	lib/event.c \
+	lib/log.c \
+	lib/money.c \
+	lib/ndjson.c \
+	lib/opt.c \
+	lib/stage.c \
+	lib/timefmt.c
+
+SCRIPTS = $(wildcard scripts/casino-*)
+MANPAGES = $(wildcard man/*.[17])
+
+# Libraries each program needs beyond libcasino and jansson.
+LIBS_casino-fx     = -lcurl
+LIBS_casino-player = -lpq
+
+LIBOBJ = $(LIBSRC:lib/%.c=$(BUILD)/obj/%.o)
+BINS = $(PROGS:%=$(BUILD)/%)
+
+# Debian packages: build, run and test.
+DEBS = gcc make libjansson-dev libpq-dev libcurl4-openssl-dev postgresql \
+	postgresql-contrib socat jq curl kcat librdkafka-dev bats bats-assert \
+	bats-support mandoc shellcheck clang valgrind wrk
+
+all: $(BINS)
+
+$(BUILD)/obj/%.o: lib/%.c lib/*.h
+	@mkdir -p $(BUILD)/obj
+	$(CC) $(CFLAGS) $(CPPFLAGS) -c -o $@ $<
+
+$(BUILD)/libcasino.a: $(LIBOBJ)
+	rm -f $@
+	ar rcs $@ $(LIBOBJ)
+
+$(BUILD)/%: tools/%.c $(BUILD)/libcasino.a lib/*.h
+	$(CC) $(CFLAGS) $(CPPFLAGS) -o $@ $< $(BUILD)/libcasino.a $(LIBS_$*) -ljansson -lm $(LDFLAGS)
+
+deps:
+	@missing=; for p in $(DEBS); do \
+		dpkg-query -W -f='$${Status}' "$$p" 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+lint: deps
+	mandoc -Tlint -Wwarning $(MANPAGES)
+	shellcheck -x $(SCRIPTS) bench/* tests/run .ci/run
+	shellcheck -x -s bash tests/bats/*.bash
+
+test: deps all
+	$(MAKE) lint
+	tests/run $(BUILD)
+
+check-asan: deps
+	$(MAKE) BUILD=build-asan OPT="-O1" CFLAGS='-O1 -g -Wall -Wextra -Werror -std=c11 -D_DEFAULT_SOURCE $(SANITIZE)' LDFLAGS='$(SANITIZE)' all
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 tests/run build-asan
+
+check-valgrind: deps all
+	CASINO_VALGRIND=1 tests/run $(BUILD)
+
+run: deps all
+	scripts/casino-run
+
+generator: all
+	$(BUILD)/casino-gen -t 5
+
+bench: all
+	bench/stages
+
+install: all
+	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+		$(DESTDIR)$(PREFIX)/share/man/man7 $(DESTDIR)$(PREFIX)/share/casino/migrations
+	cp $(BINS) $(DESTDIR)$(PREFIX)/bin/
+	for s in $(SCRIPTS); do \
+		sed 's|^CASINO_SHARE=.*|CASINO_SHARE=$${CASINO_SHARE:-$(PREFIX)/share/casino}|' "$$s" \
+			>"$(DESTDIR)$(PREFIX)/bin/$${s#scripts/}"; \
+		chmod 755 "$(DESTDIR)$(PREFIX)/bin/$${s#scripts/}"; \
+	done
+	cp man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	cp man/*.7 $(DESTDIR)$(PREFIX)/share/man/man7/
+	if [ -d share ]; then cp share/*.json $(DESTDIR)$(PREFIX)/share/casino/ 2>/dev/null || true; fi
+	if [ -d migrations ]; then cp migrations/*.sql $(DESTDIR)$(PREFIX)/share/casino/migrations/ 2>/dev/null || true; fi
+
+uninstall:
+	for p in $(PROGS) $(SCRIPTS:scripts/%=%); do rm -f "$(DESTDIR)$(PREFIX)/bin/$$p"; done
+	for m in $(MANPAGES:man/%=%); do rm -f "$(DESTDIR)$(PREFIX)/share/man/man$${m##*.}/$$m"; done
+	rm -rf $(DESTDIR)$(PREFIX)/share/casino
+
+clean:
+	rm -rf build build-asan
+
+.PHONY: all deps lint test check-asan check-valgrind run generator bench install uninstall clean
