@@ -1,0 +1,28 @@
+/* buf: a growable byte buffer. Functions abort the process (exit 70) only
+ * when memory runs out; everything else never fails. data is always
+ * NUL-terminated after len bytes. */
+#ifndef CASINO_BUF_H
+#define CASINO_BUF_H
+#include <stddef.h>
+
+struct buf {
+	char *data;
+	size_t len, cap;
+};
+
+void buf_reserve(struct buf *b, size_t extra);
+void buf_append(struct buf *b, const void *p, size_t n);
+void buf_puts(struct buf *b, const char *s);
+void buf_putc(struct buf *b, char c);
+void buf_printf(struct buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Append s as a JSON string literal with quotes, escaping what JSON needs. */
+void buf_json_string(struct buf *b, const char *s, size_t n);
+void buf_free(struct buf *b);
+
+/* Allocation that cannot fail: on ENOMEM logs and exits 70 (EX_SOFTWARE). */
+void *xmalloc(size_t n);
+void *xrealloc(void *p, size_t n);
+char *xstrndup(const char *s, size_t n);
+
+#endif

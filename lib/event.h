@@ -1,0 +1,39 @@
+/* event: parse and validate one event line with jansson (DESIGN.md, "The
+ * event"), and write it back with one owned key added or replaced while every
+ * other byte of the line stays as it was. */
+#ifndef CASINO_EVENT_H
+#define CASINO_EVENT_H
+#include <jansson.h>
+#include <stddef.h>
+#include "buf.h"
+#include "timefmt.h"
+
+enum event_type { EVENT_GAME_START, EVENT_BET, EVENT_DEPOSIT, EVENT_GAME_STOP };
+
+struct event {
+	const char *raw; /* the line as read, not NUL-terminated */
+	size_t raw_len;
+	unsigned long lineno;
+	json_t *root;
+	enum event_type type;
+	long long id, player_id, game_id, amount, amount_eur;
+	int has_game_id, has_amount, has_amount_eur, has_won;
+	const char *currency;     /* NULL unless bet/deposit; owned by root */
+	struct utc_time created_at;
+	json_t *player;           /* the "player" object or NULL; owned by root */
+	char *owned;              /* raw's copy after event_detach */
+};
+
+const char *event_type_name(enum event_type t);
+/* 0 on success; -1 with a short reason in why (e.g. "missing key: amount"). */
+int event_parse(struct event *ev, const char *line, size_t len, char *why, size_t whylen);
+void event_free(struct event *ev);
+/* Copy raw out of the reader's buffer so the event outlives stage_next
+ * (for tools that hold a batch); event_free releases the copy. */
+void event_detach(struct event *ev);
+/* Writes ev->raw with "key":value (value is JSON text) added before the
+ * closing brace, or replacing the value in place when key exists; then '\n'. */
+void event_write_key(struct buf *out, const struct event *ev, const char *key,
+	const char *value, size_t value_len);
+
+#endif

@@ -1,0 +1,41 @@
+/* log: diagnostics on stderr, one record per line, written with one write(2).
+ *   {"ts":"…Z","level":"warn","tool":"casino-player","msg":"player not found","event_id":7}
+ * CASINO_LOG_LEVEL (debug|info|warn|error, default info) sets the threshold;
+ * CASINO_LOG_FORMAT=json|text forces the form, else text when stderr is a tty:
+ *   casino-player: warning: player not found (event_id 7, player_id 19)
+ * Fields are typed: LOG_INT("event_id", 7), LOG_NUM("rate", 1.07),
+ * LOG_STR("url", u). Never pass a secret. */
+#ifndef CASINO_LOG_H
+#define CASINO_LOG_H
+#include <stdlib.h>
+
+enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
+
+struct log_field {
+	const char *key;
+	char kind; /* 'i' integer, 'd' double, 's' string, 0 end */
+	long long num;
+	double real;
+	const char *str;
+};
+
+#define LOG_INT(k, v) ((struct log_field){ (k), 'i', (long long)(v), 0, NULL })
+#define LOG_NUM(k, v) ((struct log_field){ (k), 'd', 0, (double)(v), NULL })
+#define LOG_STR(k, v) ((struct log_field){ (k), 's', 0, 0, (v) })
+#define LOG_END ((struct log_field){ NULL, 0, 0, 0, NULL })
+
+/* Name the tool and read the environment; call first in main. */
+void log_init(const char *tool);
+const char *log_tool(void);
+int log_enabled(enum log_level level);
+/* msg, then struct log_field arguments ending with LOG_END. */
+void log_record(enum log_level level, const char *msg, ...);
+
+#define log_debug(...) log_record(LOG_DEBUG, __VA_ARGS__, LOG_END)
+#define log_info(...)  log_record(LOG_INFO, __VA_ARGS__, LOG_END)
+#define log_warn(...)  log_record(LOG_WARN, __VA_ARGS__, LOG_END)
+#define log_error(...) log_record(LOG_ERROR, __VA_ARGS__, LOG_END)
+/* err(3)-like, for main and option parsing only: log an error, exit code. */
+#define die(code, ...) (log_record(LOG_ERROR, __VA_ARGS__, LOG_END), exit(code))
+
+#endif

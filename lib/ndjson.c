@@ -1,0 +1,215 @@
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "log.h"
+#include "ndjson.h"
+
+#define READ_CHUNK 65536
+
+static volatile sig_atomic_t stop_requested;
+
+static void
+on_stop(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+void
+sig_init(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	/* No SA_RESTART: a blocked read returns EINTR and the loop ends. */
+	sa.sa_handler = on_stop;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+int
+sig_stop_requested(void)
+{
+	return stop_requested;
+}
+
+/* stdout */
+
+static struct buf out;
+static int out_error; /* 0, -1 after EPIPE, EX_IOERR */
+
+int
+out_flush(void)
+{
+	size_t off = 0;
+
+	while (out_error == 0 && off < out.len) {
+		ssize_t w = write(STDOUT_FILENO, out.data + off, out.len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			if (errno == EPIPE) {
+				out_error = -1;
+			} else {
+				out_error = EX_IOERR;
+				log_error("cannot write to stdout", LOG_STR("error", strerror(errno)));
+			}
+			break;
+		}
+		off += (size_t)w;
+	}
+	out.len = 0;
+	return out_error == 0 ? 0 : -1;
+}
+
+void
+out_write(const void *p, size_t n)
+{
+	if (out_error != 0)
+		return;
+	buf_append(&out, p, n);
+	if (out.len >= READ_CHUNK)
+		out_flush();
+}
+
+int
+out_status(void)
+{
+	return out_error;
+}
+
+/* stdin */
+
+void
+line_reader_init(struct line_reader *r, int fd, size_t max)
+{
+	memset(r, 0, sizeof(*r));
+	r->fd = fd;
+	r->max = max;
+	r->cap = READ_CHUNK;
+	r->buf = xmalloc(r->cap);
+}
+
+void
+line_reader_free(struct line_reader *r)
+{
+	free(r->buf);
+	r->buf = NULL;
+}
+
+static int
+fd_readable(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, 0) > 0;
+}
+
+/* Read more bytes; 1 if some arrived, 0 at EOF or on a stop request. */
+static int
+fill(struct line_reader *r)
+{
+	if (r->start > 0) {
+		memmove(r->buf, r->buf + r->start, r->end - r->start);
+		r->end -= r->start;
+		r->start = 0;
+	}
+	if (r->end == r->cap) {
+		r->cap *= 2;
+		r->buf = xrealloc(r->buf, r->cap);
+	}
+	if (!fd_readable(r->fd) && out_flush() < 0)
+		return 0;
+	for (;;) {
+		if (stop_requested)
+			return 0;
+		ssize_t n = read(r->fd, r->buf + r->end, r->cap - r->end);
+		if (n > 0) {
+			r->end += (size_t)n;
+			return 1;
+		}
+		if (n == 0) {
+			r->eof = 1;
+			return 0;
+		}
+		if (errno != EINTR) {
+			log_error("cannot read stdin", LOG_STR("error", strerror(errno)));
+			r->eof = 1;
+			return 0;
+		}
+	}
+}
+
+enum line_status
+line_read(struct line_reader *r, const char **line, size_t *len)
+{
+	size_t scanned = 0;
+
+	if (stop_requested || out_status() != 0)
+		return LINE_END;
+	for (;;) {
+		char *begin = r->buf + r->start;
+		size_t have = r->end - r->start;
+		char *nl = memchr(begin + scanned, '\n', have - scanned);
+
+		if (nl != NULL || (r->eof && have > 0)) {
+			size_t n = nl ? (size_t)(nl - begin) : have;
+			r->start += nl ? n + 1 : n;
+			r->lineno++;
+			if (r->skipping) {
+				if (r->overflow)
+					r->overflow(r->overflow_arg, begin, n, 0);
+				r->skipping = 0;
+				return LINE_TOO_LONG;
+			}
+			if (n > r->max) {
+				if (r->overflow)
+					r->overflow(r->overflow_arg, begin, n, 1);
+				return LINE_TOO_LONG;
+			}
+			*line = begin;
+			*len = n;
+			return LINE_OK;
+		}
+		if (r->eof)
+			return LINE_END;
+		scanned = have;
+		if (have > r->max) {
+			/* Too long: hand the bytes on and keep only the tail state. */
+			if (r->overflow)
+				r->overflow(r->overflow_arg, begin, have, !r->skipping);
+			r->skipping = 1;
+			r->start = r->end;
+			scanned = 0;
+		}
+		if (!fill(r)) {
+			if (r->eof && r->skipping) {
+				r->skipping = 0;
+				r->lineno++;
+				if (r->overflow)
+					r->overflow(r->overflow_arg, "", 0, 0);
+				return LINE_TOO_LONG;
+			}
+			if (!r->eof || r->end == r->start)
+				return LINE_END;
+		}
+	}
+}
+
+int
+line_ready(struct line_reader *r)
+{
+	if (stop_requested)
+		return 0;
+	if (memchr(r->buf + r->start, '\n', r->end - r->start) != NULL)
+		return 1;
+	return !r->eof && fd_readable(r->fd);
+}

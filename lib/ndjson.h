@@ -1,0 +1,43 @@
+/* ndjson: the line reader on stdin and the buffered writer on stdout.
+ * Lines end at '\n' (the last one may lack it); the '\n' is not part of the
+ * line. A line longer than the limit is consumed in full but never held:
+ * its bytes go to the overflow callback chunk by chunk and line_read
+ * returns LINE_TOO_LONG. Before the reader blocks on an empty pipe it
+ * flushes stdout, so no event waits for more input to arrive.
+ * SIGINT/SIGTERM (see sig_stop_requested) and a failed stdout end reading. */
+#ifndef CASINO_NDJSON_H
+#define CASINO_NDJSON_H
+#include <stddef.h>
+
+enum line_status { LINE_OK, LINE_TOO_LONG, LINE_END };
+
+struct line_reader {
+	int fd;
+	char *buf;
+	size_t cap, start, end, max;
+	unsigned long lineno;
+	int eof, skipping;
+	void (*overflow)(void *arg, const char *chunk, size_t n, int first);
+	void *overflow_arg;
+};
+
+/* max: the longest line accepted, in bytes. */
+void line_reader_init(struct line_reader *r, int fd, size_t max);
+void line_reader_free(struct line_reader *r);
+/* The line stays valid until the next call. */
+enum line_status line_read(struct line_reader *r, const char **line, size_t *len);
+/* 1 when a further line is already buffered or the fd has bytes right now. */
+int line_ready(struct line_reader *r);
+
+/* Buffered stdout. Errors are sticky: EPIPE ends the tool quietly (exit 0),
+ * any other write error with exit 74; out_status() says which. */
+void out_write(const void *p, size_t n);
+int out_flush(void);
+/* 0 while stdout works, -1 after EPIPE, 74 after any other error. */
+int out_status(void);
+
+/* Signals: SIGPIPE ignored; SIGINT/SIGTERM set a flag and interrupt reads. */
+void sig_init(void);
+int sig_stop_requested(void);
+
+#endif

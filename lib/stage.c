@@ -1,0 +1,143 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "opt.h"
+#include "stage.h"
+
+#define DEFAULT_MAX_LINE (1024 * 1024)
+
+static void
+reject_bytes(int fd, const char *p, size_t n)
+{
+	while (fd >= 0 && n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			log_error("cannot write reject file", LOG_STR("error", strerror(errno)));
+			return;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+static void
+overflow_to_reject(void *arg, const char *chunk, size_t n, int first)
+{
+	struct stage *st = arg;
+
+	(void)first;
+	reject_bytes(st->reject_fd, chunk, n);
+}
+
+static void
+reject_line(struct stage *st, unsigned long lineno, const char *line, size_t len,
+    const char *why)
+{
+	st->rejected++;
+	log_error(why, LOG_INT("line", lineno));
+	reject_bytes(st->reject_fd, line, len);
+	reject_bytes(st->reject_fd, "\n", 1);
+}
+
+void
+stage_open(struct stage *st, const char *reject_path)
+{
+	const char *max = opt_env("CASINO_MAX_LINE", NULL);
+
+	memset(st, 0, sizeof(*st));
+	st->reject_fd = -1;
+	if (reject_path != NULL) {
+		st->reject_fd = open(reject_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+		if (st->reject_fd < 0)
+			die(EX_IOERR, "cannot open reject file", LOG_STR("path", reject_path),
+			    LOG_STR("error", strerror(errno)));
+	}
+	line_reader_init(&st->in, STDIN_FILENO,
+	    max ? (size_t)opt_number("CASINO_MAX_LINE", max, 2, 1LL << 30) : DEFAULT_MAX_LINE);
+	st->in.overflow = overflow_to_reject;
+	st->in.overflow_arg = st;
+	sig_init();
+}
+
+int
+stage_next(struct stage *st, struct event *ev)
+{
+	const char *line;
+	size_t len;
+	char why[256];
+
+	for (;;) {
+		switch (line_read(&st->in, &line, &len)) {
+		case LINE_END:
+			return 0;
+		case LINE_TOO_LONG:
+			/* The bytes are in the reject file already. */
+			reject_line(st, st->in.lineno, "", 0, "line too long");
+			continue;
+		case LINE_OK:
+			break;
+		}
+		if (event_parse(ev, line, len, why, sizeof(why)) == 0) {
+			ev->lineno = st->in.lineno;
+			return 1;
+		}
+		reject_line(st, st->in.lineno, line, len, why);
+	}
+}
+
+int
+stage_ready(struct stage *st)
+{
+	return line_ready(&st->in);
+}
+
+void
+stage_reject(struct stage *st, const struct event *ev, const char *why)
+{
+	reject_line(st, ev->lineno, ev->raw, ev->raw_len, why);
+}
+
+void
+stage_emit(struct stage *st, const struct event *ev)
+{
+	(void)st;
+	out_write(ev->raw, ev->raw_len);
+	out_write("\n", 1);
+}
+
+void
+stage_emit_key(struct stage *st, const struct event *ev, const char *key,
+    const char *value, size_t value_len)
+{
+	st->out.len = 0;
+	event_write_key(&st->out, ev, key, value, value_len);
+	out_write(st->out.data, st->out.len);
+}
+
+int
+stage_finish(struct stage *st)
+{
+	int status;
+
+	out_flush();
+	status = out_status();
+	line_reader_free(&st->in);
+	buf_free(&st->out);
+	if (st->reject_fd >= 0)
+		close(st->reject_fd);
+	if (status > 0)
+		return status;
+	if (status < 0) /* reader went away: quiet success */
+		return 0;
+	if (st->rejected > 0) {
+		log_info("input had bad lines", LOG_INT("rejected", st->rejected));
+		return EX_DATAERR;
+	}
+	return 0;
+}

@@ -1,0 +1,39 @@
+/* stage: the read-validate-write loop every filter shares (DESIGN.md "Stage
+ * behaviour"). stage_next returns valid events only; a bad line is logged
+ * (level error, its line number in "line", the reason in "msg"), appended
+ * byte for byte to the --reject file, and counted. stage_finish flushes and
+ * returns the exit code: 74 on an output error, 65 if any line was rejected,
+ * else 0 (also after SIGPIPE, SIGINT or SIGTERM).
+ *
+ *   struct stage st; struct event ev;
+ *   stage_open(&st, reject_path);
+ *   while (stage_next(&st, &ev)) { ...; stage_emit_key(&st, &ev, "k", v, n); event_free(&ev); }
+ *   return stage_finish(&st);
+ */
+#ifndef CASINO_STAGE_H
+#define CASINO_STAGE_H
+#include "event.h"
+#include "ndjson.h"
+
+struct stage {
+	struct line_reader in;
+	int reject_fd;
+	unsigned long rejected;
+	struct buf out;
+};
+
+/* Reads stdin; reject_path may be NULL. Max line from CASINO_MAX_LINE
+ * (bytes, default 1 MiB). Exits 74 if the reject file cannot be opened. */
+void stage_open(struct stage *st, const char *reject_path);
+/* 1 with a valid event (valid until the next call), 0 at the end. */
+int stage_next(struct stage *st, struct event *ev);
+/* 1 when another line can be read without blocking. */
+int stage_ready(struct stage *st);
+/* Reject a line the stage itself finds bad (after event_parse succeeded). */
+void stage_reject(struct stage *st, const struct event *ev, const char *why);
+void stage_emit(struct stage *st, const struct event *ev);
+void stage_emit_key(struct stage *st, const struct event *ev, const char *key,
+	const char *value, size_t value_len);
+int stage_finish(struct stage *st);
+
+#endif

@@ -1,0 +1,144 @@
+/* casino-describe: add a human sentence, "description", to every event. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "log.h"
+#include "money.h"
+#include "opt.h"
+#include "stage.h"
+
+static const char usage_text[] = "casino-describe [-r file]";
+
+static const char *const game_titles[] = {
+	"Rocket Dice", "It's bananas!", "Wild Spin", "Book of Dead",
+	"Pirate Jackpots", "Western Gold 2", "Super Rainbow Megaways",
+	"#BarsAndBells", "Fortune Three", "ChilliPop",
+};
+
+static const char *const months[] = {
+	"January", "February", "March", "April", "May", "June", "July",
+	"August", "September", "October", "November", "December",
+};
+
+static void
+usage(void)
+{
+	printf("usage: %s\n"
+	    "  -r, --reject FILE   append rejected lines to FILE (CASINO_REJECT)\n"
+	    "  -h, --help          this text\n"
+	    "  -V, --version       the version\n", usage_text);
+	exit(0);
+}
+
+static const char *
+ordinal_suffix(int day)
+{
+	if (day >= 11 && day <= 13)
+		return "th";
+	switch (day % 10) {
+	case 1: return "st";
+	case 2: return "nd";
+	case 3: return "rd";
+	default: return "th";
+	}
+}
+
+static void
+describe_game(struct buf *b, const struct event *ev)
+{
+	if (ev->game_id >= 100 && ev->game_id <= 109)
+		buf_printf(b, "a game \"%s\"", game_titles[ev->game_id - 100]);
+	else
+		buf_printf(b, "a game #%lld", ev->game_id);
+}
+
+static void
+describe_amount(struct buf *b, const struct event *ev)
+{
+	char money[MONEY_MAX];
+
+	money_format(money, ev->amount, money_decimals(ev->currency));
+	buf_printf(b, "%s %s", money, ev->currency);
+	if (ev->has_amount_eur && strcmp(ev->currency, "EUR") != 0) {
+		money_format(money, ev->amount_eur, 2);
+		buf_printf(b, " (%s EUR)", money);
+	}
+}
+
+/* The sentence of DESIGN.md, into b (without quotes). */
+static void
+describe(struct buf *b, const struct event *ev)
+{
+	json_t *email = ev->player ? json_object_get(ev->player, "email") : NULL;
+	struct civil_time t;
+
+	buf_printf(b, "Player #%lld", ev->player_id);
+	if (json_is_string(email) && json_string_length(email) > 0)
+		buf_printf(b, " (%s)", json_string_value(email));
+	switch (ev->type) {
+	case EVENT_GAME_START:
+		buf_puts(b, " started playing ");
+		describe_game(b, ev);
+		break;
+	case EVENT_BET:
+		buf_puts(b, ev->has_won ? " placed a winning bet of " : " placed a bet of ");
+		describe_amount(b, ev);
+		buf_puts(b, " on ");
+		describe_game(b, ev);
+		break;
+	case EVENT_DEPOSIT:
+		buf_puts(b, " made a deposit of ");
+		describe_amount(b, ev);
+		break;
+	case EVENT_GAME_STOP:
+		buf_puts(b, " stopped playing ");
+		describe_game(b, ev);
+		break;
+	}
+	timefmt_civil(ev->created_at.sec, &t);
+	buf_printf(b, " on %s %d%s, %d at %02d:%02d UTC.", months[t.month - 1], t.day,
+	    ordinal_suffix(t.day), t.year, t.hour, t.minute);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "reject", required_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *reject = opt_env("CASINO_REJECT", NULL);
+	struct buf sentence = { 0 }, value = { 0 };
+	struct stage st;
+	struct event ev;
+	int c;
+
+	log_init(argv[0]);
+	while ((c = getopt_long(argc, argv, "r:hV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'r': reject = optarg; break;
+		case 'h': usage(); break;
+		case 'V': opt_version(); break;
+		default: opt_usage_error(usage_text);
+		}
+	}
+	if (optind != argc)
+		opt_usage_error(usage_text);
+
+	stage_open(&st, reject);
+	while (stage_next(&st, &ev)) {
+		sentence.len = value.len = 0;
+		describe(&sentence, &ev);
+		buf_json_string(&value, sentence.data, sentence.len);
+		stage_emit_key(&st, &ev, "description", value.data, value.len);
+		event_free(&ev);
+	}
+	buf_free(&sentence);
+	buf_free(&value);
+	return stage_finish(&st);
+}

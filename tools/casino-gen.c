@@ -1,0 +1,188 @@
+/* casino-gen: random casino events, one JSON object per line, like the
+ * original challenge's generator. */
+#include <getopt.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "log.h"
+#include "ndjson.h"
+#include "opt.h"
+#include "timefmt.h"
+
+static const char usage_text[] =
+    "casino-gen [-n count] [-t seconds] [-r rate] [-s seed] [-T time]";
+
+static const char *const currencies[] = { "EUR", "USD", "GBP", "NZD", "BTC" };
+static const char *const types[] = { "game_start", "bet", "deposit", "game_stop" };
+
+static void
+usage(void)
+{
+	printf("usage: %s\n"
+	    "  -n, --count N       stop after N events (CASINO_GEN_COUNT)\n"
+	    "  -t, --duration S    stop after S seconds of the event clock (CASINO_GEN_DURATION)\n"
+	    "  -r, --rate EPS      events per second, 0 = as fast as possible (CASINO_GEN_RATE)\n"
+	    "  -s, --seed N        seed; the same seed gives the same events (CASINO_GEN_SEED)\n"
+	    "  -T, --start TIME    synthetic clock starting at TIME, no sleeping (CASINO_GEN_START)\n"
+	    "  -h, --help          this text\n"
+	    "  -V, --version       the version\n", usage_text);
+	exit(0);
+}
+
+/* splitmix64: tiny, and the same sequence on every platform. */
+static uint64_t
+next_random(uint64_t *state)
+{
+	uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static long long
+random_below(uint64_t *state, long long n)
+{
+	return (long long)(next_random(state) % (uint64_t)n);
+}
+
+static void
+event_write(struct buf *b, uint64_t *rng, long long id, struct utc_time at)
+{
+	char ts[TIMEFMT_MAX];
+	long long player = 10 + random_below(rng, 10);
+	int type = (int)random_below(rng, 4);
+
+	buf_printf(b, "{\"id\":%lld,\"player_id\":%lld", id, player);
+	if (type != 2)
+		buf_printf(b, ",\"game_id\":%lld", 100 + random_below(rng, 10));
+	buf_printf(b, ",\"type\":\"%s\"", types[type]);
+	if (type == 1 || type == 2) {
+		const char *cur = currencies[random_below(rng, 5)];
+		long long amount = random_below(rng, cur[0] == 'B' ? 100000 : 2000);
+		buf_printf(b, ",\"amount\":%lld,\"currency\":\"%s\"", amount, cur);
+		if (type == 1 && random_below(rng, 100) < 5)
+			buf_puts(b, ",\"has_won\":true");
+	}
+	timefmt_utc(ts, at);
+	buf_printf(b, ",\"created_at\":\"%s\"}\n", ts);
+}
+
+static void
+sleep_ms(int64_t ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+
+	while (ms > 0 && !sig_stop_requested() && nanosleep(&ts, &ts) != 0)
+		;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "count", required_argument, NULL, 'n' },
+		{ "duration", required_argument, NULL, 't' },
+		{ "rate", required_argument, NULL, 'r' },
+		{ "seed", required_argument, NULL, 's' },
+		{ "start", required_argument, NULL, 'T' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *count_s = opt_env("CASINO_GEN_COUNT", NULL);
+	const char *duration_s = opt_env("CASINO_GEN_DURATION", NULL);
+	const char *rate_s = opt_env("CASINO_GEN_RATE", NULL);
+	const char *seed_s = opt_env("CASINO_GEN_SEED", NULL);
+	const char *start_s = opt_env("CASINO_GEN_START", NULL);
+	long long count = LLONG_MAX, duration_ms = LLONG_MAX;
+	double rate = -1; /* -1: the original's random gaps in real time */
+	uint64_t rng;
+	struct utc_time clock;
+	int synthetic = 0, c;
+
+	log_init(argv[0]);
+	while ((c = getopt_long(argc, argv, "n:t:r:s:T:hV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'n': count_s = optarg; break;
+		case 't': duration_s = optarg; break;
+		case 'r': rate_s = optarg; break;
+		case 's': seed_s = optarg; break;
+		case 'T': start_s = optarg; break;
+		case 'h': usage(); break;
+		case 'V': opt_version(); break;
+		default: opt_usage_error(usage_text);
+		}
+	}
+	if (optind != argc)
+		opt_usage_error(usage_text);
+	if (count_s)
+		count = opt_number("--count", count_s, 0, LLONG_MAX);
+	if (duration_s)
+		duration_ms = opt_number("--duration", duration_s, 0, LLONG_MAX / 1000) * 1000;
+	if (rate_s)
+		rate = opt_real("--rate", rate_s, 0, 1e9);
+	rng = seed_s ? (uint64_t)opt_number("--seed", seed_s, 0, LLONG_MAX) :
+	    (uint64_t)timefmt_now().nsec ^ ((uint64_t)getpid() << 32) ^
+	    (uint64_t)timefmt_now().sec;
+	clock = timefmt_now();
+	if (start_s) {
+		if (timefmt_parse(start_s, strlen(start_s), &clock))
+			die(EX_USAGE, "bad option value", LOG_STR("option", "--start"),
+			    LOG_STR("value", start_s));
+		synthetic = 1;
+	}
+	sig_init();
+
+	struct buf line = { 0 };
+	struct utc_time start = clock;
+	int64_t wall_start = timefmt_monotonic_ms();
+	for (long long id = 1; id <= count && !sig_stop_requested(); id++) {
+		int64_t gap_ms = random_below(&rng, 101);
+		if (id > 1) {
+			if (rate > 0) {
+				/* Pace against the start, so sleeps do not drift. */
+				int64_t due = wall_start + (int64_t)((double)(id - 1) * 1000.0 / rate);
+				int64_t now = timefmt_monotonic_ms();
+				if (due > now) {
+					out_flush();
+					sleep_ms(due - now);
+				}
+			} else if (rate < 0 && !synthetic) {
+				out_flush();
+				sleep_ms(gap_ms);
+			}
+			if (synthetic) {
+				clock.sec += (clock.nsec / 1000000 + gap_ms) / 1000;
+				clock.nsec = (int32_t)((clock.nsec / 1000000 + gap_ms) % 1000 * 1000000 +
+				    clock.nsec % 1000000);
+			}
+		}
+		if (!synthetic) {
+			clock = timefmt_now();
+			clock.nsec -= clock.nsec % 1000; /* microseconds are plenty */
+		}
+		if (sig_stop_requested())
+			break;
+		int64_t elapsed = synthetic ?
+		    (clock.sec - start.sec) * 1000 + (clock.nsec - start.nsec) / 1000000 :
+		    timefmt_monotonic_ms() - wall_start;
+		if (elapsed >= duration_ms)
+			break;
+		line.len = 0;
+		event_write(&line, &rng, id, clock);
+		out_write(line.data, line.len);
+		if (out_status() != 0)
+			break;
+	}
+	buf_free(&line);
+	out_flush();
+	return out_status() > 0 ? out_status() : 0;
+}
