@@ -93,7 +93,8 @@ install: all
 		$(DESTDIR)$(PREFIX)/share/man/man7 $(DESTDIR)$(PREFIX)/share/casino/migrations
 	cp $(BINS) $(DESTDIR)$(PREFIX)/bin/
 	for s in $(SCRIPTS); do \
-		sed 's|^CASINO_SHARE=.*|CASINO_SHARE=$${CASINO_SHARE:-$(PREFIX)/share/casino}|' "$$s" \
+		sed -e 's|^datadir=.*|datadir=$(PREFIX)/share/casino|' \
+			-e 's|$$datadir/share/rates.json|$$datadir/rates.json|g' "$$s" \
 			>"$(DESTDIR)$(PREFIX)/bin/$${s#scripts/}"; \
 		chmod 755 "$(DESTDIR)$(PREFIX)/bin/$${s#scripts/}"; \
 	done
@@ -108,6 +109,6 @@ uninstall:
 	rm -rf $(DESTDIR)$(PREFIX)/share/casino
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-*
 
 .PHONY: all deps lint test check-asan check-valgrind run generator bench install uninstall clean
