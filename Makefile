@@ -23,6 +23,7 @@ LIBSRC = \
 	lib/money.c \
 	lib/ndjson.c \
 	lib/opt.c \
+	lib/rundir.c \
 	lib/stage.c \
 	lib/timefmt.c
 
