@@ -1,4 +1,3 @@
-#include <stdio.h>
 #include <string.h>
 
 #include "money.h"
@@ -25,20 +24,29 @@ money_format(char *out, long long amount, int decimals)
 {
 	unsigned long long v = amount < 0 ? 0ULL - (unsigned long long)amount :
 	    (unsigned long long)amount;
-	unsigned long long scale = 1;
-	int len;
+	char digits[MONEY_MAX], *p = digits + sizeof(digits);
+	int len = 0, n, frac_len;
 
-	for (int i = 0; i < decimals; i++)
-		scale *= 10;
-	len = snprintf(out, MONEY_MAX, "%s%llu", amount < 0 ? "-" : "", v / scale);
-	unsigned long long frac = v % scale;
-	if (frac == 0)
-		return len;
-	int width = decimals;
-	while (frac % 10 == 0) {
-		frac /= 10;
-		width--;
+	do
+		*--p = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	n = (int)(digits + sizeof(digits) - p);
+	while (n <= decimals) { /* at least one integer digit: 0.00012 */
+		*--p = '0';
+		n++;
 	}
-	len += snprintf(out + len, MONEY_MAX - len, ".%0*llu", width, frac);
+	if (amount < 0)
+		out[len++] = '-';
+	memcpy(out + len, p, (size_t)(n - decimals));
+	len += n - decimals;
+	frac_len = decimals;
+	while (frac_len > 0 && p[n - decimals + frac_len - 1] == '0')
+		frac_len--;
+	if (frac_len > 0) {
+		out[len++] = '.';
+		memcpy(out + len, p + n - decimals, (size_t)frac_len);
+		len += frac_len;
+	}
+	out[len] = '\0';
 	return len;
 }

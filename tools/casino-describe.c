@@ -49,10 +49,14 @@ ordinal_suffix(int day)
 static void
 describe_game(struct buf *b, const struct event *ev)
 {
-	if (ev->game_id >= 100 && ev->game_id <= 109)
-		buf_printf(b, "a game \"%s\"", game_titles[ev->game_id - 100]);
-	else
-		buf_printf(b, "a game #%lld", ev->game_id);
+	if (ev->game_id >= 100 && ev->game_id <= 109) {
+		buf_puts(b, "a game \"");
+		buf_puts(b, game_titles[ev->game_id - 100]);
+		buf_putc(b, '"');
+	} else {
+		buf_puts(b, "a game #");
+		buf_put_int(b, ev->game_id);
+	}
 }
 
 static void
@@ -60,11 +64,13 @@ describe_amount(struct buf *b, const struct event *ev)
 {
 	char money[MONEY_MAX];
 
-	money_format(money, ev->amount, money_decimals(ev->currency));
-	buf_printf(b, "%s %s", money, ev->currency);
+	buf_append(b, money, money_format(money, ev->amount, money_decimals(ev->currency)));
+	buf_putc(b, ' ');
+	buf_puts(b, ev->currency);
 	if (ev->has_amount_eur && strcmp(ev->currency, "EUR") != 0) {
-		money_format(money, ev->amount_eur, 2);
-		buf_printf(b, " (%s EUR)", money);
+		buf_puts(b, " (");
+		buf_append(b, money, money_format(money, ev->amount_eur, 2));
+		buf_puts(b, " EUR)");
 	}
 }
 
@@ -75,9 +81,13 @@ describe(struct buf *b, const struct event *ev)
 	json_t *email = ev->player ? json_object_get(ev->player, "email") : NULL;
 	struct civil_time t;
 
-	buf_printf(b, "Player #%lld", ev->player_id);
-	if (json_is_string(email) && json_string_length(email) > 0)
-		buf_printf(b, " (%s)", json_string_value(email));
+	buf_puts(b, "Player #");
+	buf_put_int(b, ev->player_id);
+	if (json_is_string(email) && json_string_length(email) > 0) {
+		buf_puts(b, " (");
+		buf_append(b, json_string_value(email), json_string_length(email));
+		buf_putc(b, ')');
+	}
 	switch (ev->type) {
 	case EVENT_GAME_START:
 		buf_puts(b, " started playing ");
@@ -99,8 +109,17 @@ describe(struct buf *b, const struct event *ev)
 		break;
 	}
 	timefmt_civil(ev->created_at.sec, &t);
-	buf_printf(b, " on %s %d%s, %d at %02d:%02d UTC.", months[t.month - 1], t.day,
-	    ordinal_suffix(t.day), t.year, t.hour, t.minute);
+	buf_puts(b, " on ");
+	buf_puts(b, months[t.month - 1]);
+	buf_putc(b, ' ');
+	buf_put_int(b, t.day);
+	buf_puts(b, ordinal_suffix(t.day));
+	buf_puts(b, ", ");
+	buf_put_int(b, t.year);
+	char hhmm[] = { ' ', 'a', 't', ' ', (char)('0' + t.hour / 10), (char)('0' + t.hour % 10),
+		':', (char)('0' + t.minute / 10), (char)('0' + t.minute % 10) };
+	buf_append(b, hhmm, sizeof(hhmm));
+	buf_puts(b, " UTC.");
 }
 
 int
