@@ -14,7 +14,8 @@ SANITIZE  = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 # One line per program: tools/NAME.c -> $(BUILD)/NAME.
 PROGS = \
 	casino-gen \
-	casino-describe
+	casino-describe \
+	casino-tee-agg
 
 LIBSRC = \
 	lib/buf.c \

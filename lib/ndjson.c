@@ -8,6 +8,7 @@
 #include "buf.h"
 #include "log.h"
 #include "ndjson.h"
+#include "timefmt.h"
 
 #define READ_CHUNK 65536
 
@@ -212,4 +213,50 @@ line_ready(struct line_reader *r)
 	if (memchr(r->buf + r->start, '\n', r->end - r->start) != NULL)
 		return 1;
 	return !r->eof && fd_readable(r->fd);
+}
+
+int
+line_wait(struct line_reader *r, int timeout_ms)
+{
+	int64_t deadline = timefmt_monotonic_ms() + timeout_ms;
+
+	for (;;) {
+		size_t have = r->end - r->start;
+		if (stop_requested || r->eof || out_status() != 0 || have > r->max ||
+		    memchr(r->buf + r->start, '\n', have) != NULL)
+			return 1;
+		if (!fd_readable(r->fd)) {
+			int64_t left = deadline - timefmt_monotonic_ms();
+			struct pollfd p = { .fd = r->fd, .events = POLLIN };
+			if (out_flush() < 0)
+				return 1;
+			if (left <= 0)
+				return 0;
+			int ready = poll(&p, 1, left > 0x7fffffff ? 0x7fffffff : (int)left);
+			if (ready == 0)
+				return 0;
+			if (ready < 0)
+				continue; /* EINTR: the loop sees a stop request */
+		}
+		/* Bytes are there, so fill() does not block. */
+		if (!fill(r))
+			return 1;
+	}
+}
+
+int
+fd_write_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+
+	while (n > 0) {
+		ssize_t w = write(fd, c, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
 }

@@ -28,6 +28,11 @@ void line_reader_free(struct line_reader *r);
 enum line_status line_read(struct line_reader *r, const char **line, size_t *len);
 /* 1 when a further line is already buffered or the fd has bytes right now. */
 int line_ready(struct line_reader *r);
+/* Wait up to timeout_ms for line_read to have something to return without
+ * blocking: a whole line, the end of input, a stop request, or the first
+ * chunk of an over-long line. Reads what arrives into the buffer and flushes
+ * stdout before it sleeps. 1 when ready, 0 when the time ran out. */
+int line_wait(struct line_reader *r, int timeout_ms);
 
 /* Buffered stdout. Errors are sticky: EPIPE ends the tool quietly (exit 0),
  * any other write error with exit 74; out_status() says which. */
@@ -35,6 +40,10 @@ void out_write(const void *p, size_t n);
 int out_flush(void);
 /* 0 while stdout works, -1 after EPIPE, 74 after any other error. */
 int out_status(void);
+
+/* Write all n bytes to fd, retrying after EINTR and short writes;
+ * 0, or -1 with errno set. */
+int fd_write_all(int fd, const void *p, size_t n);
 
 /* Signals: SIGPIPE ignored; SIGINT/SIGTERM set a flag and interrupt reads. */
 void sig_init(void);

@@ -97,6 +97,12 @@ stage_ready(struct stage *st)
 	return line_ready(&st->in);
 }
 
+int
+stage_wait(struct stage *st, int timeout_ms)
+{
+	return line_wait(&st->in, timeout_ms);
+}
+
 void
 stage_reject(struct stage *st, const struct event *ev, const char *why)
 {

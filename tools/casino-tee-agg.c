@@ -1,0 +1,410 @@
+/* casino-tee-agg: copy every event to stdout unchanged (the final log) and
+ * keep live aggregates in memory, written as a JSON snapshot file every
+ * --interval ms and at exit (DESIGN.md "casino-tee-agg"). Memory: one table
+ * entry per player and 60 one-second buckets, never anything per event. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "log.h"
+#include "opt.h"
+#include "rundir.h"
+#include "stage.h"
+
+#define WINDOW_SECONDS 60
+
+static const char usage_text[] =
+    "casino-tee-agg [-c event|wall] [-i ms] [-o file] [-r file]";
+
+static void
+usage(void)
+{
+	printf("usage: %s\n"
+	    "  -c, --clock event|wall  time by created_at (default) or the system clock (CASINO_AGG_CLOCK)\n"
+	    "  -i, --interval MS       write the snapshot every MS milliseconds, default 250 (CASINO_AGG_INTERVAL)\n"
+	    "  -o, --snapshot FILE     the snapshot file, kept at exit (CASINO_AGG_SNAPSHOT)\n"
+	    "  -r, --reject FILE       append rejected lines to FILE (CASINO_REJECT)\n"
+	    "  -h, --help              this text\n"
+	    "  -V, --version           the version\n", usage_text);
+	exit(0);
+}
+
+/* Per-player counters in an open-addressing table keyed by player_id
+ * (ids are arbitrary non-negative integers; -1 marks a free slot). */
+struct player {
+	long long id, bets, wins, deposits;
+};
+
+struct players {
+	struct player *slot;
+	size_t cap, used; /* cap is a power of two */
+};
+
+static size_t
+player_hash(long long id, size_t cap)
+{
+	return (size_t)(((uint64_t)id * 0x9e3779b97f4a7c15ULL) >> 32) & (cap - 1);
+}
+
+static struct player *
+player_find(struct players *t, long long id)
+{
+	if (2 * (t->used + 1) > t->cap) {
+		struct players grown = { NULL, t->cap ? 2 * t->cap : 64, 0 };
+		grown.slot = xmalloc(grown.cap * sizeof(*grown.slot));
+		for (size_t i = 0; i < grown.cap; i++)
+			grown.slot[i].id = -1;
+		for (size_t i = 0; i < t->cap; i++)
+			if (t->slot[i].id >= 0)
+				*player_find(&grown, t->slot[i].id) = t->slot[i];
+		free(t->slot);
+		*t = grown;
+	}
+	size_t i = player_hash(id, t->cap);
+	while (t->slot[i].id >= 0 && t->slot[i].id != id)
+		i = (i + 1) & (t->cap - 1);
+	if (t->slot[i].id < 0) {
+		t->slot[i] = (struct player){ id, 0, 0, 0 };
+		t->used++;
+	}
+	return &t->slot[i];
+}
+
+struct bucket {
+	int64_t second;
+	unsigned long long events;
+};
+
+struct agg {
+	int wall;                   /* --clock wall */
+	unsigned long long total;
+	struct utc_time first, last; /* event clock: earliest and newest created_at */
+	int64_t first_ms;           /* wall clock: monotonic ms of the first arrival */
+	struct bucket window[WINDOW_SECONDS];
+	struct players players;
+};
+
+static double
+time_diff(struct utc_time a, struct utc_time b)
+{
+	return (double)(a.sec - b.sec) + (a.nsec - b.nsec) / 1e9;
+}
+
+static int
+time_before(struct utc_time a, struct utc_time b)
+{
+	return a.sec < b.sec || (a.sec == b.sec && a.nsec < b.nsec);
+}
+
+/* Count one event in the bucket of its second, unless that second is
+ * already out of the window ending at now_second (then: total only). An
+ * older occupant of the same bucket is from a second that left the window. */
+static void
+window_count(struct agg *a, int64_t second, int64_t now_second)
+{
+	struct bucket *b = &a->window[((second % WINDOW_SECONDS) + WINDOW_SECONDS) % WINDOW_SECONDS];
+
+	if (second <= now_second - WINDOW_SECONDS)
+		return;
+	if (b->second != second)
+		*b = (struct bucket){ second, 0 };
+	b->events++;
+}
+
+static long long
+saturating_add(long long a, long long b)
+{
+	long long sum;
+
+	if (__builtin_add_overflow(a, b, &sum))
+		return b > 0 ? INT64_MAX : INT64_MIN;
+	return sum;
+}
+
+static void
+agg_add(struct agg *a, const struct event *ev, int64_t arrival_ms)
+{
+	struct player *p = player_find(&a->players, ev->player_id);
+
+	if (a->wall) {
+		if (a->total == 0)
+			a->first_ms = arrival_ms;
+		window_count(a, arrival_ms / 1000, arrival_ms / 1000);
+	} else {
+		if (a->total == 0 || time_before(ev->created_at, a->first))
+			a->first = ev->created_at;
+		if (a->total == 0 || time_before(a->last, ev->created_at))
+			a->last = ev->created_at;
+		window_count(a, ev->created_at.sec, a->last.sec);
+	}
+	a->total++;
+	if (ev->type == EVENT_BET) {
+		p->bets++;
+		p->wins += ev->has_won;
+	} else if (ev->type == EVENT_DEPOSIT) {
+		if (ev->has_amount_eur)
+			p->deposits = saturating_add(p->deposits, ev->amount_eur);
+		else if (strcmp(ev->currency, "EUR") == 0)
+			p->deposits = saturating_add(p->deposits, ev->amount);
+	}
+}
+
+/* x rounded half away from zero to 2 decimals, as JSON text. */
+static void
+put_rate(struct buf *b, const char *key, double x)
+{
+	long long hundredths = llround(x * 100);
+
+	buf_printf(b, "  \"%s\": %lld.%02lld,\n", key, hundredths / 100, hundredths % 100);
+}
+
+enum { TOP_BETS, TOP_WINS, TOP_DEPOSITS, TOPS };
+
+struct top {
+	long long id, count;
+};
+
+/* For each counter, the player with the largest positive value, ties to the
+ * lower id; {"id":0,"count":0} when nobody has one. */
+static void
+find_tops(const struct players *t, struct top tops[TOPS])
+{
+	memset(tops, 0, TOPS * sizeof(*tops));
+	for (size_t i = 0; i < t->cap; i++) {
+		const struct player *p = &t->slot[i];
+		const long long counts[TOPS] = { p->bets, p->wins, p->deposits };
+		for (int k = 0; p->id >= 0 && k < TOPS; k++)
+			if (counts[k] > 0 && (counts[k] > tops[k].count ||
+			    (counts[k] == tops[k].count && p->id < tops[k].id)))
+				tops[k] = (struct top){ p->id, counts[k] };
+	}
+}
+
+/* The snapshot in the shape of the challenge's GET /materialized. */
+static void
+agg_format(const struct agg *a, struct buf *b, int64_t now_ms)
+{
+	static const char *const top_keys[TOPS] = {
+		"top_player_bets", "top_player_wins", "top_player_deposits",
+	};
+	double elapsed = 0, in_window = 0;
+	int64_t now_second = 0;
+	struct top tops[TOPS];
+
+	if (a->total > 0 && a->wall) {
+		elapsed = (now_ms - a->first_ms) / 1000.0;
+		now_second = now_ms / 1000;
+	} else if (a->total > 0) {
+		elapsed = time_diff(a->last, a->first);
+		now_second = a->last.sec;
+	}
+	for (int i = 0; i < WINDOW_SECONDS; i++)
+		if (a->window[i].second > now_second - WINDOW_SECONDS &&
+		    a->window[i].second <= now_second)
+			in_window += a->window[i].events;
+	buf_printf(b, "{\n  \"events_total\": %llu,\n", a->total);
+	put_rate(b, "events_per_minute", a->total / fmax(1, elapsed / 60));
+	put_rate(b, "events_per_second_moving_average",
+	    in_window / fmin(WINDOW_SECONDS, fmax(1, elapsed)));
+	find_tops(&a->players, tops);
+	for (int k = 0; k < TOPS; k++)
+		buf_printf(b, "  \"%s\": {\n    \"id\": %lld,\n    \"count\": %lld\n  }%s\n",
+		    top_keys[k], tops[k].id, tops[k].count, k + 1 < TOPS ? "," : "");
+	buf_puts(b, "}\n");
+}
+
+struct snapshot {
+	const char *path;
+	char *owned_path;  /* the default path, built here */
+	char *rundir;      /* the default's directory, created on demand */
+	int check_owner;   /* rundir is in a shared place: must be ours */
+	mode_t mode;
+	int failing;       /* the last write failed; log once per failure streak */
+	struct buf text, tmp;
+};
+
+/* mkdir -p, new directories 0700; 0 or -1 with errno. */
+static int
+make_dirs(char *dir, int check_owner)
+{
+	struct stat sb;
+
+	for (char *slash = dir + 1;; slash++) {
+		if (*slash != '/' && *slash != '\0')
+			continue;
+		char c = *slash;
+		*slash = '\0';
+		int r = mkdir(dir, 0700);
+		*slash = c;
+		if (r < 0 && errno != EEXIST)
+			return -1;
+		if (c == '\0')
+			break;
+	}
+	if (lstat(dir, &sb) < 0)
+		return -1;
+	if (!S_ISDIR(sb.st_mode) || (check_owner && sb.st_uid != geteuid())) {
+		errno = EPERM;
+		return -1;
+	}
+	return 0;
+}
+
+static void
+snapshot_init(struct snapshot *s, const char *path)
+{
+	const char *rundir = opt_env("CASINO_RUNDIR", NULL);
+	const char *xdg = opt_env("XDG_RUNTIME_DIR", NULL);
+	struct buf b = { 0 };
+	mode_t mask = umask(0);
+
+	umask(mask);
+	memset(s, 0, sizeof(*s));
+	s->mode = 0666 & ~mask;
+	s->path = path;
+	if (path != NULL)
+		return;
+	/* Only the last fallback sits in a directory everybody can write. */
+	s->check_owner = rundir == NULL && xdg == NULL;
+	rundir_path(&b);
+	s->rundir = xstrndup(b.data, b.len);
+	b.len = 0;
+	rundir_snapshot_path(&b);
+	s->path = s->owned_path = b.data;
+}
+
+/* Write to a temporary file beside the snapshot, then rename it over the
+ * snapshot, so readers see the old or the new file, never a part. On
+ * failure the last good snapshot stays; 0 or -1. */
+static int
+snapshot_write(struct snapshot *s, const struct agg *a, int64_t now_ms)
+{
+	const char *what = "cannot create the runtime directory";
+	int fd = -1, saved;
+
+	s->text.len = s->tmp.len = 0;
+	agg_format(a, &s->text, now_ms);
+	buf_printf(&s->tmp, "%s.XXXXXX", s->path);
+	if (s->rundir != NULL && make_dirs(s->rundir, s->check_owner) < 0)
+		goto fail;
+	what = "cannot write the snapshot";
+	fd = mkstemp(s->tmp.data);
+	if (fd < 0)
+		goto fail;
+	if (fchmod(fd, s->mode) < 0 || fd_write_all(fd, s->text.data, s->text.len) < 0) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		goto unlink;
+	}
+	if (close(fd) < 0 || rename(s->tmp.data, s->path) < 0)
+		goto unlink;
+	if (s->failing)
+		log_info("snapshot written again", LOG_STR("path", s->path));
+	s->failing = 0;
+	return 0;
+unlink:
+	saved = errno;
+	unlink(s->tmp.data);
+	errno = saved;
+fail:
+	if (!s->failing)
+		log_error(what, LOG_STR("path", s->path), LOG_STR("error", strerror(errno)));
+	s->failing = 1;
+	return -1;
+}
+
+static void
+snapshot_free(struct snapshot *s)
+{
+	free(s->owned_path);
+	free(s->rundir);
+	buf_free(&s->text);
+	buf_free(&s->tmp);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "clock", required_argument, NULL, 'c' },
+		{ "interval", required_argument, NULL, 'i' },
+		{ "snapshot", required_argument, NULL, 'o' },
+		{ "reject", required_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *clock = opt_env("CASINO_AGG_CLOCK", "event");
+	const char *interval_s = opt_env("CASINO_AGG_INTERVAL", "250");
+	const char *snapshot_path = opt_env("CASINO_AGG_SNAPSHOT", NULL);
+	const char *reject = opt_env("CASINO_REJECT", NULL);
+	static struct agg agg;
+	struct snapshot snap;
+	struct stage st;
+	struct event ev;
+	long long interval;
+	int c, status;
+
+	log_init(argv[0]);
+	while ((c = getopt_long(argc, argv, "c:i:o:r:hV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c': clock = optarg; break;
+		case 'i': interval_s = optarg; break;
+		case 'o': snapshot_path = optarg; break;
+		case 'r': reject = optarg; break;
+		case 'h': usage(); break;
+		case 'V': opt_version(); break;
+		default: opt_usage_error(usage_text);
+		}
+	}
+	if (optind != argc)
+		opt_usage_error(usage_text);
+	interval = opt_number("--interval", interval_s, 1, 86400000);
+	if (strcmp(clock, "wall") == 0)
+		agg.wall = 1;
+	else if (strcmp(clock, "event") != 0)
+		die(EX_USAGE, "bad option value", LOG_STR("option", "--clock"),
+		    LOG_STR("value", clock), LOG_STR("expected", "event or wall"));
+	if (snapshot_path != NULL && *snapshot_path == '\0')
+		opt_usage_error(usage_text);
+	snapshot_init(&snap, snapshot_path);
+
+	stage_open(&st, reject);
+	int64_t next_write = timefmt_monotonic_ms();
+	for (;;) {
+		int64_t now = timefmt_monotonic_ms();
+		if (now >= next_write) {
+			snapshot_write(&snap, &agg, now);
+			next_write = now + interval;
+		}
+		if (!stage_wait(&st, (int)(next_write - now)))
+			continue;
+		if (!stage_next(&st, &ev))
+			break;
+		agg_add(&agg, &ev, agg.wall ? timefmt_monotonic_ms() : 0);
+		stage_emit(&st, &ev);
+		event_free(&ev);
+	}
+	status = stage_finish(&st);
+	if (snap.owned_path != NULL) {
+		/* The aggregates are not persisted: the default snapshot goes. */
+		if (unlink(snap.path) < 0 && errno != ENOENT)
+			log_warn("cannot remove the snapshot", LOG_STR("path", snap.path),
+			    LOG_STR("error", strerror(errno)));
+	} else if (snapshot_write(&snap, &agg, timefmt_monotonic_ms()) < 0 && status == 0) {
+		status = EX_IOERR;
+	}
+	snapshot_free(&snap);
+	free(agg.players.slot);
+	return status;
+}
