@@ -265,6 +265,8 @@ event_write_key(struct buf *out, const struct event *ev, const char *key,
 		while (close > 0 && s[close - 1] != '}')
 			close--;
 		close--; /* the object's closing brace */
+		while (close > 0 && strchr(" \t\r\n", s[close - 1]) != NULL)
+			close--;
 		buf_append(out, s, close);
 		buf_putc(out, ',');
 		buf_json_string(out, key, strlen(key));

@@ -1,6 +1,7 @@
 # Common setup for every suite: bats-support/bats-assert, the programs under
 # test first on PATH, a private temp dir, and helpers for servers on free ports.
 # shellcheck shell=bash
+bats_require_minimum_version 1.5.0
 load /usr/lib/bats/bats-support/load.bash
 load /usr/lib/bats/bats-assert/load.bash
 
@@ -42,4 +43,69 @@ vg() {
 	else
 		"$@"
 	fi
+}
+
+# The shared bad-input corpus: one bad line per case, each a different way a
+# line can fail to be an event. Written to $1, one per line (raw bytes).
+write_bad_lines() {
+	local ok='"player_id":10,"game_id":100,"type":"game_start","created_at":"2022-01-10T12:34:56Z"'
+	{
+		printf '%s\n' 'not json'
+		printf '%s\n' '[1,2,3]'
+		printf '%s\n' '"a string"'
+		printf '%s\n' '{"id":"1",'"$ok"'}'
+		printf '%s\n' '{"id":1.5,'"$ok"'}'
+		printf '%s\n' '{"id":-1,'"$ok"'}'
+		printf '%s\n' '{"id":1,"player_id":10,"game_id":100,"type":"jackpot","created_at":"2022-01-10T12:34:56Z"}'
+		printf '%s\n' '{"id":1,"player_id":10,"game_id":100,"type":"game_start","created_at":"2022-13-10T12:34:56Z"}'
+		printf '%s\n' '{"id":1,"player_id":10,"game_id":100,"type":"game_start","created_at":"2023-02-29T12:34:56Z"}'
+		printf '%s\n' '{"id":1,"player_id":10,"game_id":100,"type":"game_start","created_at":"yesterday"}'
+		printf '%s\n' '{"id":1,"player_id":10,"game_id":100,"type":"game_start"}'
+		printf '%s\n' '{"id":1,"player_id":10,"type":"bet","amount":5,"currency":"EUR","created_at":"2022-01-10T12:34:56Z"}'
+		printf '%s\n' '{"id":1,"player_id":10,"game_id":100,"type":"bet","amount":-5,"currency":"EUR","created_at":"2022-01-10T12:34:56Z"}'
+		printf '%s\n' '{"id":1,"player_id":10,"game_id":100,"type":"bet","amount":5,"created_at":"2022-01-10T12:34:56Z"}'
+		printf '%s\n' '{"id":1,"player_id":10,"game_id":100,"type":"bet","amount":5,"currency":"EUR","has_won":"yes","created_at":"2022-01-10T12:34:56Z"}'
+		printf '{"id":1,%s,"note":"a\0b"}\n' "$ok"
+		printf '{"id":1,%s,"note":"\377\376"}\n' "$ok"
+		printf '%s\n' '{"id":1,'"$ok"'} trailing'
+		printf '%s\n' '{"id":1,"id":2,'"$ok"'}'
+		printf '\n'
+	} >"$1"
+}
+
+# A good event line with id $1 (game_start of player 10 unless $2 gives the
+# rest of the object after the id).
+good_line() {
+	printf '{"id":%s,%s}\n' "$1" "${2:-\"player_id\":10,\"game_id\":100,\"type\":\"game_start\",\"created_at\":\"2022-01-10T12:34:56Z\"}"
+}
+
+# Every bad line of the corpus, between good lines, through "$@": the tool
+# must exit 65, log an error naming each bad line's number, append each bad
+# line byte for byte to --reject, and treat the good lines exactly as it
+# treats them alone. Usage: assert_rejects_bad_input casino-describe [args]
+assert_rejects_bad_input() {
+	local dir=$BATS_TEST_TMPDIR n i lineno
+	write_bad_lines "$dir/bad"
+	n=$(wc -l <"$dir/bad")
+	: >"$dir/mixed"
+	: >"$dir/good"
+	for ((i = 1; i <= n; i++)); do
+		good_line "$i" >>"$dir/good"
+		good_line "$i" >>"$dir/mixed"
+		sed -n "${i}p" "$dir/bad" >>"$dir/mixed"
+	done
+	good_line 999 >>"$dir/good"
+	good_line 999 >>"$dir/mixed"
+	"$@" <"$dir/good" >"$dir/expected" 2>/dev/null
+	rm -f "$dir/rejects"
+	run --separate-stderr "$@" --reject "$dir/rejects" <"$dir/mixed"
+	printf '%s\n' "$stderr" >"$dir/stderr"
+	[ "$status" -eq 65 ] || fail "exit $status, expected 65"
+	cmp "$dir/expected" <(printf '%s\n' "$output") || fail "good lines differ"
+	cmp "$dir/bad" "$dir/rejects" || fail "reject file differs from the bad lines"
+	for ((i = 1; i <= n; i++)); do
+		lineno=$((2 * i))
+		grep -q "\"level\":\"error\".*\"line\":$lineno}" "$dir/stderr" ||
+			fail "no error record for line $lineno: $(cat "$dir/stderr")"
+	done
 }

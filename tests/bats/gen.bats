@@ -1,0 +1,170 @@
+#!/usr/bin/env bats
+# casino-gen: the original generator's distributions, options, determinism.
+
+load helpers
+
+T0=2022-01-10T12:34:56Z
+
+@test "gen: --help prints usage on stdout and exits 0" {
+	run --separate-stderr casino-gen --help
+	assert_success
+	assert_line --index 0 --partial "usage: casino-gen [-n count]"
+	assert_output --partial "--seed"
+	[ -z "$stderr" ]
+}
+
+@test "gen: -V and --version print the version" {
+	run casino-gen -V
+	assert_success
+	assert_output --regexp '^casino-gen [0-9]+\.[0-9]+\.[0-9]+$'
+	run casino-gen --version
+	assert_success
+}
+
+@test "gen: unknown option and extra operand are usage errors (64)" {
+	run --separate-stderr casino-gen --bogus
+	assert_failure 64
+	[[ "$stderr" == *"usage: casino-gen"* ]]
+	run --separate-stderr casino-gen -n 1 extra
+	assert_failure 64
+}
+
+@test "gen: bad numeric values are named and exit 64" {
+	for bad in "-n -1" "-n 12x" "-n ''" "-t abc" "-r -3" "-r fast" "-s x"; do
+		eval "run --separate-stderr casino-gen $bad"
+		assert_failure 64
+		[[ "$stderr" == *'"msg":"bad option value"'* ]]
+	done
+	run --separate-stderr casino-gen -n 12x
+	[[ "$stderr" == *'"value":"12x"'* ]]
+	run --separate-stderr casino-gen -T yesterday
+	assert_failure 64
+	[[ "$stderr" == *'"value":"yesterday"'* ]]
+}
+
+@test "gen: -n 0 writes nothing" {
+	run casino-gen -n 0 -T "$T0"
+	assert_success
+	assert_output ""
+}
+
+@test "gen: every event follows the Event type's field rules" {
+	casino-gen -n 2000 -s 7 -T "$T0" >"$BATS_TEST_TMPDIR/ev"
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/ev")" -eq 2000 ]
+	# Any line breaking a rule is printed; none may be.
+	run jq -c 'select(
+		(.player_id < 10 or .player_id > 19)
+		or ((.type == "deposit") != (has("game_id") | not))
+		or (has("game_id") and (.game_id < 100 or .game_id > 109))
+		or ((.type | IN("game_start","bet","deposit","game_stop")) | not)
+		or ((.type | IN("bet","deposit")) != has("amount"))
+		or ((.type | IN("bet","deposit")) != has("currency"))
+		or (has("currency") and ((.currency | IN("EUR","USD","GBP","NZD","BTC")) | not))
+		or (has("amount") and (.amount < 0 or .amount > (if .currency == "BTC" then 99999 else 1999 end)))
+		or (has("has_won") and (.type != "bet" or .has_won != true))
+		or (keys_unsorted - ["id","player_id","game_id","type","amount","currency","has_won","created_at"] != [])
+	)' "$BATS_TEST_TMPDIR/ev"
+	assert_success
+	assert_output ""
+	# ids run from 1 without gaps
+	run jq -s '[.[].id] == [range(1; 2001)]' "$BATS_TEST_TMPDIR/ev"
+	assert_output true
+}
+
+@test "gen: keys keep the original Event order" {
+	run casino-gen -n 500 -s 3 -T "$T0"
+	assert_success
+	while read -r line; do
+		[[ "$line" =~ ^\{\"id\":[0-9]+,\"player_id\":[0-9]+(,\"game_id\":[0-9]+)?,\"type\":\"[a-z_]+\"(,\"amount\":[0-9]+,\"currency\":\"[A-Z]+\")?(,\"has_won\":true)?,\"created_at\":\"[^\"]+\"\}$ ]] || fail "bad order: $line"
+	done <<<"$output"
+}
+
+@test "gen: the same seed gives the same events, another seed others" {
+	a=$(casino-gen -n 300 -s 99 -T "$T0")
+	b=$(casino-gen -n 300 -s 99 -T "$T0")
+	c=$(casino-gen -n 300 -s 100 -T "$T0")
+	[ "$a" = "$b" ]
+	[ "$a" != "$c" ]
+}
+
+@test "gen: -T starts the synthetic clock there and advances 0-100 ms per event" {
+	casino-gen -n 1000 -s 5 -T "$T0" >"$BATS_TEST_TMPDIR/ev"
+	run jq -r '.created_at' "$BATS_TEST_TMPDIR/ev"
+	assert_line --index 0 "$T0"
+	# gaps in milliseconds between consecutive events
+	run jq -rs '[.[].created_at | sub("Z$"; "") | capture("T(?<h>..):(?<m>..):(?<s>.*)")
+		| (.h | tonumber) * 3600000 + (.m | tonumber) * 60000 + (.s | tonumber) * 1000 | round]
+		| [range(1; length) as $i | .[$i] - .[$i - 1]] | [min, max, (add / length)] | map(tostring) | join(" ")' "$BATS_TEST_TMPDIR/ev"
+	read -r min max mean <<<"$output"
+	[ "$min" -ge 0 ] && [ "$max" -le 100 ]
+	# uniform 0-100: the mean of 999 gaps is near 50
+	awk -v m="$mean" 'BEGIN { exit !(m > 40 && m < 60) }'
+}
+
+@test "gen: -T accepts an offset and writes UTC" {
+	run casino-gen -n 1 -s 1 -T 2022-01-01T01:30:00+02:00
+	assert_output --partial '"created_at":"2021-12-31T23:30:00Z"'
+}
+
+@test "gen: -t with -T stops after that much synthetic time" {
+	casino-gen -t 3 -s 2 -T "$T0" >"$BATS_TEST_TMPDIR/ev"
+	n=$(wc -l <"$BATS_TEST_TMPDIR/ev")
+	# 3 s at a mean gap of 50 ms is about 60 events
+	[ "$n" -gt 30 ] && [ "$n" -lt 120 ]
+	run jq -r '.created_at' "$BATS_TEST_TMPDIR/ev"
+	refute_output --partial "2022-01-10T12:34:59"
+}
+
+@test "gen: the types are uniform and 5 % of bets are won" {
+	run sh -c "casino-gen -n 40000 -s 11 -T $T0 | jq -s -r '
+		(group_by(.type) | map(length) | map(tostring) | join(\" \")),
+		([.[] | select(.type == \"bet\")] | ([.[] | select(.has_won)] | length) * 1000 / length | floor)'"
+	assert_success
+	read -r a b c d <<<"${lines[0]}"
+	for n in $a $b $c $d; do [ "$n" -gt 9400 ] && [ "$n" -lt 10600 ]; done
+	# won per mille of bets: 50 expected
+	[ "${lines[1]}" -gt 40 ] && [ "${lines[1]}" -lt 60 ]
+}
+
+@test "gen: -r paces events on the wall clock" {
+	run casino-gen -n 21 -r 100 -s 1
+	assert_success
+	# 20 gaps at 100/s span about 200 ms of created_at
+	span=$(jq -rs '[.[].created_at | sub("Z$"; "") | capture(":(?<s>[0-9.]+)$").s | tonumber] | .[-1] - .[0] | if . < 0 then . + 60 else . end' <<<"$output")
+	awk -v s="$span" 'BEGIN { exit !(s >= 0.19 && s < 1.5) }'
+}
+
+@test "gen: -t without -T runs on the wall clock" {
+	run casino-gen -t 1 -r 50 -s 1
+	assert_success
+	n=${#lines[@]}
+	[ "$n" -gt 10 ] && [ "$n" -le 51 ]
+}
+
+@test "gen: environment variables set the defaults, options win" {
+	run env CASINO_GEN_COUNT=3 CASINO_GEN_SEED=4 CASINO_GEN_START="$T0" casino-gen
+	assert_success
+	[ "${#lines[@]}" -eq 3 ]
+	a=$output
+	run env CASINO_GEN_COUNT=3 casino-gen -n 2 -s 4 -T "$T0"
+	[ "${#lines[@]}" -eq 2 ]
+	[ "${lines[0]}" = "$(head -n 1 <<<"$a")" ]
+	run env CASINO_GEN_RATE=0 CASINO_GEN_DURATION=1 casino-gen -s 1
+	assert_success
+}
+
+@test "gen: a closed pipe ends it quietly with 0" {
+	run bash -c 'casino-gen -s 1 -r 0 2>err | head -n 1 >/dev/null; echo "${PIPESTATUS[0]}"; cat err'
+	assert_output "0"
+}
+
+@test "gen: SIGTERM ends it with 0 and whole lines" {
+	casino-gen -s 1 >"$BATS_TEST_TMPDIR/out" &
+	pid=$!
+	sleep 0.5
+	kill -TERM "$pid"
+	wait "$pid" || fail "exit $?"
+	[ -s "$BATS_TEST_TMPDIR/out" ]
+	run jq -c . "$BATS_TEST_TMPDIR/out"
+	assert_success
+}
