@@ -15,11 +15,13 @@ SANITIZE  = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 PROGS = \
 	casino-gen \
 	casino-describe \
+	casino-http-handler \
 	casino-tee-agg
 
 LIBSRC = \
 	lib/buf.c \
 	lib/event.c \
+	lib/httpreq.c \
 	lib/log.c \
 	lib/money.c \
 	lib/ndjson.c \
@@ -34,6 +36,10 @@ MANPAGES = $(wildcard man/*.[17])
 # Libraries each program needs beyond libcasino and jansson.
 LIBS_casino-fx     = -lcurl
 LIBS_casino-player = -lpq
+# Static: socat execs the handler once per connection, and skipping the
+# dynamic loader makes that markedly faster (bench/serve). Sanitizers need
+# dynamic linking.
+LIBS_casino-http-handler = $(if $(findstring -fsanitize,$(LDFLAGS)),,-static)
 
 LIBOBJ = $(LIBSRC:lib/%.c=$(BUILD)/obj/%.o)
 BINS = $(PROGS:%=$(BUILD)/%)
