@@ -14,13 +14,21 @@ SANITIZE  = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 # One line per program: tools/NAME.c -> $(BUILD)/NAME.
 PROGS = \
 	casino-gen \
+	casino-fx \
 	casino-describe \
+	casino-player \
 	casino-http-handler \
 	casino-tee-agg
 
+# Test helpers: tests/NAME.c -> $(BUILD)/NAME (built by all, never installed).
+TESTPROGS = \
+	kafka-mock
+
 LIBSRC = \
 	lib/buf.c \
+	lib/describe.c \
 	lib/event.c \
+	lib/fxrates.c \
 	lib/httpreq.c \
 	lib/log.c \
 	lib/money.c \
@@ -40,6 +48,7 @@ LIBS_casino-player = -lpq
 # dynamic loader makes that markedly faster (bench/serve). Sanitizers need
 # dynamic linking.
 LIBS_casino-http-handler = $(if $(findstring -fsanitize,$(LDFLAGS)),,-static)
+LIBS_kafka-mock    = -lrdkafka -lpthread
 
 LIBOBJ = $(LIBSRC:lib/%.c=$(BUILD)/obj/%.o)
 BINS = $(PROGS:%=$(BUILD)/%)
@@ -49,7 +58,7 @@ DEBS = gcc make libjansson-dev libpq-dev libcurl4-openssl-dev postgresql \
 	postgresql-contrib socat jq curl kcat librdkafka-dev bats bats-assert \
 	bats-support mandoc shellcheck clang valgrind wrk
 
-all: $(BINS)
+all: $(BINS) $(TESTPROGS:%=$(BUILD)/%)
 
 $(BUILD)/obj/%.o: lib/%.c lib/*.h
 	@mkdir -p $(BUILD)/obj
@@ -61,6 +70,10 @@ $(BUILD)/libcasino.a: $(LIBOBJ)
 
 $(BUILD)/%: tools/%.c $(BUILD)/libcasino.a lib/*.h
 	$(CC) $(CFLAGS) $(CPPFLAGS) -o $@ $< $(BUILD)/libcasino.a $(LIBS_$*) -ljansson -lm $(LDFLAGS)
+
+$(BUILD)/%: tests/%.c
+	@mkdir -p $(BUILD)
+	$(CC) $(CFLAGS) -o $@ $< $(LIBS_$*) $(LDFLAGS)
 
 deps:
 	@missing=; for p in $(DEBS); do \

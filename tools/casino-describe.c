@@ -2,26 +2,14 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "buf.h"
+#include "describe.h"
 #include "log.h"
-#include "money.h"
 #include "opt.h"
 #include "stage.h"
 
 static const char usage_text[] = "casino-describe [-r file]";
-
-static const char *const game_titles[] = {
-	"Rocket Dice", "It's bananas!", "Wild Spin", "Book of Dead",
-	"Pirate Jackpots", "Western Gold 2", "Super Rainbow Megaways",
-	"#BarsAndBells", "Fortune Three", "ChilliPop",
-};
-
-static const char *const months[] = {
-	"January", "February", "March", "April", "May", "June", "July",
-	"August", "September", "October", "November", "December",
-};
 
 static void
 usage(void)
@@ -31,95 +19,6 @@ usage(void)
 	    "  -h, --help          this text\n"
 	    "  -V, --version       the version\n", usage_text);
 	exit(0);
-}
-
-static const char *
-ordinal_suffix(int day)
-{
-	if (day >= 11 && day <= 13)
-		return "th";
-	switch (day % 10) {
-	case 1: return "st";
-	case 2: return "nd";
-	case 3: return "rd";
-	default: return "th";
-	}
-}
-
-static void
-describe_game(struct buf *b, const struct event *ev)
-{
-	if (ev->game_id >= 100 && ev->game_id <= 109) {
-		buf_puts(b, "a game \"");
-		buf_puts(b, game_titles[ev->game_id - 100]);
-		buf_putc(b, '"');
-	} else {
-		buf_puts(b, "a game #");
-		buf_put_int(b, ev->game_id);
-	}
-}
-
-static void
-describe_amount(struct buf *b, const struct event *ev)
-{
-	char money[MONEY_MAX];
-
-	buf_append(b, money, money_format(money, ev->amount, money_decimals(ev->currency)));
-	buf_putc(b, ' ');
-	buf_puts(b, ev->currency);
-	if (ev->has_amount_eur && strcmp(ev->currency, "EUR") != 0) {
-		buf_puts(b, " (");
-		buf_append(b, money, money_format(money, ev->amount_eur, 2));
-		buf_puts(b, " EUR)");
-	}
-}
-
-/* The sentence of DESIGN.md, into b (without quotes). */
-static void
-describe(struct buf *b, const struct event *ev)
-{
-	json_t *email = ev->player ? json_object_get(ev->player, "email") : NULL;
-	struct civil_time t;
-
-	buf_puts(b, "Player #");
-	buf_put_int(b, ev->player_id);
-	if (json_is_string(email) && json_string_length(email) > 0) {
-		buf_puts(b, " (");
-		buf_append(b, json_string_value(email), json_string_length(email));
-		buf_putc(b, ')');
-	}
-	switch (ev->type) {
-	case EVENT_GAME_START:
-		buf_puts(b, " started playing ");
-		describe_game(b, ev);
-		break;
-	case EVENT_BET:
-		buf_puts(b, ev->has_won ? " placed a winning bet of " : " placed a bet of ");
-		describe_amount(b, ev);
-		buf_puts(b, " on ");
-		describe_game(b, ev);
-		break;
-	case EVENT_DEPOSIT:
-		buf_puts(b, " made a deposit of ");
-		describe_amount(b, ev);
-		break;
-	case EVENT_GAME_STOP:
-		buf_puts(b, " stopped playing ");
-		describe_game(b, ev);
-		break;
-	}
-	timefmt_civil(ev->created_at.sec, &t);
-	buf_puts(b, " on ");
-	buf_puts(b, months[t.month - 1]);
-	buf_putc(b, ' ');
-	buf_put_int(b, t.day);
-	buf_puts(b, ordinal_suffix(t.day));
-	buf_puts(b, ", ");
-	buf_put_int(b, t.year);
-	char hhmm[] = { ' ', 'a', 't', ' ', (char)('0' + t.hour / 10), (char)('0' + t.hour % 10),
-		':', (char)('0' + t.minute / 10), (char)('0' + t.minute % 10) };
-	buf_append(b, hhmm, sizeof(hhmm));
-	buf_puts(b, " UTC.");
 }
 
 int
@@ -152,7 +51,7 @@ main(int argc, char **argv)
 	stage_open(&st, reject);
 	while (stage_next(&st, &ev)) {
 		sentence.len = value.len = 0;
-		describe(&sentence, &ev);
+		describe_event(&sentence, &ev);
 		buf_json_string(&value, sentence.data, sentence.len);
 		stage_emit_key(&st, &ev, "description", value.data, value.len);
 		event_free(&ev);
