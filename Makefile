@@ -50,6 +50,11 @@ LIBS_casino-player = -lpq
 LIBS_casino-http-handler = $(if $(findstring -fsanitize,$(LDFLAGS)),,-static)
 LIBS_kafka-mock    = -lrdkafka -lpthread
 
+# libFuzzer targets: tests/fuzz/NAME.c -> build-fuzz/NAME.
+FUZZERS = fuzz-event fuzz-time fuzz-fxrates fuzz-httpreq
+FUZZ_SECONDS = 60
+FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+
 LIBOBJ = $(LIBSRC:lib/%.c=$(BUILD)/obj/%.o)
 BINS = $(PROGS:%=$(BUILD)/%)
 
@@ -75,6 +80,17 @@ $(BUILD)/%: tests/%.c
 	@mkdir -p $(BUILD)
 	$(CC) $(CFLAGS) -o $@ $< $(LIBS_$*) $(LDFLAGS)
 
+build-fuzz/%: tests/fuzz/%.c $(LIBSRC) lib/*.h
+	@mkdir -p build-fuzz
+	clang $(FUZZ_FLAGS) -std=c11 -D_DEFAULT_SOURCE $(CPPFLAGS) -o $@ $< $(LIBSRC) -ljansson -lm
+
+fuzz-build: $(FUZZERS:%=build-fuzz/%)
+
+# Each target for FUZZ_SECONDS from the seed corpus; findings land in
+# build-fuzz/ (keep them in tests/fuzz/regressions/NAME/ once fixed).
+fuzz: deps fuzz-build
+	for f in $(FUZZERS); do tests/fuzz/run "$$f" $(FUZZ_SECONDS) || exit 1; done
+
 deps:
 	@missing=; for p in $(DEBS); do \
 		dpkg-query -W -f='$${Status}' "$$p" 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
@@ -89,7 +105,7 @@ lint: deps
 	shellcheck -x $(SCRIPTS) bench/* tests/run .ci/run
 	shellcheck -x -s bash tests/bats/*.bash
 
-test: deps all
+test: deps all fuzz-build
 	$(MAKE) lint
 	tests/run $(BUILD)
 
@@ -132,4 +148,4 @@ uninstall:
 clean:
 	rm -rf build build-*
 
-.PHONY: all deps lint test check-asan check-valgrind run generator bench install uninstall clean
+.PHONY: all deps fuzz fuzz-build lint test check-asan check-valgrind run generator bench install uninstall clean

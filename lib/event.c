@@ -225,7 +225,24 @@ skip_space(const char *s, size_t i, size_t n)
 	return i;
 }
 
-/* Find the value of a top-level key spelled without escapes; 0 if absent. */
+/* Does the raw key text (between its quotes) spell key? Escapes are rare:
+ * only then is the text decoded. */
+static int
+key_equals(const char *raw, size_t n, const char *key, size_t klen)
+{
+	json_t *decoded;
+	int same;
+
+	if (memchr(raw, '\\', n) == NULL)
+		return n == klen && memcmp(raw, key, klen) == 0;
+	decoded = json_loadb(raw - 1, n + 2, JSON_DECODE_ANY, NULL);
+	same = json_is_string(decoded) && json_string_length(decoded) == klen &&
+	    memcmp(json_string_value(decoded), key, klen) == 0;
+	json_decref(decoded);
+	return same;
+}
+
+/* Find the byte span of a top-level key's value; 0 if absent. */
 static int
 find_value(const char *s, size_t n, const char *key, size_t *vs, size_t *ve)
 {
@@ -239,7 +256,7 @@ find_value(const char *s, size_t n, const char *key, size_t *vs, size_t *ve)
 		i = skip_space(s, ke + 1, n) + 1; /* past ':' */
 		i = skip_space(s, i, n);
 		size_t end = skip_value(s, i, n);
-		if (ke - ks == klen && memcmp(s + ks, key, klen) == 0) {
+		if (key_equals(s + ks, ke - ks, key, klen)) {
 			*vs = i;
 			*ve = end;
 			return 1;

@@ -1,0 +1,49 @@
+/* libFuzzer: any bytes as an event line. A line event_parse accepts must
+ * come back from event_write_key + describe_event as valid JSON whose keys
+ * are the input's plus "description", every other value unchanged. */
+#include <jansson.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "describe.h"
+#include "event.h"
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct event ev;
+	struct buf text = { 0 }, value = { 0 }, out = { 0 };
+	char why[256];
+	json_t *in, *back;
+	const char *key;
+	json_t *v;
+
+	if (event_parse(&ev, (const char *)data, size, why, sizeof(why)) != 0)
+		return 0;
+	describe_event(&text, &ev);
+	buf_json_string(&value, text.data, text.len);
+	event_write_key(&out, &ev, "description", value.data, value.len);
+	back = json_loadb(out.data, out.len, JSON_REJECT_DUPLICATES, NULL);
+	in = json_loadb((const char *)data, size, 0, NULL);
+	if (back == NULL || in == NULL || out.data[out.len - 1] != '\n')
+		abort();
+	if (!json_is_string(json_object_get(back, "description")) ||
+	    strcmp(json_string_value(json_object_get(back, "description")), text.data) != 0)
+		abort();
+	json_object_del(back, "description");
+	json_object_del(in, "description");
+	json_object_foreach(in, key, v)
+		if (!json_equal(v, json_object_get(back, key)))
+			abort();
+	if (json_object_size(in) != json_object_size(back))
+		abort();
+	json_decref(in);
+	json_decref(back);
+	event_free(&ev);
+	buf_free(&text);
+	buf_free(&value);
+	buf_free(&out);
+	return 0;
+}
