@@ -208,17 +208,31 @@ route(struct response *r, const struct httpreq *req, const char *snapshot)
 		serve_health(r, snapshot);
 }
 
+/* IMF-fixdate (RFC 9110) by hand: strftime would read /etc/localtime, and
+ * the handler opens nothing but its snapshot. */
+static void
+http_date(char *out, size_t size)
+{
+	static const char days[][4] = { "Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed" };
+	static const char months[][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+		"Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+	struct utc_time now = timefmt_now();
+	struct civil_time c;
+
+	timefmt_civil(now.sec, &c);
+	snprintf(out, size, "%s, %02d %s %04d %02d:%02d:%02d GMT",
+	    days[(now.sec / 86400) % 7], c.day, months[c.month - 1], c.year,
+	    c.hour, c.minute, c.second);
+}
+
 static int
 send_response(const struct response *r, int head_only)
 {
 	struct buf out = { 0 };
 	char date[64];
-	time_t now = time(NULL);
-	struct tm tm;
 	int rc;
 
-	gmtime_r(&now, &tm);
-	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	http_date(date, sizeof date);
 	buf_printf(&out, "HTTP/1.1 %d %s\r\nDate: %s\r\n"
 	    "Content-Type: application/json\r\nContent-Length: %zu\r\n"
 	    "Cache-Control: no-store\r\n%sConnection: close\r\n\r\n",

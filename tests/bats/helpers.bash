@@ -13,11 +13,15 @@ export CASINO_ROOT CASINO_BIN FIXTURES PATH
 export CASINO_LOG_FORMAT=json
 unset CASINO_DB CASINO_FX_URL CASINO_FX_KEY CASINO_LOG_LEVEL
 
-# A TCP port on 127.0.0.1 that nothing listens on right now.
+# A TCP port on 127.0.0.1 that nothing listens on right now. It is taken
+# below the kernel's ephemeral range: a port there may be the local end of
+# some client connection (or its TIME_WAIT), and then bind(2) fails.
 free_port() {
-	local port
+	local port low=32768
+	read -r low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
+	[ "$low" -gt 11024 ] || low=32768
 	while :; do
-		port=$((20000 + RANDOM % 40000))
+		port=$((10000 + RANDOM % (low - 10000)))
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
 			echo "$port"
 			return

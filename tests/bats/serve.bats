@@ -1,0 +1,327 @@
+#!/usr/bin/env bats
+# casino-serve + casino-http-handler: curl and raw sockets against a real
+# server on a free loopback port.
+load helpers
+
+setup() {
+	snap=$BATS_TEST_TMPDIR/materialized.json
+	printf '{"events_total":42,"events_per_minute":7.5,"top_player_bets":{"id":11,"count":3}}\n' >"$snap"
+	port=$(free_port)
+	url=http://127.0.0.1:$port
+}
+
+# Start casino-serve on $port serving $snap.
+start_server() {
+	casino-serve -p "$port" -f "$snap" 2>"$BATS_TEST_TMPDIR/serve.err" &
+	serve_pid=$!
+	wait_port "$port" || {
+		cat "$BATS_TEST_TMPDIR/serve.err" >&2
+		return 1
+	}
+}
+
+teardown() {
+	if [ -n "${serve_pid:-}" ]; then
+		kill "$serve_pid" 2>/dev/null || true
+		wait "$serve_pid" 2>/dev/null || true
+	fi
+}
+
+# Send raw bytes (printf %b escapes) and print the whole answer.
+raw() {
+	printf '%b' "$1" | socat -t 5 - "TCP:127.0.0.1:$port"
+}
+
+# The status code of a raw request.
+raw_status() {
+	raw "$1" | head -n 1 | cut -d ' ' -f 2
+}
+
+@test "GET /materialized: 200, application/json, the snapshot's exact bytes" {
+	start_server
+	run curl -sS -o "$BATS_TEST_TMPDIR/body" -D "$BATS_TEST_TMPDIR/head" "$url/materialized"
+	assert_success
+	cmp "$snap" "$BATS_TEST_TMPDIR/body"
+	run tr -d '\r' <"$BATS_TEST_TMPDIR/head"
+	assert_line --index 0 'HTTP/1.1 200 OK'
+	assert_line 'Content-Type: application/json'
+	assert_line "Content-Length: $(wc -c <"$snap")"
+	assert_line 'Connection: close'
+}
+
+@test "a new snapshot is served on the next request" {
+	start_server
+	printf '{"events_total":43}' >"$snap.tmp" && mv "$snap.tmp" "$snap"
+	run curl -sS "$url/materialized"
+	assert_output '{"events_total":43}'
+}
+
+@test "HEAD /materialized: the GET headers, no body" {
+	start_server
+	raw 'HEAD /materialized HTTP/1.1\r\nHost: t\r\n\r\n' >"$BATS_TEST_TMPDIR/answer"
+	run tr -d '\r' <"$BATS_TEST_TMPDIR/answer"
+	assert_line --index 0 'HTTP/1.1 200 OK'
+	assert_line "Content-Length: $(wc -c <"$snap")"
+	# The answer ends with the empty line that ends the head.
+	[ "$(tail -c 4 "$BATS_TEST_TMPDIR/answer" | od -An -c | tr -d ' ')" = '\r\n\r\n' ]
+	[ "$(grep -c $'^\r$' "$BATS_TEST_TMPDIR/answer")" -eq 1 ]
+	run grep -c events_total "$BATS_TEST_TMPDIR/answer"
+	assert_output 0
+}
+
+@test "query strings and absolute-form targets name the same resource" {
+	start_server
+	run curl -sS "$url/materialized?pretty=1"
+	assert_output "$(cat "$snap")"
+	run raw_status "GET http://127.0.0.1:$port/materialized HTTP/1.1\r\nHost: t\r\n\r\n"
+	assert_output 200
+	run raw_status 'GET /materialized HTTP/1.0\r\n\r\n'
+	assert_output 200
+}
+
+@test "other paths: 404 with a JSON error" {
+	start_server
+	for path in / /nope /materialized/ /materialized.json /Materialized /healthz/x; do
+		run curl -sS -o "$BATS_TEST_TMPDIR/body" -w '%{http_code}' "$url$path"
+		assert_output 404
+		run jq -r .error "$BATS_TEST_TMPDIR/body"
+		assert_output 'not found'
+	done
+}
+
+@test "other methods: 405 with Allow: GET, HEAD" {
+	start_server
+	for method in POST PUT DELETE OPTIONS PATCH get; do
+		run curl -sS -X "$method" -D "$BATS_TEST_TMPDIR/head" -o /dev/null -w '%{http_code}' "$url/materialized"
+		assert_output 405
+		run tr -d '\r' <"$BATS_TEST_TMPDIR/head"
+		assert_line 'Allow: GET, HEAD'
+		assert_line 'Connection: close'
+	done
+}
+
+@test "a request body it does not read still gets its answer (no reset)" {
+	start_server
+	head -c 300000 /dev/zero >"$BATS_TEST_TMPDIR/body"
+	run curl -sS -o /dev/null -w '%{http_code}' --data-binary "@$BATS_TEST_TMPDIR/body" "$url/materialized"
+	assert_success
+	assert_output 405
+}
+
+@test "malformed requests: 400 with a JSON error" {
+	start_server
+	for req in 'garbage\r\n\r\n' 'GET /materialized\r\n\r\n' \
+		'GET  /materialized HTTP/1.1\r\nHost: t\r\n\r\n' \
+		'GET /materialized HTTP/2.0\r\nHost: t\r\n\r\n' \
+		'GET /materialized HTTP/1.1\r\n\r\n' \
+		'GET /materialized HTTP/1.1\r\nHost: t\r\nHost: u\r\n\r\n' \
+		'GET /materialized HTTP/1.1\r\nHost : t\r\n\r\n' \
+		'GET /materialized HTTP/1.1\r\nHost: t\r\n folded\r\n\r\n' \
+		'GET /mat\rerialized HTTP/1.1\r\nHost: t\r\n\r\n' \
+		'GET /materialized HTTP/1.1\r\nHost: t\r\nX: a\001b\r\n\r\n' \
+		'GET /materialized HTTP/1.1\r\nHost: t\r\n'; do
+		raw "$req" >"$BATS_TEST_TMPDIR/answer"
+		run head -n 1 "$BATS_TEST_TMPDIR/answer"
+		assert_output $'HTTP/1.1 400 Bad Request\r'
+		run sh -c "sed '1,/^\r\$/d' '$BATS_TEST_TMPDIR/answer' | jq -r .error"
+		refute_output ''
+		refute_output null
+	done
+	run grep -c '"msg":"bad request"' "$BATS_TEST_TMPDIR/serve.err"
+	assert_output 11
+}
+
+@test "a request head of exactly 8 KiB is served, one byte more is 400" {
+	start_server
+	# "GET /materialized HTTP/1.1\r\n" "Host: t\r\n" "X: <pad>\r\n" "\r\n"
+	fixed=$((28 + 9 + 5 + 2))
+	pad=$(head -c $((8192 - fixed)) /dev/zero | tr '\0' a)
+	run raw_status "GET /materialized HTTP/1.1\r\nHost: t\r\nX: $pad\r\n\r\n"
+	assert_output 200
+	run raw_status "GET /materialized HTTP/1.1\r\nHost: t\r\nX: ${pad}a\r\n\r\n"
+	assert_output 400
+	run curl -sS -o /dev/null -w '%{http_code}' -H "X-Big: $pad$pad" "$url/materialized"
+	assert_output 400
+	grep -q 'request head over 8 KiB' "$BATS_TEST_TMPDIR/serve.err"
+}
+
+# Milliseconds until the server closes a connection that sent $1 and then
+# kept quiet (the answer, if any, goes to $BATS_TEST_TMPDIR/answer).
+close_after_ms() {
+	local start end
+	start=$(date +%s%N)
+	exec 5<>"/dev/tcp/127.0.0.1/$port"
+	printf '%b' "$1" >&5
+	cat <&5 >"$BATS_TEST_TMPDIR/answer"
+	exec 5<&-
+	end=$(date +%s%N)
+	echo $(((end - start) / 1000000))
+}
+
+@test "an incomplete request is closed, unanswered, after CASINO_HTTP_TIMEOUT" {
+	export CASINO_HTTP_TIMEOUT=1
+	start_server
+	ms=$(close_after_ms 'GET /materialized HTTP/1.1\r\nHost: t\r\n')
+	[ "$ms" -ge 900 ] && [ "$ms" -lt 3000 ]
+	[ ! -s "$BATS_TEST_TMPDIR/answer" ]
+	grep -q '"msg":"no complete request in time, closing"' "$BATS_TEST_TMPDIR/serve.err"
+}
+
+@test "the timeout counts from the connection, not from the last byte" {
+	export CASINO_HTTP_TIMEOUT=1
+	start_server
+	start=$(date +%s%N)
+	exec 5<>"/dev/tcp/127.0.0.1/$port"
+	(
+		trap '' PIPE
+		for c in G E T ' ' / m a t; do
+			printf '%s' "$c" >&5 2>/dev/null || break
+			sleep 0.3
+		done
+	) &
+	writer=$!
+	cat <&5 >"$BATS_TEST_TMPDIR/answer"
+	ms=$((($(date +%s%N) - start) / 1000000))
+	kill "$writer" 2>/dev/null || true
+	wait "$writer" || true
+	exec 5<&-
+	# The trickle would take 2.4 s; the server closes at about 1 s.
+	[ "$ms" -ge 900 ] && [ "$ms" -lt 2000 ]
+	[ ! -s "$BATS_TEST_TMPDIR/answer" ]
+}
+
+@test "the default timeout is 5 s" {
+	start_server
+	ms=$(close_after_ms 'GET /mat')
+	[ "$ms" -ge 4900 ] && [ "$ms" -lt 7000 ]
+}
+
+@test "no snapshot: 503 with a JSON error on /materialized and /healthz" {
+	rm "$snap"
+	start_server
+	run curl -sS -o "$BATS_TEST_TMPDIR/body" -w '%{http_code}' "$url/materialized"
+	assert_output 503
+	run jq -r .error "$BATS_TEST_TMPDIR/body"
+	assert_output 'no snapshot yet'
+	run curl -sS -o /dev/null -w '%{http_code}' "$url/healthz"
+	assert_output 503
+}
+
+@test "/healthz: 200 while the snapshot is younger than 5 s, else 503" {
+	start_server
+	run curl -sS -w ' %{http_code}' "$url/healthz"
+	assert_output --regexp '^\{"status":"ok","age_ms":[0-9]+\}'$'\n'' 200$'
+	touch -d '3 seconds ago' "$snap"
+	run curl -sS -o /dev/null -w '%{http_code}' "$url/healthz"
+	assert_output 200
+	touch -d '6 seconds ago' "$snap"
+	run curl -sS -w ' %{http_code}' "$url/healthz"
+	assert_output --regexp '^\{"status":"stale","age_ms":6[0-9]{3}\}'$'\n'' 503$'
+	touch -d '1 hour' "$snap"
+	run curl -sS -o /dev/null -w '%{http_code}' "$url/healthz"
+	assert_output 503
+	run curl -sS -o /dev/null -w '%{http_code}' "$url/materialized"
+	assert_output 200
+}
+
+@test "traversal attempts are 404 and never serve another file" {
+	start_server
+	ln -s /etc/passwd "$BATS_TEST_TMPDIR/passwd"
+	for path in /../../etc/passwd /materialized/../x /materialized/../../../etc/passwd \
+		/%2e%2e/%2e%2e/etc/passwd /./materialized/.. '/materialized%00' \
+		"/..$BATS_TEST_TMPDIR/passwd" "$BATS_TEST_TMPDIR/passwd" /serve.err; do
+		run curl -sS --path-as-is -w ' %{http_code}' "$url$path"
+		assert_output '{"error":"not found"}'$'\n'' 404'
+	done
+	run grep -c root: "$BATS_TEST_TMPDIR/serve.err"
+	assert_output 0
+}
+
+@test "the handler opens no file but its snapshot, whatever the request" {
+	command -v strace >/dev/null || skip "strace is not installed"
+	for target in /materialized /../../etc/passwd "/..$snap" /healthz; do
+		printf 'GET %s HTTP/1.1\r\nHost: t\r\n\r\n' "$target" >"$BATS_TEST_TMPDIR/req"
+		strace -f -qq -e trace=open,openat,openat2,stat,newfstatat,statx,execve \
+			-o "$BATS_TEST_TMPDIR/trace" \
+			casino-http-handler -f "$snap" <"$BATS_TEST_TMPDIR/req" >/dev/null 2>&1
+		# Every path the handler touched (past its own execve and the loader's
+		# files) is the snapshot.
+		run sh -c "grep -v -e execve -e '/etc/ld.so' -e '/lib' -e '/proc/' -e '/sys/' -e 'AT_EMPTY_PATH' '$BATS_TEST_TMPDIR/trace' | grep -o '\"[^\"]*\"' | sort -u"
+		if [ -n "$output" ]; then
+			assert_output "\"$snap\""
+		fi
+	done
+	run grep -c "\"$snap\"" "$BATS_TEST_TMPDIR/trace"
+	refute_output 0
+}
+
+@test "every request is logged as one JSON record on stderr" {
+	start_server
+	curl -sS -o /dev/null "$url/materialized"
+	curl -sS -o /dev/null "$url/nope"
+	sleep 0.2
+	run jq -c 'select(.msg == "request") | [.tool, .method, .path, .status]' "$BATS_TEST_TMPDIR/serve.err"
+	assert_line '["casino-http-handler","GET","/materialized",200]'
+	assert_line '["casino-http-handler","GET","/nope",404]'
+	run jq -r 'select(.msg == "request") | .peer' "$BATS_TEST_TMPDIR/serve.err"
+	assert_line --regexp '^127\.0\.0\.1:[0-9]+$'
+}
+
+@test "CASINO_SNAPSHOT and the runtime directory name the default snapshot" {
+	mkdir "$BATS_TEST_TMPDIR/run"
+	printf '{"from":"rundir"}' >"$BATS_TEST_TMPDIR/run/materialized.json"
+	CASINO_RUNDIR=$BATS_TEST_TMPDIR/run casino-serve -p "$port" 2>/dev/null &
+	serve_pid=$!
+	wait_port "$port"
+	run curl -sS "$url/materialized"
+	assert_output '{"from":"rundir"}'
+	printf 'GET /materialized HTTP/1.0\r\n\r\n' >"$BATS_TEST_TMPDIR/req"
+	run sh -c "CASINO_SNAPSHOT='$snap' casino-http-handler <'$BATS_TEST_TMPDIR/req' 2>/dev/null | tail -n 1"
+	assert_output "$(cat "$snap")"
+}
+
+@test "casino-serve binds 127.0.0.1 by default, -b another address" {
+	start_server
+	run ss -Hltn "sport = :$port"
+	assert_output --partial "127.0.0.1:$port"
+	kill "$serve_pid"
+	wait "$serve_pid" || true
+	casino-serve -p "$port" -b 127.0.0.2 -f "$snap" 2>/dev/null &
+	serve_pid=$!
+	for _ in $(seq 50); do
+		curl -s -o /dev/null "http://127.0.0.2:$port/materialized" && break
+		sleep 0.1
+	done
+	run curl -sS "http://127.0.0.2:$port/materialized"
+	assert_output "$(cat "$snap")"
+	run curl -s "$url/materialized"
+	assert_failure 7
+}
+
+@test "options: -h, -V, usage errors exit 64" {
+	run casino-serve -h
+	assert_success
+	assert_output --partial 'usage: casino-serve [-p port] [-b addr] [-f snapshot]'
+	run casino-serve -V
+	assert_output --regexp '^casino-serve [0-9]'
+	run casino-http-handler -h
+	assert_success
+	assert_output --partial 'usage: casino-http-handler'
+	run casino-http-handler -V
+	assert_output --regexp '^casino-http-handler [0-9]'
+	for bad in '-p 0' '-p 65536' '-p 8x' '-b 1.2.3.4,fork' '-c 0' '-x' 'extra'; do
+		# shellcheck disable=SC2086
+		run casino-serve $bad
+		assert_failure 64
+	done
+	run casino-http-handler -t 0
+	assert_failure 64
+	run casino-http-handler extra
+	assert_failure 64
+}
+
+@test "a port already in use: casino-serve fails" {
+	start_server
+	run casino-serve -p "$port" -f "$snap"
+	assert_failure
+}
