@@ -9,9 +9,11 @@ setup() {
 	snap=$BATS_TEST_TMPDIR/snap.json
 	export CASINO_RUNDIR=$BATS_TEST_TMPDIR/rundir
 	agg_pid=
+	made_fallback=
 }
 
 teardown() {
+	[ -z "${made_fallback:-}" ] || rm -rf "$made_fallback"
 	exec 8>&- 2>/dev/null || true
 	if [ -n "$agg_pid" ]; then
 		kill "$agg_pid" 2>/dev/null || true
@@ -376,6 +378,8 @@ wait_for() {
 	bet 1 10 00:00:00 >&8
 	wait_for "$CASINO_RUNDIR/materialized.json" '.events_total == 1'
 	[ "$(stat -c %a "$CASINO_RUNDIR")" = 700 ]
+	# The event is on stdout already: not held back waiting for more input.
+	[ "$(cat "$BATS_TEST_TMPDIR/out")" = "$(bet 1 10 00:00:00)" ]
 	exec 8>&-
 	wait_agg
 	[ "$agg_status" -eq 0 ]
@@ -394,6 +398,33 @@ wait_for() {
 	wait_agg
 	[ "$agg_status" -eq 0 ]
 	[ ! -e "$XDG_RUNTIME_DIR/casino/materialized.json" ]
+}
+
+@test "agg: the last fallback is /tmp/casino-UID, made 0700, and must be the user's own" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root to run as another user"
+	fallback=/tmp/casino-65534
+	[ ! -e "$fallback" ] || skip "$fallback exists already"
+	made_fallback=$fallback  # teardown removes it if the test stops half way
+	unset CASINO_RUNDIR XDG_RUNTIME_DIR
+	as_nobody() {
+		setpriv --reuid=65534 --regid=65534 --clear-groups casino-tee-agg -i 50 "$@"
+	}
+	# While it runs (the writer holds the pipe open), copy the snapshot.
+	{ bet 1 10 00:00:00; sleep 0.5; cp "$fallback/materialized.json" "$BATS_TEST_TMPDIR/seen"; } |
+		as_nobody >/dev/null
+	run jq .events_total "$BATS_TEST_TMPDIR/seen"
+	assert_output 1
+	[ "$(stat -c '%a %u' "$fallback")" = "700 65534" ]
+	[ -z "$(ls -A "$fallback")" ]
+	rmdir "$fallback"
+	# A directory someone else made there (root, world-writable) is refused.
+	mkdir -m 0777 "$fallback"
+	{ bet 1 10 00:00:00; sleep 0.3; } | as_nobody >/dev/null 2>"$BATS_TEST_TMPDIR/err" || status=$?
+	ls -A "$fallback" >"$BATS_TEST_TMPDIR/left"
+	rmdir "$fallback"
+	[ "${status:-0}" -eq 0 ]
+	[ ! -s "$BATS_TEST_TMPDIR/left" ]
+	grep -q '"msg":"cannot create the runtime directory"' "$BATS_TEST_TMPDIR/err"
 }
 
 @test "agg: SIGTERM finishes cleanly: exit 0, runtime snapshot removed, explicit -o kept" {
