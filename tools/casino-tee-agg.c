@@ -3,7 +3,6 @@
  * --interval ms and at exit (DESIGN.md "casino-tee-agg"). Memory: one table
  * entry per player and 60 one-second buckets, never anything per event. */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdint.h>
