@@ -1,0 +1,196 @@
+#!/usr/bin/env bats
+# casino-run end to end: a private database in a temp state folder, the HTTP
+# front on a free port, the whole pipeline; and nothing left afterwards.
+load helpers
+
+setup_file() {
+	# One cluster for the suite: the first run creates it, later runs reuse it.
+	export CASINO_STATE_DIR=$BATS_FILE_TMPDIR/state
+}
+
+setup() {
+	export CASINO_RUNDIR=$BATS_TEST_TMPDIR/run
+	port=$(free_port)
+	url=http://127.0.0.1:$port
+	log=$BATS_TEST_TMPDIR/log
+	err=$BATS_TEST_TMPDIR/err
+}
+
+teardown() {
+	if [ -n "${run_pid:-}" ]; then
+		kill "$run_pid" 2>/dev/null || true
+		wait "$run_pid" 2>/dev/null || true
+	fi
+}
+
+teardown_file() {
+	casino-db stop >/dev/null 2>&1 || true
+}
+
+# Wait up to 60 s (the first run creates the cluster) until /materialized
+# answers 200.
+wait_snapshot() {
+	local i
+	for ((i = 0; i < 600; i++)); do
+		[ "$(curl -s -o /dev/null -w '%{http_code}' "$url/materialized")" = 200 ] && return 0
+		kill -0 "$run_pid" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+total() {
+	curl -sS "$url/materialized" | jq -e .events_total
+}
+
+# Every process casino-run started, as "name pid" lines: the pipeline's
+# stages (from its pid file), socat, and the database server if it runs.
+started_processes() {
+	cat "$CASINO_RUNDIR"/casino-run.*.pids
+	ps -o comm=,pid= --ppid "$run_pid" | grep '^socat' || true
+	[ ! -f "$CASINO_STATE_DIR/pg/data/postmaster.pid" ] ||
+		echo "postgres $(head -n 1 "$CASINO_STATE_DIR/pg/data/postmaster.pid")"
+}
+
+# The log: every event enriched as due.
+check_log() {
+	[ -s "$log" ]
+	run jq -e -s -c '.[] | .player_id as $p | select(
+		(.description | type) != "string"
+		or (.description | startswith("Player #\($p)") | not)
+		or (((.type == "bet") or (.type == "deposit")) != ((.amount_eur | type) == "number"))
+		or (((.player_id >= 10) and (.player_id <= 14)) != (.player.id == .player_id))
+		or ((.player_id >= 10) and (.player_id <= 14) and ((.player.email | type) != "string")))' "$log"
+	assert_output ''
+	# ids 1..N in order: nothing lost or duplicated on the way.
+	run jq -s -e '[.[].id] == [range(1; length + 1)]' "$log"
+	assert_success
+}
+
+# Nothing of what casino-run started is running or listening.
+check_all_gone() {
+	local name pid
+	while read -r name pid; do
+		# A zombie (exited, not yet reaped by its parent) counts as gone.
+		if [ -n "$(ps -o stat= -p "$pid" | grep -v '^Z')" ]; then
+			fail "$name ($pid) still running"
+		fi
+	done <"$BATS_TEST_TMPDIR/started"
+	if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+		fail "port $port still listening"
+	fi
+	run ss -Hltn "sport = :$port"
+	assert_output ''
+	[ ! -e "$CASINO_RUNDIR/materialized.json" ]
+	run ls "$CASINO_RUNDIR"
+	assert_output ''
+}
+
+@test "casino-run: growing totals on /materialized, an enriched log, and on SIGTERM nothing left" {
+	casino-run -p "$port" -r 50 >"$log" 2>"$err" &
+	run_pid=$!
+	wait_snapshot
+	first=$(total)
+	sleep 1.5
+	second=$(total)
+	[ "$second" -gt "$first" ]
+	started_processes >"$BATS_TEST_TMPDIR/started"
+	# The five stages, socat and the database server.
+	run sh -c "cut -d ' ' -f 1 '$BATS_TEST_TMPDIR/started' | sort"
+	assert_output "$(printf '%s\n' casino-gen casino-fx casino-player casino-describe casino-tee-agg socat postgres | sort)"
+	kill -TERM "$run_pid"
+	wait "$run_pid"
+	run_pid=
+	check_all_gone
+	check_log
+	[ "$(wc -l <"$log")" -ge "$second" ]
+	grep -q '"msg":"creating cluster' "$err"
+	grep -q "serving http://127.0.0.1:$port/materialized" "$err"
+}
+
+@test "casino-run -n: stops by itself after the generator's end; the second run reuses the database" {
+	casino-run -p "$port" -n 25 -r 20 >"$log" 2>"$err" &
+	run_pid=$!
+	wait_snapshot
+	started_processes >"$BATS_TEST_TMPDIR/started"
+	wait "$run_pid"
+	run_pid=
+	[ "$(wc -l <"$log")" -eq 25 ]
+	check_all_gone
+	check_log
+	run grep -c '"msg":"creating cluster' "$err"
+	assert_output 0
+	run casino-db status
+	assert_failure 3
+}
+
+@test "Ctrl-C (SIGINT to the whole process group) stops everything" {
+	setsid casino-run -p "$port" -r 50 >"$log" 2>"$err" &
+	run_pid=$!
+	wait_snapshot
+	started_processes >"$BATS_TEST_TMPDIR/started"
+	kill -INT -- "-$run_pid"
+	wait "$run_pid"
+	run_pid=
+	check_all_gone
+	check_log
+}
+
+@test "a database that already runs is used and left running" {
+	casino-db start >/dev/null 2>&1
+	casino-run -p "$port" -n 10 >"$log" 2>"$err"
+	[ "$(wc -l <"$log")" -eq 10 ]
+	check_log
+	run casino-db status
+	assert_success
+	casino-db stop 2>/dev/null
+}
+
+@test "as a normal user, with port 80 out of reach, it serves on 8080" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root to become another user"
+	id nobody >/dev/null 2>&1 || skip "no user nobody"
+	[ "$(cut -f 1 /proc/sys/net/ipv4/ip_unprivileged_port_start)" -gt 80 ] || skip "port 80 is open to everyone here"
+	(exec 3<>/dev/tcp/127.0.0.1/8080) 2>/dev/null && skip "port 8080 is in use"
+	dir=$BATS_TEST_TMPDIR/nobody
+	mkdir -p "$dir"
+	chown nobody: "$dir"
+	# nobody must reach its folder through bats' private ones.
+	up=$BATS_TEST_TMPDIR
+	while [ "$up" != / ] && [ "$up" != /tmp ]; do
+		chmod o+x "$up"
+		up=$(dirname "$up")
+	done
+	setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups \
+		env HOME="$dir" CASINO_STATE_DIR="$dir/state" CASINO_RUNDIR="$dir/run" \
+		casino-run -n 500 -r 50 >"$log" 2>"$err" &
+	run_pid=$!
+	port=8080
+	url=http://127.0.0.1:8080
+	CASINO_RUNDIR=$dir/run
+	CASINO_STATE_DIR=$dir/state
+	wait_snapshot
+	started_processes >"$BATS_TEST_TMPDIR/started"
+	kill -TERM "$run_pid"
+	wait "$run_pid"
+	run_pid=
+	check_all_gone
+	check_log
+	grep -q 'cannot listen on port 80; using 8080' "$err"
+	run stat -c %U "$dir/state/pg/data"
+	assert_output nobody
+}
+
+@test "options: -h, usage errors exit 64 before anything starts" {
+	run casino-run -h
+	assert_success
+	assert_output --partial 'usage: casino-run [-p port] [-n count] [-t seconds] [-r rate]'
+	run casino-run -p 0
+	assert_failure 64
+	run casino-run -p 70000
+	assert_failure 64
+	run casino-run -x
+	assert_failure 64
+	run casino-run extra
+	assert_failure 64
+	[ ! -e "$CASINO_RUNDIR" ]
+}
