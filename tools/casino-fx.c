@@ -1,0 +1,346 @@
+/* casino-fx: set "amount_eur" (EUR cents) on bets and deposits from rates
+ * fetched with one request, reused for at most --max-age seconds. */
+#include <curl/curl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <time.h>
+
+#include "buf.h"
+#include "fxrates.h"
+#include "log.h"
+#include "money.h"
+#include "opt.h"
+#include "stage.h"
+
+static const char usage_text[] =
+    "casino-fx [-a seconds] [-e hold|pass] [-k key] [-r file] [-u url]";
+
+#define MAX_BODY (1024 * 1024)
+#define BACKOFF_FIRST_MS 100
+#define BACKOFF_MAX_MS 5000
+#define NS 1000000000LL
+
+struct fx {
+	CURL *curl;
+	int http;               /* http(s): the status must be 2xx */
+	char *log_url;          /* the URL without query or credentials */
+	const char *key;        /* never logged; scrubbed from messages */
+	struct buf body, why;
+	struct fxrates table;
+	int have_table, pass_on_error;
+	long long fetched_ns, max_age_ns, retry_ns, backoff_ms;
+	char curl_error[CURL_ERROR_SIZE];
+};
+
+static void
+usage(void)
+{
+	printf("usage: %s\n"
+	    "  -u, --url URL        rate API or file:// URL (CASINO_FX_URL)\n"
+	    "  -k, --key KEY        API key, sent as access_key (CASINO_FX_KEY)\n"
+	    "  -a, --max-age S      reuse rates for at most S seconds, 0-60, default 60 (CASINO_FX_MAX_AGE)\n"
+	    "  -e, --on-error MODE  hold: wait for rates (default); pass: emit without amount_eur\n"
+	    "                       (CASINO_FX_ON_ERROR)\n"
+	    "  -r, --reject FILE    append rejected lines to FILE (CASINO_REJECT)\n"
+	    "  -h, --help           this text\n"
+	    "  -V, --version        the version\n", usage_text);
+	exit(0);
+}
+
+static long long
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * NS + ts.tv_nsec;
+}
+
+/* 0 after the full time, -1 when SIGINT/SIGTERM cut it short. */
+static int
+sleep_ms(long long ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+
+	while (!sig_stop_requested() && nanosleep(&ts, &ts) != 0)
+		;
+	return sig_stop_requested() ? -1 : 0;
+}
+
+/* msg into fx->why with every copy of the key replaced by "***". */
+static const char *
+scrubbed(struct fx *fx, const char *msg)
+{
+	size_t klen = fx->key ? strlen(fx->key) : 0;
+	const char *hit;
+
+	fx->why.len = 0;
+	while (klen > 0 && (hit = strstr(msg, fx->key)) != NULL) {
+		buf_append(&fx->why, msg, (size_t)(hit - msg));
+		buf_puts(&fx->why, "***");
+		msg = hit + klen;
+	}
+	buf_puts(&fx->why, msg);
+	return fx->why.data;
+}
+
+static size_t
+collect(char *p, size_t size, size_t n, void *arg)
+{
+	struct buf *body = arg;
+
+	if (body->len + n > MAX_BODY)
+		return 0; /* curl reports a write error */
+	buf_append(body, p, n);
+	return n * size;
+}
+
+/* One request. 0 with a new table, -1 with the reason in fx->why. */
+static int
+fetch(struct fx *fx)
+{
+	long long started = now_ns();
+	struct fxrates table;
+	char why[300];
+	long status = 0;
+	CURLcode rc;
+
+	fx->body.len = 0;
+	fx->curl_error[0] = '\0';
+	rc = curl_easy_perform(fx->curl);
+	if (rc != CURLE_OK) {
+		snprintf(why, sizeof(why), "%s", rc == CURLE_WRITE_ERROR ?
+		    "answer larger than 1 MiB" : fx->curl_error[0] ? fx->curl_error :
+		    curl_easy_strerror(rc));
+		scrubbed(fx, why);
+		return -1;
+	}
+	if (fx->http && (curl_easy_getinfo(fx->curl, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK ||
+	    status < 200 || status > 299)) {
+		snprintf(why, sizeof(why), "HTTP status %ld", status);
+		scrubbed(fx, why);
+		return -1;
+	}
+	if (fxrates_parse(fx->body.data ? fx->body.data : "", fx->body.len, &table,
+	        why, sizeof(why)) != 0) {
+		scrubbed(fx, why);
+		return -1;
+	}
+	fxrates_free(&fx->table);
+	fx->table = table;
+	fx->have_table = 1;
+	fx->fetched_ns = started; /* the age counts from the request */
+	log_info("rates fetched", LOG_STR("url", fx->log_url), LOG_STR("date", table.date),
+	    LOG_INT("currencies", table.count));
+	return 0;
+}
+
+/* 1: fresh rates in fx->table. 0: none, pass the event on (--on-error pass).
+ * -1: stopped by a signal while holding. Holding means not returning: the
+ * event waits here and the ones behind it wait in the pipe. */
+static int
+rates_ready(struct fx *fx)
+{
+	for (;;) {
+		long long now = now_ns();
+		if (fx->have_table && now - fx->fetched_ns <= fx->max_age_ns)
+			return 1;
+		if (fx->pass_on_error && fx->backoff_ms > 0 && now < fx->retry_ns)
+			return 0; /* still backing off: no request yet */
+		out_flush(); /* what is done goes out before a slow request */
+		if (fetch(fx) == 0) {
+			fx->backoff_ms = 0;
+			return 1; /* fresh for this event even with --max-age 0 */
+		}
+		fx->backoff_ms = fx->backoff_ms == 0 ? BACKOFF_FIRST_MS :
+		    fx->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : fx->backoff_ms * 2;
+		fx->retry_ns = now_ns() + fx->backoff_ms * (NS / 1000);
+		log_warn("cannot fetch rates", LOG_STR("url", fx->log_url),
+		    LOG_STR("error", fx->why.data), LOG_INT("retry_in_ms", fx->backoff_ms));
+		if (fx->pass_on_error)
+			return 0;
+		if (sleep_ms(fx->backoff_ms) != 0)
+			return -1;
+	}
+}
+
+static void
+setopt_ok(CURLcode rc)
+{
+	if (rc != CURLE_OK)
+		die(EX_SOFTWARE, "libcurl refused an option", LOG_STR("error", curl_easy_strerror(rc)));
+}
+
+/* Set up the handle for url (+ access_key=key for http/https). */
+static void
+fx_open(struct fx *fx, const char *url, const char *key)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL, *full = NULL, *shown = NULL;
+
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || u == NULL ||
+	    (fx->curl = curl_easy_init()) == NULL)
+		die(EX_SOFTWARE, "cannot initialise libcurl");
+	/* The URL is not logged when it cannot be parsed: it may hold a key. */
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK)
+		die(EX_USAGE, "bad rate URL (--url, CASINO_FX_URL)");
+	fx->http = strcmp(scheme, "http") == 0 || strcmp(scheme, "https") == 0;
+	if (!fx->http && strcmp(scheme, "file") != 0)
+		die(EX_USAGE, "rate URL must be http, https or file", LOG_STR("scheme", scheme));
+	fx->key = key != NULL && *key != '\0' ? key : NULL;
+	if (fx->key != NULL && fx->http) {
+		char *escaped = curl_easy_escape(fx->curl, fx->key, 0);
+		struct buf q = { 0 };
+		if (escaped == NULL)
+			die(EX_SOFTWARE, "cannot escape the key");
+		buf_printf(&q, "access_key=%s", escaped);
+		if (curl_url_set(u, CURLUPART_QUERY, q.data, CURLU_APPENDQUERY) != CURLUE_OK)
+			die(EX_SOFTWARE, "cannot add the key to the URL");
+		curl_free(escaped);
+		buf_free(&q);
+	}
+	if (curl_url_get(u, CURLUPART_URL, &full, 0) != CURLUE_OK ||
+	    curl_url_set(u, CURLUPART_QUERY, NULL, 0) != CURLUE_OK ||
+	    curl_url_set(u, CURLUPART_USER, NULL, 0) != CURLUE_OK ||
+	    curl_url_set(u, CURLUPART_PASSWORD, NULL, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_URL, &shown, 0) != CURLUE_OK)
+		die(EX_SOFTWARE, "cannot build the rate URL");
+	fx->log_url = xstrndup(shown, strlen(shown));
+	setopt_ok(curl_easy_setopt(fx->curl, CURLOPT_URL, full));
+	setopt_ok(curl_easy_setopt(fx->curl, CURLOPT_PROTOCOLS_STR, "http,https,file"));
+	setopt_ok(curl_easy_setopt(fx->curl, CURLOPT_CONNECTTIMEOUT_MS, (long)opt_number(
+	    "CASINO_FX_CONNECT_TIMEOUT_MS", opt_env("CASINO_FX_CONNECT_TIMEOUT_MS", "5000"), 1, 600000)));
+	setopt_ok(curl_easy_setopt(fx->curl, CURLOPT_TIMEOUT_MS, (long)opt_number(
+	    "CASINO_FX_TIMEOUT_MS", opt_env("CASINO_FX_TIMEOUT_MS", "10000"), 1, 600000)));
+	setopt_ok(curl_easy_setopt(fx->curl, CURLOPT_NOSIGNAL, 1L));
+	setopt_ok(curl_easy_setopt(fx->curl, CURLOPT_ACCEPT_ENCODING, ""));
+	setopt_ok(curl_easy_setopt(fx->curl, CURLOPT_USERAGENT, "casino-fx/" CASINO_VERSION));
+	setopt_ok(curl_easy_setopt(fx->curl, CURLOPT_ERRORBUFFER, fx->curl_error));
+	setopt_ok(curl_easy_setopt(fx->curl, CURLOPT_WRITEFUNCTION, collect));
+	setopt_ok(curl_easy_setopt(fx->curl, CURLOPT_WRITEDATA, &fx->body));
+	curl_free(scheme);
+	curl_free(full); /* libcurl keeps its own copy of CURLOPT_URL */
+	curl_free(shown);
+	curl_url_cleanup(u);
+}
+
+static void
+fx_close(struct fx *fx)
+{
+	curl_easy_cleanup(fx->curl);
+	curl_global_cleanup();
+	fxrates_free(&fx->table);
+	buf_free(&fx->body);
+	buf_free(&fx->why);
+	free(fx->log_url);
+}
+
+/* Write ev with amount_eur from the table, or without it (logged) when its
+ * currency has no rate. */
+static void
+emit_converted(struct stage *st, const struct event *ev, const struct fxrates *table)
+{
+	const struct fx_rate *rate = fxrates_find(table, ev->currency);
+	long long cents;
+	char value[24];
+
+	if (rate == NULL) {
+		log_warn("unknown currency; event passed without amount_eur",
+		    LOG_INT("event_id", ev->id), LOG_STR("currency", ev->currency));
+		stage_emit(st, ev);
+	} else if (fx_to_eur_cents(ev->amount, money_decimals(ev->currency), rate, &cents) != 0) {
+		log_warn("amount_eur out of range; event passed without it",
+		    LOG_INT("event_id", ev->id), LOG_STR("currency", ev->currency));
+		stage_emit(st, ev);
+	} else {
+		stage_emit_key(st, ev, "amount_eur", value,
+		    (size_t)snprintf(value, sizeof(value), "%lld", cents));
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "url", required_argument, NULL, 'u' },
+		{ "key", required_argument, NULL, 'k' },
+		{ "max-age", required_argument, NULL, 'a' },
+		{ "on-error", required_argument, NULL, 'e' },
+		{ "reject", required_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *url = opt_env("CASINO_FX_URL", NULL);
+	const char *key = opt_env("CASINO_FX_KEY", NULL);
+	const char *max_age = opt_env("CASINO_FX_MAX_AGE", "60");
+	const char *on_error = opt_env("CASINO_FX_ON_ERROR", "hold");
+	const char *reject = opt_env("CASINO_REJECT", NULL);
+	struct fx fx = { 0 };
+	struct stage st;
+	struct event ev;
+	char value[24];
+	int c, lost = 0, status;
+
+	log_init(argv[0]);
+	while ((c = getopt_long(argc, argv, "u:k:a:e:r:hV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'u': url = optarg; break;
+		case 'k': key = optarg; break;
+		case 'a': max_age = optarg; break;
+		case 'e': on_error = optarg; break;
+		case 'r': reject = optarg; break;
+		case 'h': usage(); break;
+		case 'V': opt_version(); break;
+		default: opt_usage_error(usage_text);
+		}
+	}
+	if (optind != argc)
+		opt_usage_error(usage_text);
+	if (url == NULL) {
+		log_error("no rate URL: give -u URL or set CASINO_FX_URL");
+		opt_usage_error(usage_text);
+	}
+	if (strcmp(on_error, "hold") != 0 && strcmp(on_error, "pass") != 0)
+		die(EX_USAGE, "bad option value", LOG_STR("option", "--on-error"),
+		    LOG_STR("value", on_error), LOG_STR("allowed", "hold pass"));
+	fx.pass_on_error = strcmp(on_error, "pass") == 0;
+	fx.max_age_ns = opt_number("--max-age", max_age, 0, 60) * NS;
+	fx_open(&fx, url, key);
+
+	stage_open(&st, reject);
+	while (stage_next(&st, &ev)) {
+		if (!ev.has_amount) {
+			stage_emit(&st, &ev);
+		} else if (strcmp(ev.currency, "EUR") == 0) {
+			stage_emit_key(&st, &ev, "amount_eur", value,
+			    (size_t)snprintf(value, sizeof(value), "%lld", ev.amount));
+		} else {
+			switch (rates_ready(&fx)) {
+			case 1:
+				emit_converted(&st, &ev, &fx.table);
+				break;
+			case 0:
+				log_warn("no fresh rates; event passed without amount_eur",
+				    LOG_INT("event_id", ev.id));
+				stage_emit(&st, &ev);
+				break;
+			default:
+				log_error("stopped while waiting for rates; event not written",
+				    LOG_INT("event_id", ev.id), LOG_INT("line", ev.lineno));
+				lost = 1;
+				break;
+			}
+		}
+		event_free(&ev);
+		if (lost)
+			break;
+	}
+	status = stage_finish(&st);
+	fx_close(&fx);
+	return lost && status == 0 ? EX_UNAVAILABLE : status;
+}
