@@ -51,6 +51,7 @@ peer_name(char *out, size_t size)
 	struct sockaddr_storage sa;
 	socklen_t len = sizeof sa;
 	char host[INET6_ADDRSTRLEN] = "?";
+	const char *lbracket = "", *rbracket = "";
 	int port = 0;
 
 	snprintf(out, size, "-");
@@ -64,9 +65,11 @@ peer_name(char *out, size_t size)
 		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&sa;
 		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
 		port = ntohs(in6->sin6_port);
+		lbracket = "[";
+		rbracket = "]";
 	} else
 		return;
-	snprintf(out, size, "%s:%d", host, port);
+	snprintf(out, size, "%s%s%s:%d", lbracket, host, rbracket, port);
 }
 
 /* Wait until fd is readable or the deadline passes; 0 on timeout. */
@@ -272,7 +275,7 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *timeout_env = opt_env("CASINO_HTTP_TIMEOUT", NULL);
-	char peer[INET6_ADDRSTRLEN + 8];
+	char peer[INET6_ADDRSTRLEN + 10];
 	struct buf snapshot = { 0 };
 	char head[HTTPREQ_MAX_HEAD + 1];
 	size_t len = 0;
