@@ -42,7 +42,7 @@ SCRIPTS = $(wildcard scripts/casino-*)
 MANPAGES = $(wildcard man/*.[17])
 
 # Libraries each program needs beyond libcasino and jansson.
-LIBS_casino-fx     = -lcurl
+LIBS_casino-fx     = -ldl
 LIBS_casino-player = -lpq
 # Static: socat execs the handler once per connection, and skipping the
 # dynamic loader makes that markedly faster (bench/serve). Sanitizers need

@@ -1,12 +1,18 @@
 /* casino-fx: set "amount_eur" (EUR cents) on bets and deposits from rates
  * fetched with one request, reused for at most --max-age seconds. */
 #include <curl/curl.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sysexits.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "fxrates.h"
@@ -23,9 +29,39 @@ static const char usage_text[] =
 #define BACKOFF_MAX_MS 5000
 #define NS 1000000000LL
 
+/* libcurl and the TLS, Kerberos and LDAP libraries it pulls in make about
+ * 7.5 MiB resident just by being loaded, four times what the rest of the
+ * tool needs. A file:// URL needs none of it, so libcurl is loaded with
+ * dlopen for http and https URLs only, and file:// URLs are read here. */
+static struct curl_api {
+	CURLcode (*global_init)(long);
+	CURL *(*easy_init)(void);
+	CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
+	CURLcode (*easy_perform)(CURL *);
+	CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
+	const char *(*easy_strerror)(CURLcode);
+	char *(*easy_escape)(CURL *, const char *, int);
+	void (*free)(void *);
+	CURLU *(*url)(void);
+	CURLUcode (*url_set)(CURLU *, CURLUPart, const char *, unsigned int);
+	CURLUcode (*url_get)(const CURLU *, CURLUPart, char **, unsigned int);
+	void (*url_cleanup)(CURLU *);
+	void (*easy_cleanup)(CURL *);
+	void (*global_cleanup)(void);
+} curl;
+
+#define CURL_SYMBOL(f) { "curl_" #f, offsetof(struct curl_api, f) }
+static const struct { const char *name; size_t offset; } curl_symbols[] = {
+	CURL_SYMBOL(global_init), CURL_SYMBOL(easy_init), CURL_SYMBOL(easy_setopt),
+	CURL_SYMBOL(easy_perform), CURL_SYMBOL(easy_getinfo), CURL_SYMBOL(easy_strerror),
+	CURL_SYMBOL(easy_escape), CURL_SYMBOL(free), CURL_SYMBOL(url), CURL_SYMBOL(url_set),
+	CURL_SYMBOL(url_get), CURL_SYMBOL(url_cleanup), CURL_SYMBOL(easy_cleanup),
+	CURL_SYMBOL(global_cleanup),
+};
+
 struct fx {
-	CURL *curl;
-	int http;               /* http(s): the status must be 2xx */
+	CURL *curl;             /* NULL for a file:// URL */
+	char *path;             /* the file of a file:// URL */
 	char *log_url;          /* the URL without query or credentials */
 	const char *key;        /* never logged; scrubbed from messages */
 	struct buf body, why;
@@ -98,6 +134,33 @@ collect(char *p, size_t size, size_t n, void *arg)
 	return n * size;
 }
 
+/* The whole file into fx->body; 0, or -1 with the reason in why. */
+static int
+read_file(struct fx *fx, char *why, size_t whylen)
+{
+	int fd = open(fx->path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = 1;
+
+	if (fd < 0) {
+		snprintf(why, whylen, "cannot open %s: %s", fx->path, strerror(errno));
+		return -1;
+	}
+	while (n > 0 && fx->body.len <= MAX_BODY) {
+		buf_reserve(&fx->body, 65536);
+		n = read(fd, fx->body.data + fx->body.len, 65536);
+		if (n > 0)
+			fx->body.len += (size_t)n;
+		else if (n < 0 && errno == EINTR)
+			n = 1;
+	}
+	if (n < 0)
+		snprintf(why, whylen, "cannot read %s: %s", fx->path, strerror(errno));
+	else if (fx->body.len > MAX_BODY)
+		snprintf(why, whylen, "answer larger than 1 MiB");
+	close(fd);
+	return n < 0 || fx->body.len > MAX_BODY ? -1 : 0;
+}
+
 /* One request. 0 with a new table, -1 with the reason in fx->why. */
 static int
 fetch(struct fx *fx)
@@ -109,21 +172,29 @@ fetch(struct fx *fx)
 	CURLcode rc;
 
 	fx->body.len = 0;
+	if (fx->curl == NULL) {
+		if (read_file(fx, why, sizeof(why)) != 0) {
+			scrubbed(fx, why);
+			return -1;
+		}
+		goto parse;
+	}
 	fx->curl_error[0] = '\0';
-	rc = curl_easy_perform(fx->curl);
+	rc = curl.easy_perform(fx->curl);
 	if (rc != CURLE_OK) {
 		snprintf(why, sizeof(why), "%s", rc == CURLE_WRITE_ERROR ?
 		    "answer larger than 1 MiB" : fx->curl_error[0] ? fx->curl_error :
-		    curl_easy_strerror(rc));
+		    curl.easy_strerror(rc));
 		scrubbed(fx, why);
 		return -1;
 	}
-	if (fx->http && (curl_easy_getinfo(fx->curl, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK ||
-	    status < 200 || status > 299)) {
+	if (curl.easy_getinfo(fx->curl, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK ||
+	    status < 200 || status > 299) {
 		snprintf(why, sizeof(why), "HTTP status %ld", status);
 		scrubbed(fx, why);
 		return -1;
 	}
+parse:
 	if (fxrates_parse(fx->body.data ? fx->body.data : "", fx->body.len, &table,
 	        why, sizeof(why)) != 0) {
 		scrubbed(fx, why);
@@ -171,68 +242,119 @@ static void
 setopt_ok(CURLcode rc)
 {
 	if (rc != CURLE_OK)
-		die(EX_SOFTWARE, "libcurl refused an option", LOG_STR("error", curl_easy_strerror(rc)));
+		die(EX_SOFTWARE, "libcurl refused an option", LOG_STR("error", curl.easy_strerror(rc)));
 }
 
-/* Set up the handle for url (+ access_key=key for http/https). */
+static void
+load_curl(void)
+{
+	void *lib = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+
+	if (lib == NULL)
+		die(EX_UNAVAILABLE, "cannot load libcurl", LOG_STR("error", dlerror()));
+	for (size_t i = 0; i < sizeof(curl_symbols) / sizeof(*curl_symbols); i++) {
+		void *f = dlsym(lib, curl_symbols[i].name);
+		if (f == NULL)
+			die(EX_UNAVAILABLE, "libcurl lacks a function",
+			    LOG_STR("name", curl_symbols[i].name));
+		memcpy((char *)&curl + curl_symbols[i].offset, &f, sizeof(f));
+	}
+}
+
+/* A file://[localhost]/path URL: the path, %XX decoded; NULL if url is not
+ * one. Like libcurl, a query or fragment is not part of the path. */
+static char *
+file_url_path(const char *url)
+{
+	struct buf path = { 0 };
+	unsigned int byte;
+
+	if (strncasecmp(url, "file://", 7) != 0)
+		return NULL;
+	url += 7;
+	if (strncasecmp(url, "localhost/", 10) == 0)
+		url += 9;
+	if (*url != '/')
+		die(EX_USAGE, "a file URL needs an absolute path (file:///path)");
+	for (; *url != '\0' && *url != '?' && *url != '#'; url++) {
+		if (*url == '%' && sscanf(url + 1, "%2x", &byte) == 1 &&
+		    url[1] != '\0' && url[2] != '\0' && byte != 0) {
+			buf_putc(&path, (char)byte);
+			url += 2;
+		} else {
+			buf_putc(&path, *url);
+		}
+	}
+	return path.data;
+}
+
+/* Set up fx for url: a file path, or a libcurl handle for http/https with
+ * access_key=key added to the query. */
 static void
 fx_open(struct fx *fx, const char *url, const char *key)
 {
-	CURLU *u = curl_url();
+	CURLU *u;
 	char *scheme = NULL, *full = NULL, *shown = NULL;
 
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || u == NULL ||
-	    (fx->curl = curl_easy_init()) == NULL)
+	fx->key = key != NULL && *key != '\0' ? key : NULL;
+	if ((fx->path = file_url_path(url)) != NULL) {
+		fx->log_url = xstrndup(url, strcspn(url, "?#"));
+		return;
+	}
+	if (strncasecmp(url, "http://", 7) != 0 && strncasecmp(url, "https://", 8) != 0)
+		die(EX_USAGE, "rate URL must be http, https or file (--url, CASINO_FX_URL)");
+	load_curl();
+	if (curl.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || (u = curl.url()) == NULL ||
+	    (fx->curl = curl.easy_init()) == NULL)
 		die(EX_SOFTWARE, "cannot initialise libcurl");
 	/* The URL is not logged when it cannot be parsed: it may hold a key. */
-	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK)
+	if (curl.url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl.url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK)
 		die(EX_USAGE, "bad rate URL (--url, CASINO_FX_URL)");
-	fx->http = strcmp(scheme, "http") == 0 || strcmp(scheme, "https") == 0;
-	if (!fx->http && strcmp(scheme, "file") != 0)
-		die(EX_USAGE, "rate URL must be http, https or file", LOG_STR("scheme", scheme));
-	fx->key = key != NULL && *key != '\0' ? key : NULL;
-	if (fx->key != NULL && fx->http) {
-		char *escaped = curl_easy_escape(fx->curl, fx->key, 0);
+	if (fx->key != NULL) {
+		char *escaped = curl.easy_escape(fx->curl, fx->key, 0);
 		struct buf q = { 0 };
 		if (escaped == NULL)
 			die(EX_SOFTWARE, "cannot escape the key");
 		buf_printf(&q, "access_key=%s", escaped);
-		if (curl_url_set(u, CURLUPART_QUERY, q.data, CURLU_APPENDQUERY) != CURLUE_OK)
+		if (curl.url_set(u, CURLUPART_QUERY, q.data, CURLU_APPENDQUERY) != CURLUE_OK)
 			die(EX_SOFTWARE, "cannot add the key to the URL");
-		curl_free(escaped);
+		curl.free(escaped);
 		buf_free(&q);
 	}
-	if (curl_url_get(u, CURLUPART_URL, &full, 0) != CURLUE_OK ||
-	    curl_url_set(u, CURLUPART_QUERY, NULL, 0) != CURLUE_OK ||
-	    curl_url_set(u, CURLUPART_USER, NULL, 0) != CURLUE_OK ||
-	    curl_url_set(u, CURLUPART_PASSWORD, NULL, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_URL, &shown, 0) != CURLUE_OK)
+	if (curl.url_get(u, CURLUPART_URL, &full, 0) != CURLUE_OK ||
+	    curl.url_set(u, CURLUPART_QUERY, NULL, 0) != CURLUE_OK ||
+	    curl.url_set(u, CURLUPART_USER, NULL, 0) != CURLUE_OK ||
+	    curl.url_set(u, CURLUPART_PASSWORD, NULL, 0) != CURLUE_OK ||
+	    curl.url_get(u, CURLUPART_URL, &shown, 0) != CURLUE_OK)
 		die(EX_SOFTWARE, "cannot build the rate URL");
 	fx->log_url = xstrndup(shown, strlen(shown));
-	setopt_ok(curl_easy_setopt(fx->curl, CURLOPT_URL, full));
-	setopt_ok(curl_easy_setopt(fx->curl, CURLOPT_PROTOCOLS_STR, "http,https,file"));
-	setopt_ok(curl_easy_setopt(fx->curl, CURLOPT_CONNECTTIMEOUT_MS, (long)opt_number(
+	setopt_ok(curl.easy_setopt(fx->curl, CURLOPT_URL, full));
+	setopt_ok(curl.easy_setopt(fx->curl, CURLOPT_PROTOCOLS_STR, "http,https"));
+	setopt_ok(curl.easy_setopt(fx->curl, CURLOPT_CONNECTTIMEOUT_MS, (long)opt_number(
 	    "CASINO_FX_CONNECT_TIMEOUT_MS", opt_env("CASINO_FX_CONNECT_TIMEOUT_MS", "5000"), 1, 600000)));
-	setopt_ok(curl_easy_setopt(fx->curl, CURLOPT_TIMEOUT_MS, (long)opt_number(
+	setopt_ok(curl.easy_setopt(fx->curl, CURLOPT_TIMEOUT_MS, (long)opt_number(
 	    "CASINO_FX_TIMEOUT_MS", opt_env("CASINO_FX_TIMEOUT_MS", "10000"), 1, 600000)));
-	setopt_ok(curl_easy_setopt(fx->curl, CURLOPT_NOSIGNAL, 1L));
-	setopt_ok(curl_easy_setopt(fx->curl, CURLOPT_ACCEPT_ENCODING, ""));
-	setopt_ok(curl_easy_setopt(fx->curl, CURLOPT_USERAGENT, "casino-fx/" CASINO_VERSION));
-	setopt_ok(curl_easy_setopt(fx->curl, CURLOPT_ERRORBUFFER, fx->curl_error));
-	setopt_ok(curl_easy_setopt(fx->curl, CURLOPT_WRITEFUNCTION, collect));
-	setopt_ok(curl_easy_setopt(fx->curl, CURLOPT_WRITEDATA, &fx->body));
-	curl_free(scheme);
-	curl_free(full); /* libcurl keeps its own copy of CURLOPT_URL */
-	curl_free(shown);
-	curl_url_cleanup(u);
+	setopt_ok(curl.easy_setopt(fx->curl, CURLOPT_NOSIGNAL, 1L));
+	setopt_ok(curl.easy_setopt(fx->curl, CURLOPT_ACCEPT_ENCODING, ""));
+	setopt_ok(curl.easy_setopt(fx->curl, CURLOPT_USERAGENT, "casino-fx/" CASINO_VERSION));
+	setopt_ok(curl.easy_setopt(fx->curl, CURLOPT_ERRORBUFFER, fx->curl_error));
+	setopt_ok(curl.easy_setopt(fx->curl, CURLOPT_WRITEFUNCTION, collect));
+	setopt_ok(curl.easy_setopt(fx->curl, CURLOPT_WRITEDATA, &fx->body));
+	curl.free(scheme);
+	curl.free(full); /* libcurl keeps its own copy of CURLOPT_URL */
+	curl.free(shown);
+	curl.url_cleanup(u);
 }
 
 static void
 fx_close(struct fx *fx)
 {
-	curl_easy_cleanup(fx->curl);
-	curl_global_cleanup();
+	if (fx->curl != NULL) {
+		curl.easy_cleanup(fx->curl);
+		curl.global_cleanup();
+	}
+	free(fx->path);
 	fxrates_free(&fx->table);
 	buf_free(&fx->body);
 	buf_free(&fx->why);

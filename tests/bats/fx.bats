@@ -319,6 +319,22 @@ answer has no rates'
 	assert_equal "$(requests)" 0
 }
 
+@test "file:// URL: localhost host and %XX in the path; a missing file is retried" {
+	mkdir -p "$BATS_TEST_TMPDIR/my rates"
+	rates="$BATS_TEST_TMPDIR/my rates/r.json"
+	run --separate-stderr casino-fx -u "file://localhost${rates// /%20}" -e pass < <(ev 1 bet 1000 USD)
+	assert_success
+	assert_equal "$output" "$(ev 1 bet 1000 USD)"
+	run jq -r 'select(.level == "warn") | .error' <<<"$stderr"
+	assert_line --index 0 "cannot open $rates: No such file or directory"
+	# held: the file appears while casino-fx waits, and the event goes out
+	(sleep 0.5 && printf '%s' "$CLASSIC" >"$rates") &
+	run --separate-stderr casino-fx -u "file://${rates// /%20}" < <(ev 1 bet 1000 USD)
+	assert_success
+	assert_equal "$output" "$(with_eur 1 bet 1000 USD 934)"
+	[ "$(grep -c 'cannot fetch rates' <<<"$stderr")" -ge 1 ]
+}
+
 @test "live: an event written into an open pipe comes out at once" {
 	coproc FX { casino-fx -u "file://$CASINO_ROOT/share/rates.json" 2>/dev/null; }
 	ev 1 bet 1000 USD >&"${FX[1]}"
