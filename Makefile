@@ -18,7 +18,9 @@ PROGS = \
 	casino-describe \
 	casino-player \
 	casino-http-handler \
-	casino-tee-agg
+	casino-tee-agg \
+	casino-append \
+	casino-key
 
 # Test helpers: tests/NAME.c -> $(BUILD)/NAME (built by all, never installed).
 TESTPROGS = \
@@ -111,10 +113,18 @@ test: deps all fuzz-build
 
 check-asan: deps
 	$(MAKE) BUILD=build-asan OPT="-O1" CFLAGS='-O1 -g -Wall -Wextra -Werror -std=c11 -D_DEFAULT_SOURCE $(SANITIZE)' LDFLAGS='$(SANITIZE)' all
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 tests/run build-asan
+	CASINO_INSTRUMENTED=asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 tests/run build-asan
 
+# The suites against build-valgrind/: wrappers that run each program under
+# valgrind, failing (exit 99) on any error or definite leak.
 check-valgrind: deps all
-	CASINO_VALGRIND=1 tests/run $(BUILD)
+	rm -rf build-valgrind && mkdir -p build-valgrind
+	for p in $(PROGS) $(TESTPROGS); do \
+		printf '#!/bin/sh\nexec valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99 "%s" "$$@"\n' \
+			"$$(pwd)/$(BUILD)/$$p" >build-valgrind/$$p; \
+		chmod +x build-valgrind/$$p; \
+	done
+	CASINO_INSTRUMENTED=valgrind tests/run build-valgrind
 
 run: deps all
 	scripts/casino-run

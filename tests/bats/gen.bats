@@ -161,7 +161,7 @@ T0=2022-01-10T12:34:56Z
 @test "gen: SIGTERM ends it with 0 and whole lines" {
 	casino-gen -s 1 >"$BATS_TEST_TMPDIR/out" &
 	pid=$!
-	sleep 0.5
+	for _ in $(seq 100); do [ -s "$BATS_TEST_TMPDIR/out" ] && break; sleep 0.05; done
 	kill -TERM "$pid"
 	wait "$pid" || fail "exit $?"
 	[ -s "$BATS_TEST_TMPDIR/out" ]
