@@ -264,6 +264,53 @@ linger(void)
 		;
 }
 
+/* Read until the request head is complete, within timeout seconds of now.
+ * HTTPREQ_INCOMPLETE: close without an answer (a timeout, logged, or a port
+ * probe that connected and left). head holds HTTPREQ_MAX_HEAD + 1 bytes, so
+ * that a head over the limit is seen as such. */
+static enum httpreq_status
+read_request(char *head, struct httpreq *req, double timeout, const char *peer)
+{
+	int64_t deadline = timefmt_monotonic_ms() + (int64_t)(timeout * 1000);
+	enum httpreq_status st;
+	size_t len = 0;
+
+	while ((st = httpreq_parse(head, len, req)) == HTTPREQ_INCOMPLETE) {
+		ssize_t n;
+
+		if (!wait_readable(STDIN_FILENO, deadline)) {
+			log_warn("no complete request in time, closing", LOG_STR("peer", peer),
+			    LOG_NUM("timeout_s", timeout), LOG_INT("bytes", len));
+			return HTTPREQ_INCOMPLETE;
+		}
+		n = read(STDIN_FILENO, head + len, HTTPREQ_MAX_HEAD + 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			die(EX_IOERR, "cannot read request", LOG_STR("error", strerror(errno)));
+		if (n == 0 && len == 0)
+			return HTTPREQ_INCOMPLETE;
+		if (n == 0) {
+			req->error = "connection closed inside the request head";
+			return HTTPREQ_BAD;
+		}
+		len += (size_t)n;
+	}
+	return st;
+}
+
+static void
+log_request(const struct httpreq *req, const struct response *resp, const char *peer)
+{
+	char method[16], path[256];
+
+	snprintf(method, sizeof method, "%.*s", (int)req->method_len, req->method);
+	snprintf(path, sizeof path, "%.*s", (int)req->path_len, req->path);
+	log_info("request", LOG_STR("peer", peer), LOG_STR("method", method),
+	    LOG_STR("path", path), LOG_INT("status", resp->status),
+	    LOG_INT("bytes", resp->body.len));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -278,11 +325,9 @@ main(int argc, char **argv)
 	char peer[INET6_ADDRSTRLEN + 10];
 	struct buf snapshot = { 0 };
 	char head[HTTPREQ_MAX_HEAD + 1];
-	size_t len = 0;
 	double timeout = timeout_env ? opt_real("CASINO_HTTP_TIMEOUT", timeout_env, 0.001, 3600) : 5;
-	int64_t deadline;
 	struct httpreq req;
-	enum httpreq_status st = HTTPREQ_INCOMPLETE;
+	enum httpreq_status st;
 	struct response resp = { 0 };
 	int c;
 
@@ -304,45 +349,20 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	peer_name(peer, sizeof peer);
 
-	deadline = timefmt_monotonic_ms() + (int64_t)(timeout * 1000);
-	while ((st = httpreq_parse(head, len, &req)) == HTTPREQ_INCOMPLETE) {
-		ssize_t n;
-
-		if (!wait_readable(STDIN_FILENO, deadline)) {
-			log_warn("no complete request in time, closing", LOG_STR("peer", peer),
-			    LOG_NUM("timeout_s", timeout), LOG_INT("bytes", len));
-			return 0;
-		}
-		n = read(STDIN_FILENO, head + len, sizeof head - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			die(EX_IOERR, "cannot read request", LOG_STR("error", strerror(errno)));
-		if (n == 0) {
-			if (len == 0) /* a port probe: connected and left */
-				return 0;
-			req.error = "connection closed inside the request head";
-			st = HTTPREQ_BAD;
-			break;
-		}
-		len += (size_t)n;
+	st = read_request(head, &req, timeout, peer);
+	if (st != HTTPREQ_INCOMPLETE) {
+		if (st == HTTPREQ_BAD) {
+			log_warn("bad request", LOG_STR("peer", peer), LOG_STR("reason", req.error));
+			set_error(&resp, 400, "Bad Request", req.error);
+		} else
+			route(&resp, &req, snapshot.data);
+		if (send_response(&resp, st == HTTPREQ_OK && httpreq_method_is(&req, "HEAD")) != 0)
+			log_warn("cannot send the response", LOG_STR("peer", peer),
+			    LOG_STR("error", strerror(errno)));
+		else if (st == HTTPREQ_OK)
+			log_request(&req, &resp, peer);
+		linger();
 	}
-	if (st == HTTPREQ_BAD) {
-		log_warn("bad request", LOG_STR("peer", peer), LOG_STR("reason", req.error));
-		set_error(&resp, 400, "Bad Request", req.error);
-	} else
-		route(&resp, &req, snapshot.data);
-	if (send_response(&resp, st == HTTPREQ_OK && httpreq_method_is(&req, "HEAD")) != 0)
-		log_warn("cannot send the response", LOG_STR("peer", peer), LOG_STR("error", strerror(errno)));
-	else if (st == HTTPREQ_OK) {
-		char method[16], path[256];
-		snprintf(method, sizeof method, "%.*s", (int)req.method_len, req.method);
-		snprintf(path, sizeof path, "%.*s", (int)req.path_len, req.path);
-		log_info("request", LOG_STR("peer", peer), LOG_STR("method", method),
-		    LOG_STR("path", path), LOG_INT("status", resp.status),
-		    LOG_INT("bytes", resp.body.len));
-	}
-	linger();
 	buf_free(&resp.body);
 	buf_free(&snapshot);
 	return 0;
