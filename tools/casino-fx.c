@@ -161,6 +161,31 @@ read_file(struct fx *fx, char *why, size_t whylen)
 	return n < 0 || fx->body.len > MAX_BODY ? -1 : 0;
 }
 
+/* The answer's body into fx->body: 0, or -1 with the reason in why. */
+static int
+fetch_body(struct fx *fx, char *why, size_t whylen)
+{
+	long status = 0;
+	CURLcode rc;
+
+	fx->body.len = 0;
+	if (fx->curl == NULL)
+		return read_file(fx, why, whylen);
+	fx->curl_error[0] = '\0';
+	rc = curl.easy_perform(fx->curl);
+	if (rc != CURLE_OK) {
+		snprintf(why, whylen, "%s", rc == CURLE_WRITE_ERROR ? "answer larger than 1 MiB" :
+		    fx->curl_error[0] ? fx->curl_error : curl.easy_strerror(rc));
+		return -1;
+	}
+	if (curl.easy_getinfo(fx->curl, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK ||
+	    status < 200 || status > 299) {
+		snprintf(why, whylen, "HTTP status %ld", status);
+		return -1;
+	}
+	return 0;
+}
+
 /* One request. 0 with a new table, -1 with the reason in fx->why. */
 static int
 fetch(struct fx *fx)
@@ -168,34 +193,9 @@ fetch(struct fx *fx)
 	long long started = now_ns();
 	struct fxrates table;
 	char why[300];
-	long status = 0;
-	CURLcode rc;
 
-	fx->body.len = 0;
-	if (fx->curl == NULL) {
-		if (read_file(fx, why, sizeof(why)) != 0) {
-			scrubbed(fx, why);
-			return -1;
-		}
-		goto parse;
-	}
-	fx->curl_error[0] = '\0';
-	rc = curl.easy_perform(fx->curl);
-	if (rc != CURLE_OK) {
-		snprintf(why, sizeof(why), "%s", rc == CURLE_WRITE_ERROR ?
-		    "answer larger than 1 MiB" : fx->curl_error[0] ? fx->curl_error :
-		    curl.easy_strerror(rc));
-		scrubbed(fx, why);
-		return -1;
-	}
-	if (curl.easy_getinfo(fx->curl, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK ||
-	    status < 200 || status > 299) {
-		snprintf(why, sizeof(why), "HTTP status %ld", status);
-		scrubbed(fx, why);
-		return -1;
-	}
-parse:
-	if (fxrates_parse(fx->body.data ? fx->body.data : "", fx->body.len, &table,
+	if (fetch_body(fx, why, sizeof(why)) != 0 ||
+	    fxrates_parse(fx->body.data ? fx->body.data : "", fx->body.len, &table,
 	        why, sizeof(why)) != 0) {
 		scrubbed(fx, why);
 		return -1;

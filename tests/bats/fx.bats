@@ -337,14 +337,16 @@ answer has no rates'
 
 @test "live: an event written into an open pipe comes out at once" {
 	coproc FX { casino-fx -u "file://$CASINO_ROOT/share/rates.json" 2>/dev/null; }
-	ev 1 bet 1000 USD >&"${FX[1]}"
-	read -r -t 5 got <&"${FX[0]}"
+	# bash unsets FX and FX_PID once the coprocess is reaped: keep copies
+	fx_pid=$FX_PID to_fx=${FX[1]} from_fx=${FX[0]}
+	ev 1 bet 1000 USD >&"$to_fx"
+	read -r -t 5 got <&"$from_fx"
 	assert_equal "$got" "$(with_eur 1 bet 1000 USD 934)"
-	ev 2 game_start 0 EUR >&"${FX[1]}"
-	read -r -t 5 got <&"${FX[0]}"
+	ev 2 game_start 0 EUR >&"$to_fx"
+	read -r -t 5 got <&"$from_fx"
 	assert_equal "$got" "$(ev 2 game_start 0 EUR)"
-	exec {FX[1]}>&-
-	wait "$FX_PID"
+	exec {to_fx}>&-
+	wait "$fx_pid"
 }
 
 @test "SIGTERM while holding an event: logged, exit 69" {
