@@ -32,6 +32,7 @@ LIBSRC = \
 	lib/event.c \
 	lib/fxrates.c \
 	lib/httpreq.c \
+	lib/json.c \
 	lib/log.c \
 	lib/money.c \
 	lib/ndjson.c \
@@ -53,7 +54,7 @@ LIBS_casino-http-handler = $(if $(findstring -fsanitize,$(LDFLAGS)),,-static)
 LIBS_kafka-mock    = -lrdkafka -lpthread
 
 # libFuzzer targets: tests/fuzz/NAME.c -> build-fuzz/NAME.
-FUZZERS = fuzz-event fuzz-time fuzz-fxrates fuzz-httpreq
+FUZZERS = fuzz-json fuzz-event fuzz-time fuzz-fxrates fuzz-httpreq
 FUZZ_SECONDS = 60
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 

@@ -58,16 +58,25 @@ describe_amount(struct buf *b, const struct event *ev)
 void
 describe_event(struct buf *b, const struct event *ev)
 {
-	json_t *email = ev->player ? json_object_get(ev->player, "email") : NULL;
+	struct json_members player = { 0 };
+	const struct json_member *email = NULL;
 	struct civil_time t;
+	char why[128];
 
 	buf_puts(b, "Player #");
 	buf_put_int(b, ev->player_id);
-	if (json_is_string(email) && json_string_length(email) > 0) {
+	if (ev->player != NULL &&
+	    json_scan_object(&player, ev->player, ev->player_len, why, sizeof(why)) == 0)
+		email = json_member_find(&player, "email");
+	if (email != NULL && email->kind == JSON_KIND_STRING && email->value_len > 0) {
 		buf_puts(b, " (");
-		buf_append(b, json_string_value(email), json_string_length(email));
+		if (email->value_escaped)
+			json_string_decode(b, email->value, email->value_len);
+		else
+			buf_append(b, email->value, email->value_len);
 		buf_putc(b, ')');
 	}
+	json_members_free(&player);
 	switch (ev->type) {
 	case EVENT_GAME_START:
 		buf_puts(b, " started playing ");

@@ -1,11 +1,11 @@
-/* event: parse and validate one event line with jansson (DESIGN.md, "The
- * event"), and write it back with one owned key added or replaced while every
- * other byte of the line stays as it was. */
+/* event: parse and validate one event line (DESIGN.md, "The event") with the
+ * strict scanner of json.h, and write it back with one owned key added or
+ * replaced while every other byte of the line stays as it was. */
 #ifndef CASINO_EVENT_H
 #define CASINO_EVENT_H
-#include <jansson.h>
 #include <stddef.h>
 #include "buf.h"
+#include "json.h"
 #include "timefmt.h"
 
 enum event_type { EVENT_GAME_START, EVENT_BET, EVENT_DEPOSIT, EVENT_GAME_STOP };
@@ -14,13 +14,14 @@ struct event {
 	const char *raw; /* the line as read, not NUL-terminated */
 	size_t raw_len;
 	unsigned long lineno;
-	json_t *root;
 	enum event_type type;
 	long long id, player_id, game_id, amount, amount_eur;
 	int has_game_id, has_amount, has_amount_eur, has_won;
-	const char *currency;     /* NULL unless bet/deposit; owned by root */
+	char currency[9];         /* "" unless bet/deposit */
 	struct utc_time created_at;
-	json_t *player;           /* the "player" object or NULL; owned by root */
+	const char *player;       /* raw text of the "player" object, or NULL */
+	size_t player_len;
+	struct json_members members; /* top-level keys, spans into raw */
 	char *owned;              /* raw's copy after event_detach */
 };
 
@@ -31,8 +32,8 @@ void event_free(struct event *ev);
 /* Copy raw out of the reader's buffer so the event outlives stage_next
  * (for tools that hold a batch); event_free releases the copy. */
 void event_detach(struct event *ev);
-/* Writes ev->raw with "key":value (value is JSON text) added before the
- * closing brace, or replacing the value in place when key exists; then '\n'. */
+/* Writes ev->raw with "key":value (value is JSON text) added after the last
+ * member, or replacing the value in place when key exists; then '\n'. */
 void event_write_key(struct buf *out, const struct event *ev, const char *key,
 	const char *value, size_t value_len);
 

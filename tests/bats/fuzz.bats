@@ -19,3 +19,4 @@ fuzz() {
 @test "fuzz: RFC 3339 timestamps" { fuzz fuzz-time; }
 @test "fuzz: rate API bodies" { fuzz fuzz-fxrates; }
 @test "fuzz: HTTP request heads" { fuzz fuzz-httpreq; }
+@test "fuzz: JSON scanner against jansson" { fuzz fuzz-json; }
