@@ -410,7 +410,11 @@ wait_for() {
 		setpriv --reuid=65534 --regid=65534 --clear-groups casino-tee-agg -i 50 "$@"
 	}
 	# While it runs (the writer holds the pipe open), copy the snapshot.
-	{ bet 1 10 00:00:00; sleep 0.5; cp "$fallback/materialized.json" "$BATS_TEST_TMPDIR/seen"; } |
+	{
+		bet 1 10 00:00:00
+		wait_for "$fallback/materialized.json" '.events_total == 1'
+		cp "$fallback/materialized.json" "$BATS_TEST_TMPDIR/seen"
+	} |
 		as_nobody >/dev/null
 	run jq .events_total "$BATS_TEST_TMPDIR/seen"
 	assert_output 1
