@@ -1,0 +1,341 @@
+#!/usr/bin/env bats
+# casino-player against a real cluster started by casino-db in a temp folder:
+# lookups, key order, freshness, outages mid-stream and at startup, options.
+load helpers
+
+setup_file() {
+	export CASINO_STATE_DIR=$BATS_FILE_TMPDIR/state
+	PLAYER_DB=$(casino-db start 2>/dev/null)
+	export PLAYER_DB
+	casino-db migrate 2>/dev/null
+}
+
+teardown_file() {
+	casino-db stop >/dev/null 2>&1 || true
+}
+
+# The fixture rows, in every form of time the tool has to convert: a
+# fraction, none, an offset, before 2000 (negative in Postgres' epoch), NULL,
+# and an email that needs JSON escapes.
+setup() {
+	export CASINO_DB=$PLAYER_DB
+	dir=$BATS_TEST_TMPDIR
+	sql "TRUNCATE players;
+	INSERT INTO players VALUES
+		(10, 'john@example.com', '1999-12-31 23:59:59.5+00'),
+		(11, 'jane@example.com', '2022-02-02 23:01:02.03+00'),
+		(12, 'bob@example.com', '2022-02-02 23:01:02+00'),
+		(13, 'rick@example.com', '2021-12-31 23:59:59.123456-05'),
+		(14, 'morty@example.com', NULL),
+		(20, E'x\"y\\\\z@example.com', '1970-01-01 00:00:00+00');"
+}
+
+teardown() {
+	[ -z "${player_pid:-}" ] || kill "$player_pid" 2>/dev/null || true
+	[ -z "${player_pid:-}" ] || wait "$player_pid" 2>/dev/null || true
+	exec 5>&- 6<&- || true
+	# A test that stopped the server leaves it running for the next one.
+	casino-db start >/dev/null 2>&1 || true
+}
+
+sql() {
+	psql -X -q -v ON_ERROR_STOP=1 -d "$PLAYER_DB" -c "$1" >/dev/null
+}
+
+P10='{"id":10,"email":"john@example.com","last_signed_in_at":"1999-12-31T23:59:59.5Z"}'
+P11='{"id":11,"email":"jane@example.com","last_signed_in_at":"2022-02-02T23:01:02.03Z"}'
+P12='{"id":12,"email":"bob@example.com","last_signed_in_at":"2022-02-02T23:01:02Z"}'
+P13='{"id":13,"email":"rick@example.com","last_signed_in_at":"2022-01-01T04:59:59.123456Z"}'
+P14='{"id":14,"email":"morty@example.com"}'
+P20='{"id":20,"email":"x\"y\\z@example.com","last_signed_in_at":"1970-01-01T00:00:00Z"}'
+
+# event ID PLAYER: a game_start line.
+event() {
+	printf '{"id":%s,"player_id":%s,"game_id":100,"type":"game_start","created_at":"2022-01-10T12:34:56Z"}\n' "$1" "$2"
+}
+
+# enriched ID PLAYER JSON: what casino-player must write for event ID PLAYER.
+enriched() {
+	printf '{"id":%s,"player_id":%s,"game_id":100,"type":"game_start","created_at":"2022-01-10T12:34:56Z","player":%s}\n' "$1" "$2" "$3"
+}
+
+# Start casino-player on fifos: fd 5 writes its input, fd 6 reads its
+# output (bats owns fd 3), its stderr goes to $dir/err.
+start_fed() {
+	mkfifo "$dir/in" "$dir/out"
+	casino-player <"$dir/in" >"$dir/out" 2>"$dir/err" &
+	player_pid=$!
+	exec 5>"$dir/in" 6<"$dir/out"
+}
+
+# Read one output line into $line within 15 s.
+next_line() {
+	read -r -t 15 line <&6 || fail "no output line; stderr: $(cat "$dir/err")"
+}
+
+# Wait up to 15 s for a stderr record containing $1.
+wait_err() {
+	local i
+	for ((i = 0; i < 150; i++)); do
+		grep -q -- "$1" "$dir/err" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	fail "no \"$1\" on stderr: $(cat "$dir/err")"
+}
+
+@test "every known player, each form of time and escaping" {
+	run --separate-stderr vg casino-player < <(event 1 10; event 2 11; event 3 12; event 4 13; event 5 20)
+	assert_success
+	assert_output "$(enriched 1 10 "$P10"; enriched 2 11 "$P11"; enriched 3 12 "$P12"; enriched 4 13 "$P13"; enriched 5 20 "$P20")"
+	[ -z "$stderr" ]
+}
+
+@test "a NULL last_signed_in_at leaves the key out" {
+	run --separate-stderr casino-player < <(event 7 14)
+	assert_success
+	assert_output "$(enriched 7 14 "$P14")"
+}
+
+@test "an unknown player: warn record with event and player id, event unchanged" {
+	run --separate-stderr casino-player < <(event 8 19; event 9 10)
+	assert_success
+	assert_output "$(event 8 19; enriched 9 10 "$P10")"
+	[ "$(printf '%s\n' "$stderr" | jq -c '{level, tool, msg, event_id, player_id}')" = \
+	    '{"level":"warn","tool":"casino-player","msg":"player not found","event_id":8,"player_id":19}' ]
+}
+
+@test "player is appended after every existing key, unknown keys kept in place" {
+	line='{"zeta":[1,{"a":2}],"id":3,"player_id":11,"type":"deposit","amount":500,"currency":"USD","created_at":"2022-02-02T23:45:00+01:00","amount_eur":468,"x":null}'
+	run --separate-stderr casino-player <<<"$line"
+	assert_success
+	assert_output "${line%\}},\"player\":$P11}"
+}
+
+@test "an existing player key is replaced in place" {
+	line='{"id":3,"player":{"email":"old@example.com","n":[1,2]},"player_id":12,"type":"game_stop","game_id":105,"created_at":"2022-02-02T23:45:00Z","tail":true}'
+	run --separate-stderr casino-player <<<"$line"
+	assert_success
+	assert_output "{\"id\":3,\"player\":$P12,\"player_id\":12,\"type\":\"game_stop\",\"game_id\":105,\"created_at\":\"2022-02-02T23:45:00Z\",\"tail\":true}"
+}
+
+@test "the same player many times in one batch, in input order" {
+	for i in $(seq 1 300); do event "$i" $((10 + i % 5)); done >"$dir/in.ndjson"
+	for i in $(seq 1 300); do
+		case $((i % 5)) in
+		0) p=$P10 ;; 1) p=$P11 ;; 2) p=$P12 ;; 3) p=$P13 ;; 4) p=$P14 ;;
+		esac
+		enriched "$i" $((10 + i % 5)) "$p"
+	done >"$dir/expected"
+	casino-player <"$dir/in.ndjson" >"$dir/got"
+	cmp "$dir/expected" "$dir/got"
+}
+
+@test "freshness: an UPDATE shows on the very next event" {
+	start_fed
+	event 1 10 >&5
+	next_line
+	assert_equal "$line" "$(enriched 1 10 "$P10")"
+	sql "UPDATE players SET email = 'johnny@example.com', last_signed_in_at = '2024-05-06 07:08:09.1+00' WHERE id = 10"
+	event 2 10 >&5
+	next_line
+	assert_equal "$line" "$(enriched 2 10 '{"id":10,"email":"johnny@example.com","last_signed_in_at":"2024-05-06T07:08:09.1Z"}')"
+	sql "DELETE FROM players WHERE id = 10"
+	event 3 10 >&5
+	next_line
+	assert_equal "$line" "$(event 3 10)"
+	sql "INSERT INTO players VALUES (19, 'new@example.com', NULL)"
+	event 4 19 >&5
+	next_line
+	assert_equal "$line" "$(enriched 4 19 '{"id":19,"email":"new@example.com"}')"
+	exec 5>&-
+	wait "$player_pid"
+	player_pid=
+}
+
+@test "server stopped and restarted mid-stream: events held, none lost, all enriched, in order" {
+	start_fed
+	for i in 1 2 3; do event "$i" 11 >&5; done
+	for i in 1 2 3; do next_line; assert_equal "$line" "$(enriched "$i" 11 "$P11")"; done
+	casino-db stop 2>/dev/null
+	players=([4]=13 [5]=14 [6]=20 [7]=16)
+	for i in 4 5 6 7; do event "$i" "${players[i]}" >&5; done
+	wait_err '"msg":"database unavailable, holding events"'
+	! read -r -t 1 line <&6 || fail "an event came out while the database was down: $line"
+	casino-db start >/dev/null 2>&1
+	for i in 4 5 6; do
+		next_line
+		case $i in 4) p=$P13 ;; 5) p=$P14 ;; 6) p=$P20 ;; esac
+		assert_equal "$line" "$(enriched "$i" "${players[i]}" "$p")"
+	done
+	next_line
+	assert_equal "$line" "$(event 7 16)"
+	wait_err '"msg":"database back, sending held events"'
+	event 8 12 >&5
+	next_line
+	assert_equal "$line" "$(enriched 8 12 "$P12")"
+	exec 5>&-
+	wait "$player_pid"
+	player_pid=
+}
+
+@test "server down at startup: a clear wait, then events flow once it is up" {
+	casino-db stop 2>/dev/null
+	start_fed
+	wait_err '"msg":"waiting for the database"'
+	grep -q 'No such file or directory' "$dir/err"
+	event 1 10 >&5
+	! read -r -t 1 line <&6 || fail "output before the database was up: $line"
+	casino-db start >/dev/null 2>&1
+	next_line
+	assert_equal "$line" "$(enriched 1 10 "$P10")"
+	grep -q '"msg":"database connected"' "$dir/err"
+	exec 5>&-
+	wait "$player_pid"
+	player_pid=
+}
+
+@test "connection refused at startup with --wait: gives up with 69" {
+	port=$(free_port)
+	SECONDS=0
+	run --separate-stderr casino-player --wait 1 -d "host=127.0.0.1 port=$port dbname=casino user=casino" </dev/null
+	assert_equal "$status" 69
+	[ "$SECONDS" -le 4 ]
+	[[ $stderr == *'"msg":"waiting for the database"'*'Connection refused'* ]]
+	[[ $stderr == *'"level":"error"'*'"msg":"database unavailable, giving up"'* ]]
+}
+
+@test "CASINO_PLAYER_WAIT and -w; the option wins" {
+	bad="host=$dir port=1 dbname=casino"
+	CASINO_PLAYER_WAIT=1 run --separate-stderr casino-player -d "$bad" </dev/null
+	assert_equal "$status" 69
+	SECONDS=0
+	CASINO_PLAYER_WAIT=100 run --separate-stderr casino-player -w 1 -d "$bad" </dev/null
+	assert_equal "$status" 69
+	[ "$SECONDS" -le 4 ]
+}
+
+@test "SIGTERM while events are held: error record, exit 69" {
+	start_fed
+	casino-db stop 2>/dev/null
+	event 5 10 >&5
+	wait_err '"msg":"database unavailable, holding events"'
+	kill -TERM "$player_pid"
+	code=0
+	wait "$player_pid" || code=$?
+	player_pid=
+	assert_equal "$code" 69
+	grep -q '"level":"error".*"held":1,"first_event_id":5' "$dir/err"
+}
+
+@test "SIGTERM on a live stream: exit 0 after the events it has" {
+	start_fed
+	event 1 10 >&5
+	next_line
+	kill -TERM "$player_pid"
+	code=0
+	wait "$player_pid" || code=$?
+	player_pid=
+	assert_equal "$code" 0
+}
+
+@test "bad input: exit 65, rejects in --reject, good lines enriched and otherwise unchanged" {
+	assert_rejects_bad_input casino-player
+	good_line 1 >"$dir/one"
+	run casino-player <"$dir/one"
+	assert_output "$(enriched 1 10 "$P10")"
+}
+
+@test "CASINO_REJECT names the reject file; -r wins" {
+	{ event 1 10; echo 'nope'; } >"$dir/mixed"
+	CASINO_REJECT=$dir/env-rejects run --separate-stderr casino-player <"$dir/mixed"
+	assert_equal "$status" 65
+	assert_output "$(enriched 1 10 "$P10")"
+	[ "$(cat "$dir/env-rejects")" = nope ]
+	CASINO_REJECT=$dir/env2 run --separate-stderr casino-player -r "$dir/opt-rejects" <"$dir/mixed"
+	assert_equal "$status" 65
+	[ "$(cat "$dir/opt-rejects")" = nope ]
+	[ ! -e "$dir/env2" ]
+}
+
+@test "-d/--db wins over CASINO_DB; CASINO_DB over PG* variables" {
+	bad="host=$dir port=1 dbname=casino"
+	CASINO_DB=$bad run --separate-stderr casino-player -w 1 -d "$PLAYER_DB" < <(event 1 11)
+	assert_output "$(enriched 1 11 "$P11")"
+	CASINO_DB=$bad run --separate-stderr casino-player -w 1 --db="$PLAYER_DB" < <(event 1 11)
+	assert_output "$(enriched 1 11 "$P11")"
+	CASINO_DB=$bad run --separate-stderr casino-player -w 1 < <(event 1 11)
+	assert_equal "$status" 69
+	PGHOST=$dir CASINO_DB=$PLAYER_DB run --separate-stderr casino-player -w 1 < <(event 1 11)
+	assert_output "$(enriched 1 11 "$P11")"
+}
+
+@test "without --db or CASINO_DB the PG* variables name the server" {
+	unset CASINO_DB
+	host=$(psql -X -tA -d "$PLAYER_DB" -c 'SHOW unix_socket_directories')
+	PGHOST=$host PGPORT=5432 PGDATABASE=casino PGUSER=casino run --separate-stderr casino-player -w 1 < <(event 1 12)
+	assert_output "$(enriched 1 12 "$P12")"
+	PGHOST=$dir PGPORT=5432 PGDATABASE=casino PGUSER=casino run --separate-stderr casino-player -w 1 < <(event 1 12)
+	assert_equal "$status" 69
+}
+
+@test "-b/--batch and CASINO_PLAYER_BATCH: same output for any batch size" {
+	for i in $(seq 1 50); do event "$i" $((10 + i % 11)); done >"$dir/in.ndjson"
+	casino-player <"$dir/in.ndjson" >"$dir/default" 2>/dev/null
+	for args in "-b 1" "--batch 7" "--batch=1000000"; do
+		# shellcheck disable=SC2086
+		casino-player $args <"$dir/in.ndjson" >"$dir/got" 2>/dev/null
+		cmp "$dir/default" "$dir/got"
+	done
+	CASINO_PLAYER_BATCH=3 casino-player <"$dir/in.ndjson" >"$dir/got" 2>/dev/null
+	cmp "$dir/default" "$dir/got"
+	[ "$(grep -c '"player":' "$dir/default")" -eq "$(grep -E -c '"player_id":(1[0-4]|20),' "$dir/in.ndjson")" ]
+}
+
+@test "numeric options are strict and name the bad value (exit 64)" {
+	for args in "-b 0" "-b 1000001" "-b 5x" "--batch=" "-w -1" "-w 1.5" "--wait abc"; do
+		# shellcheck disable=SC2086
+		run --separate-stderr casino-player $args </dev/null
+		assert_equal "$status" 64
+		[[ $stderr == *'"msg":"bad option value"'* ]]
+	done
+	CASINO_PLAYER_BATCH=zero run --separate-stderr casino-player </dev/null
+	assert_equal "$status" 64
+	[[ $stderr == *'"option":"CASINO_PLAYER_BATCH","value":"zero"'* ]]
+	CASINO_PLAYER_WAIT=-3 run --separate-stderr casino-player </dev/null
+	assert_equal "$status" 64
+	[[ $stderr == *'"option":"CASINO_PLAYER_WAIT","value":"-3"'* ]]
+}
+
+@test "usage errors: unknown option, extra argument, bad connection string (exit 64)" {
+	run --separate-stderr casino-player --frobnicate </dev/null
+	assert_equal "$status" 64
+	[[ $stderr == *'usage: casino-player [-d conninfo] [-b events] [-w seconds] [-r file]'* ]]
+	run --separate-stderr casino-player extra </dev/null
+	assert_equal "$status" 64
+	run --separate-stderr casino-player -d "host=x password=s3cret nonsense" </dev/null
+	assert_equal "$status" 64
+	[[ $stderr == *'"msg":"bad connection string"'* ]]
+	[[ $stderr != *s3cret* ]]
+}
+
+@test "--help and --version" {
+	run --separate-stderr casino-player --help
+	assert_success
+	assert_line --index 0 'usage: casino-player [-d conninfo] [-b events] [-w seconds] [-r file]'
+	for o in --db --batch --wait --reject --help --version CASINO_DB CASINO_PLAYER_BATCH CASINO_PLAYER_WAIT CASINO_REJECT; do
+		[[ $output == *"$o"* ]] || fail "help lacks $o"
+	done
+	run casino-player -h
+	assert_success
+	run --separate-stderr casino-player -V
+	assert_success
+	assert_output --regexp '^casino-player [0-9]+\.[0-9]+\.[0-9]+$'
+	run casino-player --version
+	assert_output --regexp '^casino-player [0-9]+\.[0-9]+\.[0-9]+$'
+}
+
+@test "an empty input ends at once with 0 and no output" {
+	run --separate-stderr casino-player </dev/null
+	assert_success
+	assert_output ''
+}
