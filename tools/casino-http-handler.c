@@ -13,12 +13,12 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sysexits.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
 #include "httpreq.h"
 #include "log.h"
+#include "ndjson.h"
 #include "opt.h"
 #include "rundir.h"
 #include "timefmt.h"
@@ -89,21 +89,6 @@ wait_readable(int fd, int64_t deadline_ms)
 	return r != 0;
 }
 
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 struct response {
 	int status;
 	const char *reason, *extra; /* extra: header lines, each ending CRLF */
@@ -172,16 +157,16 @@ static void
 serve_health(struct response *r, const char *path)
 {
 	struct stat st;
-	struct timespec now;
+	struct utc_time now;
 	long long age_ms;
 
 	if (stat(path, &st) != 0) {
 		set_error(r, 503, "Service Unavailable", "no snapshot yet");
 		return;
 	}
-	clock_gettime(CLOCK_REALTIME, &now);
-	age_ms = (long long)(now.tv_sec - st.st_mtim.tv_sec) * 1000 +
-	    (now.tv_nsec - st.st_mtim.tv_nsec) / 1000000;
+	now = timefmt_now();
+	age_ms = (long long)(now.sec - st.st_mtim.tv_sec) * 1000 +
+	    (now.nsec - st.st_mtim.tv_nsec) / 1000000;
 	/* A time far in the future is as suspect as an old one. */
 	if (age_ms < HEALTHY_AGE_MS && age_ms > -HEALTHY_AGE_MS) {
 		r->status = 200;
@@ -242,7 +227,7 @@ send_response(const struct response *r, int head_only)
 	    r->status, r->reason, date, r->body.len, r->extra ? r->extra : "");
 	if (!head_only)
 		buf_append(&out, r->body.data, r->body.len);
-	rc = write_all(STDOUT_FILENO, out.data, out.len);
+	rc = fd_write_all(STDOUT_FILENO, out.data, out.len);
 	buf_free(&out);
 	return rc;
 }
