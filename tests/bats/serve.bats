@@ -367,3 +367,12 @@ handler_alone() {
 	assert_success
 	assert_output ''
 }
+
+@test "any snapshot file name works: spaces, commas, colons, quotes" {
+	snap="$BATS_TEST_TMPDIR/a dir,with:odd 'chars\"/materialized.json"
+	mkdir -p "$(dirname "$snap")"
+	printf '{"odd":true}' >"$snap"
+	start_server
+	run curl -sS "$url/materialized"
+	assert_output '{"odd":true}'
+}
