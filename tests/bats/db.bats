@@ -1,0 +1,246 @@
+#!/usr/bin/env bats
+# casino-db: one private cluster for the suite in a temp state folder,
+# created once by setup_file; tests start and stop it as they need.
+load helpers
+
+setup_file() {
+	export CASINO_STATE_DIR=$BATS_FILE_TMPDIR/state
+	casino-db init 2>/dev/null
+}
+
+teardown_file() {
+	casino-db stop >/dev/null 2>&1 || true
+	CASINO_STATE_DIR=$BATS_FILE_TMPDIR/closed/state casino-db stop >/dev/null 2>&1 || true
+}
+
+setup() {
+	pg=$CASINO_STATE_DIR/pg
+	expected="host='$pg' port=5432 dbname=casino user=casino"
+}
+
+teardown() {
+	[ -z "${tcp_port:-}" ] || casino-db stop >/dev/null 2>&1 || true
+}
+
+@test "init made the cluster; a second init changes nothing and succeeds" {
+	[ -f "$pg/data/PG_VERSION" ]
+	before=$(stat -c %Y "$pg/data/PG_VERSION")
+	run --separate-stderr casino-db init
+	assert_success
+	assert_output ''
+	[[ $stderr == *'already initialised'* ]]
+	[ "$(stat -c %Y "$pg/data/PG_VERSION")" = "$before" ]
+	if [ "$(id -u)" -eq 0 ]; then
+		[ "$(stat -c %U "$pg/data")" = postgres ]
+	fi
+}
+
+@test "status: 3 while stopped, 0 with the conninfo while running" {
+	casino-db stop 2>/dev/null
+	run --separate-stderr casino-db status
+	assert_equal "$status" 3
+	assert_output ''
+	casino-db start >/dev/null 2>&1
+	run --separate-stderr casino-db status
+	assert_success
+	assert_output "$expected"
+}
+
+@test "status: 4 when there is no cluster" {
+	CASINO_STATE_DIR=$BATS_TEST_TMPDIR/none run --separate-stderr casino-db status
+	assert_equal "$status" 4
+	[ ! -e "$BATS_TEST_TMPDIR/none" ]
+}
+
+@test "start prints only the conninfo; a second start prints it again" {
+	casino-db stop 2>/dev/null
+	run --separate-stderr casino-db start
+	assert_success
+	assert_output "$expected"
+	[ -S "$pg/.s.PGSQL.5432" ]
+	run --separate-stderr casino-db start
+	assert_success
+	assert_output "$expected"
+	[[ $stderr == *'already running'* ]]
+	run psql -X -tA -d "$expected" -c 'SELECT current_database() || current_user'
+	assert_output casinocasino
+}
+
+@test "the server listens on no TCP port unless asked" {
+	casino-db start >/dev/null 2>&1
+	run psql -X -tA -d "$expected" -c 'SHOW listen_addresses'
+	assert_success
+	assert_output ''
+}
+
+@test "as root the server runs as postgres" {
+	[ "$(id -u)" -eq 0 ] || skip "not root"
+	casino-db start >/dev/null 2>&1
+	pid=$(head -n 1 "$pg/data/postmaster.pid")
+	[ "$(ps -o user= -p "$pid")" = postgres ]
+}
+
+@test "-p PORT and CASINO_DB_PORT: also 127.0.0.1:PORT; the option wins" {
+	casino-db stop 2>/dev/null
+	tcp_port=$(free_port)
+	run --separate-stderr casino-db -p "$tcp_port" start
+	assert_success
+	assert_output "host='$pg' port=$tcp_port dbname=casino user=casino"
+	wait_port "$tcp_port"
+	run psql -X -tA -d "host=127.0.0.1 port=$tcp_port dbname=casino user=casino" -c 'SELECT 7'
+	assert_output 7
+	run casino-db conninfo
+	assert_output "host='$pg' port=$tcp_port dbname=casino user=casino"
+	casino-db stop 2>/dev/null
+	other=$(free_port)
+	CASINO_DB_PORT=$other run --separate-stderr casino-db --port "$tcp_port" start
+	assert_output "host='$pg' port=$tcp_port dbname=casino user=casino"
+	casino-db stop 2>/dev/null
+	CASINO_DB_PORT=$tcp_port run --separate-stderr casino-db start
+	assert_output "host='$pg' port=$tcp_port dbname=casino user=casino"
+	wait_port "$tcp_port"
+	casino-db stop 2>/dev/null
+	run --separate-stderr casino-db start
+	assert_output "$expected"
+	! (exec 3<>"/dev/tcp/127.0.0.1/$tcp_port") 2>/dev/null
+}
+
+@test "bad ports are usage errors (exit 64)" {
+	for p in 0 65536 x 08 ''; do
+		run --separate-stderr casino-db -p "$p" status
+		assert_equal "$status" 64
+	done
+	CASINO_DB_PORT=abc run --separate-stderr casino-db status
+	assert_equal "$status" 64
+	[[ $stderr == *'bad port: abc'* ]]
+}
+
+@test "migrate: the five players, idempotent, edits kept, new ids after them" {
+	casino-db start >/dev/null 2>&1
+	run --separate-stderr casino-db migrate
+	assert_success
+	assert_output ''
+	run casino-db psql -X -tA -F ' ' -c 'SELECT id, email FROM players ORDER BY id'
+	assert_output "$(printf '%s\n' '10 john@example.com' '11 jane@example.com' '12 bob@example.com' '13 rick@example.com' '14 morty@example.com')"
+	# Signed in 1 h, 3 h, 2 d, 5 h and 1 d ago (rounded to the hour).
+	run casino-db psql -X -tA -F ' ' -c "SELECT id, round(extract(epoch FROM now() - last_signed_in_at) / 3600) FROM players ORDER BY id"
+	assert_output "$(printf '%s\n' '10 1' '11 3' '12 48' '13 5' '14 24')"
+	casino-db psql -X -q -c "UPDATE players SET email = 'kept@example.com' WHERE id = 12"
+	run --separate-stderr casino-db migrate
+	assert_success
+	run casino-db psql -X -tA -c 'SELECT count(*), min(email) FILTER (WHERE id = 12) FROM players'
+	assert_output '5|kept@example.com'
+	run casino-db psql -X -tAq -c "INSERT INTO players (email) VALUES ('new@example.com') RETURNING id"
+	assert_output 15
+	casino-db psql -X -q -c 'DELETE FROM players WHERE id = 15'
+	casino-db psql -X -q -c "UPDATE players SET email = 'bob@example.com' WHERE id = 12"
+}
+
+@test "migrate and psql go to CASINO_DB when it is set" {
+	casino-db start >/dev/null 2>&1
+	CASINO_DB="$expected" run --separate-stderr casino-db migrate
+	assert_success
+	CASINO_DB="$expected" run casino-db psql -X -tA -c 'SELECT count(*) FROM players'
+	assert_output 5
+	CASINO_DB="host=$BATS_TEST_TMPDIR port=5432 dbname=casino" run --separate-stderr casino-db migrate
+	assert_equal "$status" 69
+	[[ $stderr == *'cannot connect to the database'* ]]
+}
+
+@test "migrate and psql on a stopped server: exit 69 with a hint" {
+	casino-db stop 2>/dev/null
+	run --separate-stderr casino-db migrate
+	assert_equal "$status" 69
+	[[ $stderr == *'casino-db start'* ]]
+	run --separate-stderr casino-db psql -c 'SELECT 1'
+	assert_equal "$status" 69
+}
+
+@test "psql passes its arguments on" {
+	casino-db start >/dev/null 2>&1
+	run casino-db psql -X -tA -c 'SELECT 6 * 7'
+	assert_success
+	assert_output 42
+}
+
+@test "stop twice: both succeed, the server is gone" {
+	casino-db start >/dev/null 2>&1
+	pid=$(head -n 1 "$pg/data/postmaster.pid")
+	run --separate-stderr casino-db stop
+	assert_success
+	assert_output ''
+	! kill -0 "$pid" 2>/dev/null
+	[ ! -e "$pg/.s.PGSQL.5432" ]
+	run --separate-stderr casino-db stop
+	assert_success
+	[[ $stderr == *'not running'* ]]
+}
+
+@test "conninfo works while stopped" {
+	casino-db stop 2>/dev/null
+	run --separate-stderr casino-db conninfo
+	assert_success
+	assert_output "$expected"
+}
+
+@test "a state folder behind a closed (0700) folder: root lets postgres through" {
+	[ "$(id -u)" -eq 0 ] || skip "not root"
+	closed=$BATS_FILE_TMPDIR/closed
+	mkdir -m 700 "$closed"
+	export CASINO_STATE_DIR=$closed/state
+	run --separate-stderr casino-db start
+	assert_success
+	assert_output "host='$closed/state/pg' port=5432 dbname=casino user=casino"
+	[ "$(stat -c %a "$closed")" = 701 ]
+	run psql -X -tA -d "$output" -c 'SELECT 1'
+	assert_output 1
+	casino-db stop 2>/dev/null
+}
+
+@test "state folder default: \$XDG_STATE_HOME/casino, else ~/.local/state/casino" {
+	unset CASINO_STATE_DIR
+	XDG_STATE_HOME=$BATS_TEST_TMPDIR/xdg run --separate-stderr casino-db conninfo
+	assert_output "host='$BATS_TEST_TMPDIR/xdg/casino/pg' port=5432 dbname=casino user=casino"
+	HOME=$BATS_TEST_TMPDIR/home XDG_STATE_HOME='' run --separate-stderr casino-db conninfo
+	assert_output "host='$BATS_TEST_TMPDIR/home/.local/state/casino/pg' port=5432 dbname=casino user=casino"
+}
+
+@test "a quote in the state folder's path is escaped in the conninfo" {
+	CASINO_STATE_DIR="$BATS_TEST_TMPDIR/it's" run --separate-stderr casino-db conninfo
+	assert_output "host='$BATS_TEST_TMPDIR/it\\'s/pg' port=5432 dbname=casino user=casino"
+}
+
+@test "log records: JSON by default off a terminal, text on request" {
+	run --separate-stderr casino-db init
+	[ "$(printf '%s\n' "$stderr" | jq -r '.tool + " " + .level')" = 'casino-db info' ]
+	CASINO_LOG_FORMAT=text run --separate-stderr casino-db init
+	[[ $stderr == 'casino-db: cluster already initialised in '* ]]
+	CASINO_LOG_LEVEL=warn run --separate-stderr casino-db init
+	assert_equal "$stderr" ''
+}
+
+@test "usage errors exit 64 with the usage line" {
+	usage='usage: casino-db [-p port] init|start|stop|status|migrate|conninfo|psql [psql-argument ...]'
+	for args in "" "bogus" "--bogus status" "status extra" "-p"; do
+		# shellcheck disable=SC2086
+		run --separate-stderr casino-db $args
+		assert_equal "$status" 64
+		assert_equal "$stderr" "$usage"
+	done
+}
+
+@test "--help and --version" {
+	run --separate-stderr casino-db --help
+	assert_success
+	assert_line --index 0 'usage: casino-db [-p port] init|start|stop|status|migrate|conninfo|psql [psql-argument ...]'
+	for w in init start stop status migrate conninfo psql --port CASINO_DB_PORT CASINO_STATE_DIR CASINO_DB; do
+		[[ $output == *"$w"* ]] || fail "help lacks $w"
+	done
+	run -0 casino-db -h
+	version=$(casino-player --version)
+	run --separate-stderr casino-db -V
+	assert_success
+	assert_output "casino-db ${version#casino-player }"
+	run casino-db --version
+	assert_output "casino-db ${version#casino-player }"
+}
