@@ -189,3 +189,39 @@ event_write_key(struct buf *out, const struct event *ev, const char *key,
 	}
 	buf_putc(out, '\n');
 }
+
+/* Offset just past member m's value (a string's closing quote included). */
+static size_t
+member_end(const struct event *ev, const struct json_member *m)
+{
+	return (size_t)(m->value - ev->raw) + m->value_len + (m->kind == JSON_KIND_STRING);
+}
+
+void
+event_write_without_key(struct buf *out, const struct event *ev, const char *key)
+{
+	const struct json_member *m = json_member_find(&ev->members, key);
+	const char *s = ev->raw;
+	size_t n = ev->raw_len, from, to;
+
+	if (m == NULL) {
+		buf_append(out, s, n);
+		buf_putc(out, '\n');
+		return;
+	}
+	size_t i = (size_t)(m - ev->members.m);
+	if (i > 0) { /* from the end of the previous value: drops ',' "key":value */
+		from = member_end(ev, m - 1);
+		to = member_end(ev, m);
+	} else if (ev->members.count > 1) { /* the first: drops "key":value ',' */
+		from = (size_t)(m->key - s) - 1;
+		to = (size_t)(m[1].key - s) - 1;
+	} else {
+		from = (size_t)(m->key - s) - 1;
+		to = member_end(ev, m);
+	}
+	buf_reserve(out, n + 1);
+	buf_append(out, s, from);
+	buf_append(out, s + to, n - to);
+	buf_putc(out, '\n');
+}

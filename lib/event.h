@@ -36,5 +36,10 @@ void event_detach(struct event *ev);
  * member, or replacing the value in place when key exists; then '\n'. */
 void event_write_key(struct buf *out, const struct event *ev, const char *key,
 	const char *value, size_t value_len);
+/* Writes ev->raw without the member key (it and the comma that separated it
+ * from its neighbour), or unchanged when there is none; then '\n'. For a
+ * stage whose key must go, e.g. casino-player's "player" of an unknown
+ * player. */
+void event_write_without_key(struct buf *out, const struct event *ev, const char *key);
 
 #endif

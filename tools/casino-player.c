@@ -209,7 +209,7 @@ struct lookup {
 	long long *ids;
 	size_t n, cap;
 	size_t *start, *len; /* span in json; len 0 = not found */
-	struct buf json, id_array;
+	struct buf json, id_array, line;
 };
 
 static void
@@ -296,7 +296,13 @@ enrich(struct db *db, struct stage *st, struct event *batch, size_t n, struct lo
 		} else {
 			log_warn("player not found", LOG_INT("event_id", ev->id),
 			    LOG_INT("player_id", ev->player_id));
-			stage_emit(st, ev);
+			if (ev->player == NULL) {
+				stage_emit(st, ev);
+			} else { /* a player from upstream is not this query's answer */
+				lk->line.len = 0;
+				event_write_without_key(&lk->line, ev, "player");
+				out_write(lk->line.data, lk->line.len);
+			}
 		}
 	}
 	return 0;
@@ -379,6 +385,7 @@ main(int argc, char **argv)
 	free(lk.len);
 	buf_free(&lk.json);
 	buf_free(&lk.id_array);
+	buf_free(&lk.line);
 	db_close(&db);
 	c = stage_finish(&st);
 	return stopped ? EX_UNAVAILABLE : c;

@@ -118,6 +118,21 @@ wait_err() {
 	assert_output "{\"id\":3,\"player\":$P12,\"player_id\":12,\"type\":\"game_stop\",\"game_id\":105,\"created_at\":\"2022-02-02T23:45:00Z\",\"tail\":true}"
 }
 
+@test "an unknown player's existing player key is removed with its comma" {
+	run --separate-stderr casino-player <<-'EOF'
+	{"id":1,"player_id":19,"player":{"id":19,"email":"gone@example.com"},"type":"game_stop","game_id":105,"created_at":"2022-02-02T23:45:00Z"}
+	{"player" : {"id":19} , "id":2,"player_id":19,"type":"game_stop","game_id":105,"created_at":"2022-02-02T23:45:00Z"}
+	{"id":3,"player_id":19,"type":"game_stop","game_id":105,"created_at":"2022-02-02T23:45:00Z" , "player":{} }
+	EOF
+	assert_success
+	assert_output - <<-'EOF'
+	{"id":1,"player_id":19,"type":"game_stop","game_id":105,"created_at":"2022-02-02T23:45:00Z"}
+	{"id":2,"player_id":19,"type":"game_stop","game_id":105,"created_at":"2022-02-02T23:45:00Z"}
+	{"id":3,"player_id":19,"type":"game_stop","game_id":105,"created_at":"2022-02-02T23:45:00Z" }
+	EOF
+	[ "$(printf '%s\n' "$stderr" | grep -c '"msg":"player not found"')" -eq 3 ]
+}
+
 @test "the same player many times in one batch, in input order" {
 	for i in $(seq 1 300); do event "$i" $((10 + i % 5)); done >"$dir/in.ndjson"
 	for i in $(seq 1 300); do
