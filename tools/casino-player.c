@@ -172,11 +172,10 @@ db_lookup(struct db *db, const char *id_array, size_t held)
 			}
 			set_error(db, "query", PQerrorMessage(db->conn));
 			PQclear(res);
-			/* A dead session fails every later query: start afresh. */
-			if (PQstatus(db->conn) != CONNECTION_OK || PQtransactionStatus(db->conn) != PQTRANS_IDLE)
-				db_close(db);
-			else
-				db->prepared = 0; /* e.g. the table was just recreated */
+			/* Start afresh whatever went wrong: a dead session fails every
+			 * later query, and a live one may hold a statement prepared
+			 * against a table that has since been dropped and recreated. */
+			db_close(db);
 		}
 		failures++;
 		log_warn("database unavailable, holding events", LOG_STR("error", db->error),

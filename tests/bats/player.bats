@@ -193,6 +193,23 @@ wait_err() {
 	player_pid=
 }
 
+@test "players table dropped mid-stream: events held until it is back" {
+	start_fed
+	event 1 10 >&5
+	next_line
+	sql "DROP TABLE players"
+	event 2 10 >&5
+	wait_err 'relation \\"players\\" does not exist'
+	! read -r -t 1 line <&6 || fail "an event came out without the table: $line"
+	sql "CREATE TABLE players (id bigserial PRIMARY KEY, email text NOT NULL, last_signed_in_at timestamptz);
+	INSERT INTO players VALUES (10, 'back@example.com', NULL)"
+	next_line
+	assert_equal "$line" "$(enriched 2 10 '{"id":10,"email":"back@example.com"}')"
+	exec 5>&-
+	wait "$player_pid"
+	player_pid=
+}
+
 @test "server down at startup: a clear wait, then events flow once it is up" {
 	casino-db stop 2>/dev/null
 	start_fed
