@@ -153,6 +153,13 @@ event_detach(struct event *ev)
 		ev->player = ev->raw + (ev->player - old);
 }
 
+/* Offset just past member m's value (a string's closing quote included). */
+static size_t
+member_end(const struct event *ev, const struct json_member *m)
+{
+	return (size_t)(m->value - ev->raw) + m->value_len + (m->kind == JSON_KIND_STRING);
+}
+
 void
 event_write_key(struct buf *out, const struct event *ev, const char *key,
     const char *value, size_t value_len)
@@ -173,9 +180,7 @@ event_write_key(struct buf *out, const struct event *ev, const char *key,
 	} else {
 		size_t after;
 		if (ev->members.count > 0) {
-			const struct json_member *last = &ev->members.m[ev->members.count - 1];
-			after = (size_t)(last->value - s) + last->value_len +
-			    (last->kind == JSON_KIND_STRING);
+			after = member_end(ev, &ev->members.m[ev->members.count - 1]);
 		} else { /* no member: just after the brace */
 			after = (size_t)((const char *)memchr(s, '{', n) - s) + 1;
 		}
@@ -188,13 +193,6 @@ event_write_key(struct buf *out, const struct event *ev, const char *key,
 		buf_append(out, s + after, n - after);
 	}
 	buf_putc(out, '\n');
-}
-
-/* Offset just past member m's value (a string's closing quote included). */
-static size_t
-member_end(const struct event *ev, const struct json_member *m)
-{
-	return (size_t)(m->value - ev->raw) + m->value_len + (m->kind == JSON_KIND_STRING);
 }
 
 void
