@@ -20,7 +20,7 @@ PROGS = \
 	casino-http-handler \
 	casino-tee-agg \
 	casino-append \
-	casino-key
+	casino-produce
 
 # Test helpers: tests/NAME.c -> $(BUILD)/NAME (built by all, never installed).
 TESTPROGS = \
@@ -51,6 +51,7 @@ LIBS_casino-player = -lpq
 # dynamic loader makes that markedly faster (bench/serve). Sanitizers need
 # dynamic linking.
 LIBS_casino-http-handler = $(if $(findstring -fsanitize,$(LDFLAGS)),,-static)
+LIBS_casino-produce = -lrdkafka
 LIBS_kafka-mock    = -lrdkafka -lpthread
 
 # libFuzzer targets: tests/fuzz/NAME.c -> build-fuzz/NAME.

@@ -1,0 +1,120 @@
+/* casino-append: append stdin to an NDJSON log file, whole lines only.
+ *
+ * The file log of casino-pub. Several publishers may append to one file at
+ * once; each write(2) on the O_APPEND descriptor carries whole lines only,
+ * and on a local file system Linux serialises writes to one file, so lines
+ * of different publishers never interleave. (`cat >>` cannot promise this:
+ * it writes whatever each read returned, often a part of a long line.)
+ * Lines that arrive together go out in one write; the batch is written as
+ * soon as stdin has nothing more ready, so no line waits for more input. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "log.h"
+#include "ndjson.h"
+#include "opt.h"
+
+static const char usage_text[] = "casino-append FILE";
+
+/* A batch grows past this only to hold one long line whole. */
+#define BATCH_BYTES (64 * 1024)
+#define DEFAULT_MAX_LINE (1024 * 1024)
+
+static void
+usage(void)
+{
+	printf("usage: %s\n"
+	    "  -h, --help          this text\n"
+	    "  -V, --version       the version\n"
+	    "  CASINO_MAX_LINE     longest line accepted, bytes (default 1 MiB)\n", usage_text);
+	exit(0);
+}
+
+/* One write(2) for the whole batch: that is what keeps lines whole. A short
+ * write only happens when the disk is full or the file too big, and the
+ * rest then fails with the reason. */
+static void
+write_batch(int fd, struct buf *batch, const char *path)
+{
+	size_t done = 0;
+
+	while (done < batch->len) {
+		ssize_t w = write(fd, batch->data + done, batch->len - done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			die(EX_IOERR, "cannot append to the log", LOG_STR("path", path),
+			    LOG_STR("error", strerror(errno)));
+		done += (size_t)w;
+	}
+	batch->len = 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *max = opt_env("CASINO_MAX_LINE", NULL);
+	struct line_reader in;
+	struct buf batch = { 0 };
+	unsigned long too_long = 0;
+	int c, fd;
+
+	log_init(argv[0]);
+	while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'h': usage(); break;
+		case 'V': opt_version(); break;
+		default: opt_usage_error(usage_text);
+		}
+	}
+	if (optind != argc - 1)
+		opt_usage_error(usage_text);
+	const char *path = argv[optind];
+
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		die(EX_IOERR, "cannot open the log", LOG_STR("path", path),
+		    LOG_STR("error", strerror(errno)));
+	sig_init();
+	line_reader_init(&in, STDIN_FILENO,
+	    max ? (size_t)opt_number("CASINO_MAX_LINE", max, 2, 1LL << 30) : DEFAULT_MAX_LINE);
+	buf_reserve(&batch, BATCH_BYTES);
+
+	for (;;) {
+		const char *line;
+		size_t len;
+		enum line_status status = line_read(&in, &line, &len);
+
+		if (status == LINE_END)
+			break;
+		if (status == LINE_TOO_LONG) {
+			/* It cannot be held whole, so it cannot be appended whole. */
+			too_long++;
+			log_error("line too long, not appended", LOG_INT("line", in.lineno));
+		} else {
+			buf_append(&batch, line, len);
+			buf_putc(&batch, '\n');
+		}
+		if (batch.len >= BATCH_BYTES || !line_ready(&in))
+			write_batch(fd, &batch, path);
+	}
+	write_batch(fd, &batch, path);
+	if (close(fd) != 0)
+		die(EX_IOERR, "cannot close the log", LOG_STR("path", path),
+		    LOG_STR("error", strerror(errno)));
+	buf_free(&batch);
+	line_reader_free(&in);
+	return too_long ? EX_DATAERR : 0;
+}
