@@ -376,10 +376,13 @@ fx_event() {
 		assert_equal "$(cat "$dir/lines.$count")" "$count"
 		assert_equal "$(jq .events_total "$dir/snap.$count")" "$count"
 	done
-	# Peak RSS in KiB; 100 times the input may cost at most 256 KiB more.
+	# Peak RSS in KiB. How full the 64 KiB read and write buffers get depends
+	# on the pipe's timing (a few hundred KiB between runs of the same
+	# length), so 100 times the input may cost at most 1 MiB more: growth of
+	# even one byte per event would be 10 MB here.
 	for stage in describe agg; do
 		small=$(tail -n 1 "$dir/$stage.100000")
 		big=$(tail -n 1 "$dir/$stage.10000000")
-		[ "$big" -le $((small + 256)) ] || fail "casino-$stage: $small KiB for 100k lines, $big KiB for 10M"
+		[ "$big" -le $((small + 1024)) ] || fail "casino-$stage: $small KiB for 100k lines, $big KiB for 10M"
 	done
 }
