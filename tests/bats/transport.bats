@@ -1,0 +1,261 @@
+#!/usr/bin/env bats
+# casino-pub / casino-sub: the file log and Kafka (a librdkafka mock cluster
+# of 3 brokers on loopback, tests/kafka-mock.c).
+load helpers
+
+setup() {
+	T=$BATS_TEST_TMPDIR
+	PIDS=()
+	GEN=(casino-gen -n 10000 -s 1 -T 2024-01-01T00:00:00Z)
+	# The mock's group coordinator lets a rebalance wait out the session
+	# timeout (45 s by default) before it re-admits the old member.
+	FAST_GROUP=(-X session.timeout.ms=6000 -X heartbeat.interval.ms=500)
+}
+
+teardown() {
+	local pid
+	for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+	for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+}
+
+# Run "$@" in the background with stdin from $IN, stdout to $OUT (both
+# default /dev/null) and stderr to $ERR (default $T/stderr); the child opens
+# them, so FIFOs do not block the test. PIDS gets its PID, LAST_PID too.
+bg() {
+	"$@" <"${IN:-/dev/null}" >"${OUT:-/dev/null}" 2>>"${ERR:-$T/stderr}" &
+	LAST_PID=$!
+	PIDS+=("$LAST_PID")
+}
+
+# Wait up to $1 seconds for the command after it to succeed.
+wait_for() {
+	local limit=$(($1 * 20)) i
+	shift
+	for ((i = 0; i < limit; i++)); do
+		"$@" && return 0
+		sleep 0.05
+	done
+	echo "timed out waiting for: $*" >&2
+	return 1
+}
+
+# At least $1 lines in the files after it, together.
+lines_at_least() {
+	local n=$1
+	shift
+	[ "$(cat "$@" 2>/dev/null | wc -l)" -ge "$n" ]
+}
+
+# 1 when process $1 has file $2 open (tail has opened and positioned it).
+has_open() {
+	local fd
+	for fd in /proc/"$1"/fd/*; do
+		[ "$(readlink "$fd")" = "$2" ] && return 0
+	done
+	return 1
+}
+
+start_cluster() {
+	OUT=$T/bootstrap bg kafka-mock -p 4 casino-events casino-enriched </dev/null
+	wait_for 10 test -s "$T/bootstrap"
+	BROKERS=$(cat "$T/bootstrap")
+	[[ $BROKERS == 127.0.0.1:*,127.0.0.1:*,127.0.0.1:* ]]
+}
+
+# The partitions named on the newest "assigned:" line kcat printed in $1.
+assigned() {
+	grep 'assigned:' "$1" | tail -n 1 | grep -o '\[[0-9]*\]' | tr -d '[]' | sort -n | tr '\n' ' '
+}
+
+# Both group members hold a share and together all 4 partitions.
+group_settled() {
+	local a b
+	a=$(assigned "$1") b=$(assigned "$2")
+	[ -n "$a" ] && [ -n "$b" ] && [ "$(echo $a $b | tr ' ' '\n' | sort -n | tr '\n' ' ')" = "0 1 2 3 " ]
+}
+
+# Fails when some player's event ids do not grow, line by line, in file $1.
+per_player_order() {
+	jq -r '"\(.player_id) \(.id)"' "$1" | awk '
+		{ if (($1 in last) && $2 <= last[$1]) { print "player " $1 ": " $2 " after " last[$1]; bad = 1 }
+		  last[$1] = $2 }
+		END { exit bad }'
+}
+
+@test "file: published lines come back whole and in order, from the start" {
+	"${GEN[@]}" >"$T/events"
+	casino-pub "file:$T/log" <"$T/events"
+	casino-pub "file://$T/log" <"$T/events"
+	run casino-sub --exit "file:$T/log"
+	assert_success
+	cat "$T/events" "$T/events" >"$T/expected"
+	[ "$output" = "$(cat "$T/expected")" ]
+}
+
+@test "file: a last line without a newline gets one" {
+	printf '{"a":1}\n{"a":2}' | casino-pub "file:$T/log"
+	printf '{"a":3}\n' | casino-pub "file:$T/log"
+	run cat "$T/log"
+	assert_output "$(printf '{"a":1}\n{"a":2}\n{"a":3}')"
+}
+
+@test "file: concurrent publishers of long lines never interleave" {
+	# Lines of 300 KiB: far over a pipe buffer, so a writer that copies
+	# whatever each read returns would split them.
+	local p
+	for p in a b c d; do
+		awk -v p="$p" 'BEGIN { for (pad = p; length(pad) < 307200; ) pad = pad pad; pad = substr(pad, 1, 307200)
+			for (n = 1; n <= 25; n++) printf "{\"p\":\"%s\",\"n\":%d,\"pad\":\"%s\"}\n", p, n, pad }' \
+			| casino-pub "file:$T/log" &
+		PIDS+=($!)
+	done
+	for p in "${PIDS[@]}"; do wait "$p"; done
+	PIDS=()
+	# Every line is one whole line of one publisher; each publisher's
+	# lines are all there, in order.
+	run awk '{
+		if (!match($0, /^\{"p":"[a-d]","n":[0-9]+,"pad":"/)) { print "bad start at line " NR; exit 1 }
+		p = substr($0, 7, 1); split(substr($0, 1, 40), f, /[:,]/); n = f[4] + 0
+		pad = substr($0, RLENGTH + 1)
+		if (length(pad) != 307202 || pad !~ ("^" p "+\"}$")) { print "torn line " NR; exit 1 }
+		if (n != ++seen[p]) { print "publisher " p ": line " n " out of order"; exit 1 }
+	} END { for (p in seen) total += seen[p]; print total }' "$T/log"
+	assert_success
+	assert_output 100
+}
+
+@test "file: the subscriber waits for the file and follows it as it grows" {
+	OUT=$T/out bg casino-sub "file:$T/log"
+	sleep 0.3
+	[ ! -e "$T/log" ]
+	printf '{"n":1}\n{"n":2}\n' | casino-pub "file:$T/log"
+	wait_for 10 lines_at_least 2 "$T/out"
+	printf '{"n":3}\n' | casino-pub "file:$T/log"
+	wait_for 10 lines_at_least 3 "$T/out"
+	kill "$LAST_PID"
+	run cat "$T/out"
+	assert_output "$(printf '{"n":1}\n{"n":2}\n{"n":3}')"
+}
+
+@test "file: --from end prints only lines appended after the start" {
+	printf '{"old":1}\n{"old":2}\n' | casino-pub "file:$T/log"
+	OUT=$T/out bg casino-sub --from end "file:$T/log"
+	wait_for 10 has_open "$LAST_PID" "$T/log"
+	sleep 0.2
+	printf '{"new":1}\n{"new":2}\n' | casino-pub "file:$T/log"
+	wait_for 10 lines_at_least 2 "$T/out"
+	sleep 0.2
+	run cat "$T/out"
+	assert_output "$(printf '{"new":1}\n{"new":2}')"
+	run casino-sub -e -f end "file:$T/log"
+	assert_success
+	assert_output ""
+}
+
+@test "usage errors exit 64 with the usage line" {
+	run casino-pub
+	assert_failure 64
+	assert_line --partial "usage: casino-pub"
+	run casino-pub ftp://x
+	assert_failure 64
+	run casino-pub kafka://127.0.0.1:9092
+	assert_failure 64
+	run casino-sub --from middle "file:$T/log"
+	assert_failure 64
+	assert_line --partial "usage: casino-sub"
+	run casino-sub --group g "file:$T/log"
+	assert_failure 64
+	run casino-pub -X novalue kafka://127.0.0.1:9092/t
+	assert_failure 64
+	run casino-pub -h
+	assert_success
+	assert_line --partial "usage: casino-pub"
+	run casino-sub -V
+	assert_success
+	assert_output --regexp '^casino-sub [0-9]'
+}
+
+@test "kafka: 10k events, two consumers in one group share them exactly, per-player order holds" {
+	start_cluster
+	OUT=$T/c1 ERR=$T/c1.err bg casino-sub "${FAST_GROUP[@]}" --group g "kafka://$BROKERS/casino-events"
+	c1=$LAST_PID
+	wait_for 20 grep -q 'assigned:' "$T/c1.err"
+	OUT=$T/c2 ERR=$T/c2.err bg casino-sub "${FAST_GROUP[@]}" --group g "kafka://$BROKERS/casino-events"
+	c2=$LAST_PID
+	wait_for 30 group_settled "$T/c1.err" "$T/c2.err"
+
+	"${GEN[@]}" >"$T/events"
+	casino-pub "kafka://$BROKERS/casino-events" <"$T/events"
+	wait_for 30 lines_at_least 10000 "$T/c1" "$T/c2"
+	sleep 0.5
+	kill "$c1" "$c2"
+	wait "$c1" "$c2" || true
+
+	[ -s "$T/c1" ] && [ -s "$T/c2" ]
+	# Between them: every event once, byte for byte.
+	sort "$T/c1" "$T/c2" >"$T/got"
+	sort "$T/events" >"$T/want"
+	cmp "$T/got" "$T/want"
+	per_player_order "$T/c1"
+	per_player_order "$T/c2"
+	# A player's events all went to one member.
+	comm -12 <(jq .player_id "$T/c1" | sort -u) <(jq .player_id "$T/c2" | sort -u) >"$T/both"
+	[ ! -s "$T/both" ]
+}
+
+@test "kafka: a lone subscriber reads the whole topic in per-player order; --from end skips it" {
+	start_cluster
+	"${GEN[@]}" >"$T/events"
+	casino-pub "kafka://$BROKERS/casino-events" <"$T/events"
+	casino-sub --exit "kafka://$BROKERS/casino-events" >"$T/got" 2>/dev/null
+	cmp <(sort "$T/got") <(sort "$T/events")
+	per_player_order "$T/got"
+	run casino-sub --exit --from end "kafka://$BROKERS/casino-events"
+	refute_output --partial '"id"'
+}
+
+@test "kafka: an event is delivered while the publisher's input stays open" {
+	start_cluster
+	OUT=$T/got bg casino-sub --from end "kafka://$BROKERS/casino-events"
+	wait_for 20 grep -q 'Reached end' "$T/stderr"
+	mkfifo "$T/in"
+	IN=$T/in bg casino-pub "kafka://$BROKERS/casino-events"
+	exec 8>"$T/in"
+	head -n 1 <("${GEN[@]}") >&8
+	wait_for 10 lines_at_least 1 "$T/got"
+	exec 8>&-
+	run cat "$T/got"
+	assert_output "$(head -n 1 <("${GEN[@]}"))"
+}
+
+@test "kafka: the scale-out topology gives the plain pipe's log and aggregates" {
+	# casino-player is left out: it needs a database (casino-db) and adds
+	# nothing to what the transport must carry.
+	local rates=file://$CASINO_ROOT/share/rates.json w
+	start_cluster
+	for w in 1 2; do
+		mkfifo "$T/w$w.in" "$T/w$w.fx"
+		OUT=$T/w$w.in ERR=$T/w$w.err bg casino-sub "${FAST_GROUP[@]}" --group enrich "kafka://$BROKERS/casino-events"
+		IN=$T/w$w.in OUT=$T/w$w.fx bg casino-fx -u "$rates"
+		IN=$T/w$w.fx bg sh -c 'casino-describe | casino-pub "$1"' sh "kafka://$BROKERS/casino-enriched"
+	done
+	mkfifo "$T/enriched"
+	OUT=$T/enriched bg casino-sub "kafka://$BROKERS/casino-enriched"
+	agg_sub=$LAST_PID
+	IN=$T/enriched OUT=$T/log bg casino-tee-agg --clock event -i 100 -o "$T/snap"
+	agg=$LAST_PID
+	wait_for 30 group_settled "$T/w1.err" "$T/w2.err"
+
+	"${GEN[@]}" | casino-pub "kafka://$BROKERS/casino-events"
+	wait_for 60 lines_at_least 10000 "$T/log"
+	kill "$agg_sub"
+	wait "$agg" || true
+
+	"${GEN[@]}" | casino-fx -u "$rates" | casino-describe |
+		casino-tee-agg --clock event -o "$T/plain.snap" >"$T/plain.log"
+	[ "$(wc -l <"$T/plain.log")" -eq 10000 ]
+	cmp <(sort "$T/log") <(sort "$T/plain.log")
+	run jq -e '.events_total == 10000' "$T/snap"
+	assert_success
+	cmp <(jq -S . "$T/snap") <(jq -S . "$T/plain.snap")
+}
