@@ -106,7 +106,7 @@ deps:
 
 lint: deps
 	mandoc -Tlint -Wwarning $(MANPAGES)
-	shellcheck -x $(SCRIPTS) bench/* tests/run .ci/run
+	shellcheck -x $(SCRIPTS) $(filter-out %.c,$(wildcard bench/*)) tests/run tests/fuzz/run .ci/run
 	shellcheck -x -s bash tests/bats/*.bash
 
 test: deps all fuzz-build
