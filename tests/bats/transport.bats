@@ -56,7 +56,7 @@ has_open() {
 }
 
 start_cluster() {
-	OUT=$T/bootstrap bg kafka-mock -p 4 casino-events casino-enriched </dev/null
+	OUT=$T/bootstrap bg kafka-mock -p 4 casino-events casino-enriched
 	wait_for 10 test -s "$T/bootstrap"
 	BROKERS=$(cat "$T/bootstrap")
 	[[ $BROKERS == 127.0.0.1:*,127.0.0.1:*,127.0.0.1:* ]]
@@ -71,7 +71,7 @@ assigned() {
 group_settled() {
 	local a b
 	a=$(assigned "$1") b=$(assigned "$2")
-	[ -n "$a" ] && [ -n "$b" ] && [ "$(echo $a $b | tr ' ' '\n' | sort -n | tr '\n' ' ')" = "0 1 2 3 " ]
+	[ -n "$a" ] && [ -n "$b" ] && [ "$(echo "$a" "$b" | tr ' ' '\n' | sort -n | tr '\n' ' ')" = "0 1 2 3 " ]
 }
 
 # Fails when some player's event ids do not grow, line by line, in file $1.
@@ -237,6 +237,7 @@ per_player_order() {
 		mkfifo "$T/w$w.in" "$T/w$w.fx"
 		OUT=$T/w$w.in ERR=$T/w$w.err bg casino-sub "${FAST_GROUP[@]}" --group enrich "kafka://$BROKERS/casino-events"
 		IN=$T/w$w.in OUT=$T/w$w.fx bg casino-fx -u "$rates"
+		# shellcheck disable=SC2016 # $1 is for the inner sh
 		IN=$T/w$w.fx bg sh -c 'casino-describe | casino-pub "$1"' sh "kafka://$BROKERS/casino-enriched"
 	done
 	mkfifo "$T/enriched"
