@@ -16,6 +16,7 @@ teardown() {
 	local pid
 	for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
 	for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+	[ -z "${CASINO_STATE_DIR:-}" ] || casino-db stop >/dev/null 2>&1 || true
 }
 
 # Run "$@" in the background with stdin from $IN, stdout to $OUT (both
@@ -71,7 +72,7 @@ assigned() {
 group_settled() {
 	local a b
 	a=$(assigned "$1") b=$(assigned "$2")
-	[ -n "$a" ] && [ -n "$b" ] && [ "$(echo "$a" "$b" | tr ' ' '\n' | sort -n | tr '\n' ' ')" = "0 1 2 3 " ]
+	[ -n "$a" ] && [ -n "$b" ] && [ "$(printf '%s%s' "$a" "$b" | tr ' ' '\n' | sort -n | tr '\n' ' ')" = "0 1 2 3 " ]
 }
 
 # Fails when some player's event ids do not grow, line by line, in file $1.
@@ -182,7 +183,7 @@ per_player_order() {
 	wait_for 20 grep -q 'assigned:' "$T/c1.err"
 	OUT=$T/c2 ERR=$T/c2.err bg casino-sub "${FAST_GROUP[@]}" --group g "kafka://$BROKERS/casino-events"
 	c2=$LAST_PID
-	wait_for 30 group_settled "$T/c1.err" "$T/c2.err"
+	wait_for 30 group_settled "$T/c1.err" "$T/c2.err" || { tail "$T"/c?.err; false; }
 
 	"${GEN[@]}" >"$T/events"
 	casino-pub "kafka://$BROKERS/casino-events" <"$T/events"
@@ -229,33 +230,38 @@ per_player_order() {
 }
 
 @test "kafka: the scale-out topology gives the plain pipe's log and aggregates" {
-	# casino-player is left out: it needs a database (casino-db) and adds
-	# nothing to what the transport must carry.
 	local rates=file://$CASINO_ROOT/share/rates.json w
+	export CASINO_STATE_DIR=$T/state
+	CASINO_DB=$(casino-db start 2>/dev/null)
+	export CASINO_DB
+	casino-db migrate 2>/dev/null
 	start_cluster
 	for w in 1 2; do
 		mkfifo "$T/w$w.in" "$T/w$w.fx"
 		OUT=$T/w$w.in ERR=$T/w$w.err bg casino-sub "${FAST_GROUP[@]}" --group enrich "kafka://$BROKERS/casino-events"
 		IN=$T/w$w.in OUT=$T/w$w.fx bg casino-fx -u "$rates"
 		# shellcheck disable=SC2016 # $1 is for the inner sh
-		IN=$T/w$w.fx bg sh -c 'casino-describe | casino-pub "$1"' sh "kafka://$BROKERS/casino-enriched"
+		IN=$T/w$w.fx bg sh -c 'casino-player | casino-describe | casino-pub "$1"' sh "kafka://$BROKERS/casino-enriched"
 	done
 	mkfifo "$T/enriched"
 	OUT=$T/enriched bg casino-sub "kafka://$BROKERS/casino-enriched"
 	agg_sub=$LAST_PID
 	IN=$T/enriched OUT=$T/log bg casino-tee-agg --clock event -i 100 -o "$T/snap"
 	agg=$LAST_PID
-	wait_for 30 group_settled "$T/w1.err" "$T/w2.err"
+	wait_for 30 group_settled "$T/w1.err" "$T/w2.err" || { tail "$T"/w?.err; false; }
 
 	"${GEN[@]}" | casino-pub "kafka://$BROKERS/casino-events"
 	wait_for 60 lines_at_least 10000 "$T/log"
 	kill "$agg_sub"
 	wait "$agg" || true
 
-	"${GEN[@]}" | casino-fx -u "$rates" | casino-describe |
+	"${GEN[@]}" | casino-fx -u "$rates" | casino-player | casino-describe |
 		casino-tee-agg --clock event -o "$T/plain.snap" >"$T/plain.log"
 	[ "$(wc -l <"$T/plain.log")" -eq 10000 ]
 	cmp <(sort "$T/log") <(sort "$T/plain.log")
+	# The enrichment really happened on the way.
+	grep -q '"player":{' "$T/log"
+	grep -q '"amount_eur":' "$T/log"
 	run jq -e '.events_total == 10000' "$T/snap"
 	assert_success
 	cmp <(jq -S . "$T/snap") <(jq -S . "$T/plain.snap")
