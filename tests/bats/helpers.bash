@@ -1,6 +1,6 @@
 # Common setup for every suite: bats-support/bats-assert, the programs under
 # test first on PATH, a private temp dir, and helpers for servers on free ports.
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2154 # status, output, stderr: set by bats' run
 bats_require_minimum_version 1.5.0
 load /usr/lib/bats/bats-support/load.bash
 load /usr/lib/bats/bats-assert/load.bash
