@@ -152,7 +152,7 @@ wait_for() {
 		printf '{"id":2,"player_id":10,"type":"game_stop","game_id":1,"created_at":"2024-01-01T00:00:00Z","note":"caf\xc3\xa9 \\" }"}\r\n'
 		printf '{"zz":null,"created_at":"2024-01-01T00:00:01.123456789Z","type":"bet","amount":1,"currency":"EUR","id":3,"player_id":11,"game_id":7,"player":{"id":11}}\n'
 	} >>"$BATS_TEST_TMPDIR/events"
-	vg casino-tee-agg -o "$snap" <"$BATS_TEST_TMPDIR/events" >"$BATS_TEST_TMPDIR/out"
+	casino-tee-agg -o "$snap" <"$BATS_TEST_TMPDIR/events" >"$BATS_TEST_TMPDIR/out"
 	cmp "$BATS_TEST_TMPDIR/events" "$BATS_TEST_TMPDIR/out"
 	run jq .events_total "$snap"
 	assert_output 3003
@@ -180,7 +180,7 @@ wait_for() {
 		other 9 10 00:01:30 game_start            # counts in the totals only
 		bet 10 10 00:02:00                        # p10 bets 3 > p11's 2
 	} >"$BATS_TEST_TMPDIR/events"
-	vg casino-tee-agg -o "$snap" <"$BATS_TEST_TMPDIR/events" >/dev/null
+	casino-tee-agg -o "$snap" <"$BATS_TEST_TMPDIR/events" >/dev/null
 	# 10 events; elapsed 00:00:00 -> 00:02:00 = 2 min: 10 / 2 = 5.00 per minute.
 	# Window: the seconds 61..120 (now = 120 s): events 8 (70 s), 9 (90 s),
 	# 10 (120 s) = 3; event 7 at 60 s is just out. 3 / min(60, 120) = 0.05.
@@ -217,7 +217,7 @@ wait_for() {
 		deposit 304 0 00:00:02 5 EUR
 		deposit 305 4000000000 00:00:03 5 EUR     # tie at 5 with player 0: 0 wins
 	} >>"$BATS_TEST_TMPDIR/events"
-	vg casino-tee-agg -o "$snap" <"$BATS_TEST_TMPDIR/events" >/dev/null
+	casino-tee-agg -o "$snap" <"$BATS_TEST_TMPDIR/events" >/dev/null
 	# 305 events over 3 s: 305 per minute; moving 305 / 3 = 101.666.. -> 101.67.
 	run compact
 	assert_output "$(expect 305 305.00 101.67 9007199254740993 2 0 1 0 5)"
@@ -358,7 +358,7 @@ wait_for() {
 		echo '{"id":2,"player_id":10,"type":"bet","game_id":1,"created_at":"2024-01-01T00:00:01Z"}'
 		bet 3 10 00:00:02
 	} >"$BATS_TEST_TMPDIR/events"
-	run --separate-stderr vg casino-tee-agg -o "$snap" --reject "$BATS_TEST_TMPDIR/rej" <"$BATS_TEST_TMPDIR/events"
+	run --separate-stderr casino-tee-agg -o "$snap" --reject "$BATS_TEST_TMPDIR/rej" <"$BATS_TEST_TMPDIR/events"
 	assert_failure 65
 	assert_output "$(bet 1 10 00:00:00; bet 3 10 00:00:02)"
 	[[ "$stderr" == *'"level":"error"'*'"line":2'* ]]
@@ -456,7 +456,7 @@ wait_for() {
 @test "agg: an explicit -o is written at exit and kept, whatever the interval" {
 	{ bet 1 10 00:00:00; bet 2 11 00:00:30; } >"$BATS_TEST_TMPDIR/events"
 	# With a one-hour interval only the first (empty) and the exit snapshot happen.
-	run vg casino-tee-agg -i 3600000 -o "$snap" <"$BATS_TEST_TMPDIR/events"
+	run casino-tee-agg -i 3600000 -o "$snap" <"$BATS_TEST_TMPDIR/events"
 	assert_success
 	# 2 events over 30 s: 2 per minute (under a minute), 2 / 30 = 0.0666.. -> 0.07.
 	run compact

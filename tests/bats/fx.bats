@@ -67,7 +67,7 @@ with_eur() {
 		ev 5 deposit 12000 BTC
 		ev 6 deposit 777 EUR
 	} >"$BATS_TEST_TMPDIR/in"
-	run --separate-stderr vg casino-fx <"$BATS_TEST_TMPDIR/in"
+	run --separate-stderr casino-fx <"$BATS_TEST_TMPDIR/in"
 	assert_success
 	assert_equal "${lines[0]}" "$start"
 	# 10.00 USD / 1.0705 = 9.34143... EUR

@@ -39,16 +39,6 @@ wait_port() {
 	return 1
 }
 
-# Under `make check-valgrind`, run the named program under valgrind.
-# Usage: vg casino-describe [args...]
-vg() {
-	if [ -n "${CASINO_VALGRIND:-}" ]; then
-		valgrind -q --leak-check=full --error-exitcode=99 "$@"
-	else
-		"$@"
-	fi
-}
-
 # The shared bad-input corpus: one bad line per case, each a different way a
 # line can fail to be an event. Written to $1, one per line (raw bytes).
 write_bad_lines() {

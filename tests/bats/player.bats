@@ -84,7 +84,7 @@ wait_err() {
 }
 
 @test "every known player, each form of time and escaping" {
-	run --separate-stderr vg casino-player < <(event 1 10; event 2 11; event 3 12; event 4 13; event 5 20)
+	run --separate-stderr casino-player < <(event 1 10; event 2 11; event 3 12; event 4 13; event 5 20)
 	assert_success
 	assert_output "$(enriched 1 10 "$P10"; enriched 2 11 "$P11"; enriched 3 12 "$P12"; enriched 4 13 "$P13"; enriched 5 20 "$P20")"
 	[ -z "$stderr" ]
