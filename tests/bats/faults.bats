@@ -66,12 +66,7 @@ wait_lines() {
 
 # Wait up to 30 s until file $1 has a line matching the regex $2.
 wait_grep() {
-	local i
-	for ((i = 0; i < 600; i++)); do
-		grep -q -- "$2" "$1" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	fail "no \"$2\" in $1: $(cat "$1" 2>/dev/null)"
+	wait_until 30 grep -q -- "$2" "$1" || fail "no \"$2\" in $1: $(cat "$1" 2>/dev/null)"
 }
 
 # Wait for the background process $1; its exit status in $waited.

@@ -39,6 +39,19 @@ wait_port() {
 	return 1
 }
 
+# Wait up to $1 seconds for the command after it to succeed; 1 on timeout.
+#   wait_until 15 grep -q 'database back' "$dir/err" || fail "..."
+wait_until() {
+	local limit=$(($1 * 20)) i
+	shift
+	for ((i = 0; i < limit; i++)); do
+		"$@" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	echo "timed out waiting for: $*" >&2
+	return 1
+}
+
 # The shared bad-input corpus: one bad line per case, each a different way a
 # line can fail to be an event. Written to $1, one per line (raw bytes).
 write_bad_lines() {

@@ -75,12 +75,7 @@ next_line() {
 
 # Wait up to 15 s for a stderr record containing $1.
 wait_err() {
-	local i
-	for ((i = 0; i < 150; i++)); do
-		grep -q -- "$1" "$dir/err" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	fail "no \"$1\" on stderr: $(cat "$dir/err")"
+	wait_until 15 grep -q -- "$1" "$dir/err" || fail "no \"$1\" on stderr: $(cat "$dir/err")"
 }
 
 @test "every known player, each form of time and escaping" {

@@ -28,18 +28,6 @@ bg() {
 	PIDS+=("$LAST_PID")
 }
 
-# Wait up to $1 seconds for the command after it to succeed.
-wait_for() {
-	local limit=$(($1 * 20)) i
-	shift
-	for ((i = 0; i < limit; i++)); do
-		"$@" && return 0
-		sleep 0.05
-	done
-	echo "timed out waiting for: $*" >&2
-	return 1
-}
-
 # At least $1 lines in the files after it, together.
 lines_at_least() {
 	local n=$1
@@ -58,7 +46,7 @@ has_open() {
 
 start_cluster() {
 	OUT=$T/bootstrap bg kafka-mock -p 4 casino-events casino-enriched
-	wait_for 10 test -s "$T/bootstrap"
+	wait_until 10 test -s "$T/bootstrap"
 	BROKERS=$(cat "$T/bootstrap")
 	[[ $BROKERS == 127.0.0.1:*,127.0.0.1:*,127.0.0.1:* ]]
 }
@@ -130,9 +118,9 @@ per_player_order() {
 	sleep 0.3
 	[ ! -e "$T/log" ]
 	printf '{"n":1}\n{"n":2}\n' | casino-pub "file:$T/log"
-	wait_for 10 lines_at_least 2 "$T/out"
+	wait_until 10 lines_at_least 2 "$T/out"
 	printf '{"n":3}\n' | casino-pub "file:$T/log"
-	wait_for 10 lines_at_least 3 "$T/out"
+	wait_until 10 lines_at_least 3 "$T/out"
 	kill "$LAST_PID"
 	run cat "$T/out"
 	assert_output "$(printf '{"n":1}\n{"n":2}\n{"n":3}')"
@@ -141,10 +129,10 @@ per_player_order() {
 @test "file: --from end prints only lines appended after the start" {
 	printf '{"old":1}\n{"old":2}\n' | casino-pub "file:$T/log"
 	OUT=$T/out bg casino-sub --from end "file:$T/log"
-	wait_for 10 has_open "$LAST_PID" "$T/log"
+	wait_until 10 has_open "$LAST_PID" "$T/log"
 	sleep 0.2
 	printf '{"new":1}\n{"new":2}\n' | casino-pub "file:$T/log"
-	wait_for 10 lines_at_least 2 "$T/out"
+	wait_until 10 lines_at_least 2 "$T/out"
 	sleep 0.2
 	run cat "$T/out"
 	assert_output "$(printf '{"new":1}\n{"new":2}')"
@@ -180,14 +168,14 @@ per_player_order() {
 	start_cluster
 	OUT=$T/c1 ERR=$T/c1.err bg casino-sub "${FAST_GROUP[@]}" --group g "kafka://$BROKERS/casino-events"
 	c1=$LAST_PID
-	wait_for 20 grep -q 'assigned:' "$T/c1.err"
+	wait_until 20 grep -q 'assigned:' "$T/c1.err"
 	OUT=$T/c2 ERR=$T/c2.err bg casino-sub "${FAST_GROUP[@]}" --group g "kafka://$BROKERS/casino-events"
 	c2=$LAST_PID
-	wait_for 30 group_settled "$T/c1.err" "$T/c2.err" || { tail "$T"/c?.err; false; }
+	wait_until 30 group_settled "$T/c1.err" "$T/c2.err" || { tail "$T"/c?.err; false; }
 
 	"${GEN[@]}" >"$T/events"
 	casino-pub "kafka://$BROKERS/casino-events" <"$T/events"
-	wait_for 30 lines_at_least 10000 "$T/c1" "$T/c2"
+	wait_until 30 lines_at_least 10000 "$T/c1" "$T/c2"
 	sleep 0.5
 	kill "$c1" "$c2"
 	wait "$c1" "$c2" || true
@@ -218,12 +206,12 @@ per_player_order() {
 @test "kafka: an event is delivered while the publisher's input stays open" {
 	start_cluster
 	OUT=$T/got bg casino-sub --from end "kafka://$BROKERS/casino-events"
-	wait_for 20 grep -q 'Reached end' "$T/stderr"
+	wait_until 20 grep -q 'Reached end' "$T/stderr"
 	mkfifo "$T/in"
 	IN=$T/in bg casino-pub "kafka://$BROKERS/casino-events"
 	exec 8>"$T/in"
 	head -n 1 <("${GEN[@]}") >&8
-	wait_for 10 lines_at_least 1 "$T/got"
+	wait_until 10 lines_at_least 1 "$T/got"
 	exec 8>&-
 	run cat "$T/got"
 	assert_output "$(head -n 1 <("${GEN[@]}"))"
@@ -248,10 +236,10 @@ per_player_order() {
 	agg_sub=$LAST_PID
 	IN=$T/enriched OUT=$T/log bg casino-tee-agg --clock event -i 100 -o "$T/snap"
 	agg=$LAST_PID
-	wait_for 30 group_settled "$T/w1.err" "$T/w2.err" || { tail "$T"/w?.err; false; }
+	wait_until 30 group_settled "$T/w1.err" "$T/w2.err" || { tail "$T"/w?.err; false; }
 
 	"${GEN[@]}" | casino-pub "kafka://$BROKERS/casino-events"
-	wait_for 60 lines_at_least 10000 "$T/log"
+	wait_until 60 lines_at_least 10000 "$T/log"
 	kill "$agg_sub"
 	wait "$agg" || true
 
