@@ -228,6 +228,8 @@ answer has no rates'
 	answer 500 'down'
 	run --separate-stderr casino-fx -a 1 -e pass < <(
 		ev 1 bet 1000 USD
+		# the rates age from their request, however slow the start was
+		wait_until 30 test -s "$api/requests"
 		sleep 1.3
 		ev 2 bet 1000 USD
 		ev 3 bet 1000 EUR
