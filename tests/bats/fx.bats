@@ -330,11 +330,14 @@ answer has no rates'
 	run jq -r 'select(.level == "warn") | .error' <<<"$stderr"
 	assert_line --index 0 "cannot open $rates: No such file or directory"
 	# held: the file appears while casino-fx waits, and the event goes out
-	(sleep 0.5 && printf '%s' "$CLASSIC" >"$rates") &
-	run --separate-stderr casino-fx -u "file://${rates// /%20}" < <(ev 1 bet 1000 USD)
-	assert_success
-	assert_equal "$output" "$(with_eur 1 bet 1000 USD 934)"
-	[ "$(grep -c 'cannot fetch rates' <<<"$stderr")" -ge 1 ]
+	casino-fx -u "file://${rates// /%20}" < <(ev 1 bet 1000 USD) \
+		>"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
+	pid=$!
+	wait_until 30 grep -q 'cannot fetch rates' "$BATS_TEST_TMPDIR/err"
+	[ ! -s "$BATS_TEST_TMPDIR/out" ]
+	printf '%s' "$CLASSIC" >"$rates"
+	wait "$pid"
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/out")" "$(with_eur 1 bet 1000 USD 934)"
 }
 
 @test "live: an event written into an open pipe comes out at once" {
