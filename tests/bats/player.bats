@@ -243,6 +243,8 @@ wait_err() {
 
 @test "SIGTERM while events are held: error record, exit 69" {
 	start_fed
+	event 4 10 >&5
+	next_line # connected: what follows is held, not waited for at startup
 	casino-db stop 2>/dev/null
 	event 5 10 >&5
 	wait_err '"msg":"database unavailable, holding events"'
