@@ -154,7 +154,9 @@ line_read(struct line_reader *r, const char **line, size_t *len)
 {
 	size_t scanned = 0;
 
-	if (stop_requested || out_status() != 0)
+	/* After SIGINT/SIGTERM, whole lines already read are still handed out
+	 * (nothing read is dropped); fill() reads no more. */
+	if (out_status() != 0)
 		return LINE_END;
 	for (;;) {
 		char *begin = r->buf + r->start;

@@ -4,7 +4,9 @@
  * its bytes go to the overflow callback chunk by chunk and line_read
  * returns LINE_TOO_LONG. Before the reader blocks on an empty pipe it
  * flushes stdout, so no event waits for more input to arrive.
- * SIGINT/SIGTERM (see sig_stop_requested) and a failed stdout end reading. */
+ * SIGINT/SIGTERM (see sig_stop_requested) stop reading: the whole lines
+ * already buffered are still returned, then LINE_END. A failed stdout ends
+ * reading at once. */
 #ifndef CASINO_NDJSON_H
 #define CASINO_NDJSON_H
 #include <stddef.h>
