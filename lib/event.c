@@ -6,12 +6,6 @@
 
 static const char *const type_names[] = { "game_start", "bet", "deposit", "game_stop" };
 
-const char *
-event_type_name(enum event_type t)
-{
-	return type_names[t];
-}
-
 static int
 fail(char *why, size_t whylen, const char *what, const char *key)
 {

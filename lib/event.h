@@ -25,7 +25,6 @@ struct event {
 	char *owned;              /* raw's copy after event_detach */
 };
 
-const char *event_type_name(enum event_type t);
 /* 0 on success; -1 with a short reason in why (e.g. "missing key: amount"). */
 int event_parse(struct event *ev, const char *line, size_t len, char *why, size_t whylen);
 void event_free(struct event *ev);

@@ -42,12 +42,6 @@ log_tool(void)
 	return tool;
 }
 
-int
-log_enabled(enum log_level level)
-{
-	return level >= threshold;
-}
-
 static void
 field_value(struct buf *b, const struct log_field *f, int text)
 {

@@ -27,7 +27,6 @@ struct log_field {
 /* Name the tool and read the environment; call first in main. */
 void log_init(const char *tool);
 const char *log_tool(void);
-int log_enabled(enum log_level level);
 /* msg, then struct log_field arguments ending with LOG_END. */
 void log_record(enum log_level level, const char *msg, ...);
 

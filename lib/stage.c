@@ -104,12 +104,6 @@ stage_wait(struct stage *st, int timeout_ms)
 }
 
 void
-stage_reject(struct stage *st, const struct event *ev, const char *why)
-{
-	reject_line(st, ev->lineno, ev->raw, ev->raw_len, why);
-}
-
-void
 stage_emit(struct stage *st, const struct event *ev)
 {
 	(void)st;

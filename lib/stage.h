@@ -32,8 +32,6 @@ int stage_ready(struct stage *st);
 /* Wait up to timeout_ms until stage_next would not block; 0 on timeout.
  * For tools that must act on a timer while the input is idle. */
 int stage_wait(struct stage *st, int timeout_ms);
-/* Reject a line the stage itself finds bad (after event_parse succeeded). */
-void stage_reject(struct stage *st, const struct event *ev, const char *why);
 void stage_emit(struct stage *st, const struct event *ev);
 void stage_emit_key(struct stage *st, const struct event *ev, const char *key,
 	const char *value, size_t value_len);
