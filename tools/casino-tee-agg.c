@@ -261,8 +261,6 @@ make_dirs(char *dir, int check_owner)
 static void
 snapshot_init(struct snapshot *s, const char *path)
 {
-	const char *rundir = opt_env("CASINO_RUNDIR", NULL);
-	const char *xdg = opt_env("XDG_RUNTIME_DIR", NULL);
 	struct buf b = { 0 };
 	mode_t mask = umask(0);
 
@@ -272,8 +270,7 @@ snapshot_init(struct snapshot *s, const char *path)
 	s->path = path;
 	if (path != NULL)
 		return;
-	/* Only the last fallback sits in a directory everybody can write. */
-	s->check_owner = rundir == NULL && xdg == NULL;
+	s->check_owner = rundir_is_shared();
 	rundir_path(&b);
 	s->rundir = xstrndup(b.data, b.len);
 	b.len = 0;
