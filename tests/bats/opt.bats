@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# shellcheck disable=SC2154 # status, output, stderr: set by bats' run
 # The rules every C tool shares (lib/opt, lib/log): strict numbers, the
 # option wins over its environment variable and a bad value names its
 # source, -h works whatever the environment holds, a bad CASINO_LOG_LEVEL or
