@@ -195,7 +195,8 @@ rates_ready(struct fx *fx)
 {
 	for (;;) {
 		int64_t now = timefmt_monotonic_ms(), delay;
-		if (fx->have_table && now - fx->fetched_ms <= fx->max_age_ms)
+		/* --max-age 0: never reused, even within the same millisecond. */
+		if (fx->have_table && fx->max_age_ms > 0 && now - fx->fetched_ms <= fx->max_age_ms)
 			return 1;
 		if (fx->pass_on_error && fx->backoff.delay_ms > 0 && now < fx->retry_ms)
 			return 0; /* still backing off: no request yet */
