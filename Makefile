@@ -27,6 +27,7 @@ TESTPROGS = \
 	kafka-mock
 
 LIBSRC = \
+	lib/backoff.c \
 	lib/buf.c \
 	lib/describe.c \
 	lib/event.c \
@@ -37,7 +38,9 @@ LIBSRC = \
 	lib/money.c \
 	lib/ndjson.c \
 	lib/opt.c \
+	lib/out.c \
 	lib/rundir.c \
+	lib/sig.c \
 	lib/stage.c \
 	lib/timefmt.c
 

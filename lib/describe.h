@@ -1,4 +1,4 @@
-/* describe: the human sentence of DESIGN.md for a parsed event, e.g.
+/* describe: the human sentence of doc/design.md for a parsed event, e.g.
  *   Player #11 (jane@example.com) placed a bet of 5 USD (4.68 EUR) on a game
  *   "It's bananas!" on February 2nd, 2022 at 23:45 UTC.
  * Appends the plain text (not JSON-escaped) to b. Never fails. */

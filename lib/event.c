@@ -103,7 +103,7 @@ event_parse(struct event *ev, const char *line, size_t len, char *why, size_t wh
 		fail(why, whylen, "bad timestamp", "created_at");
 		goto bad;
 	}
-	if (get_int(ev, "amount_eur", -0x7fffffffffffffffLL, &ev->amount_eur, &present, why, whylen))
+	if (get_int(ev, "amount_eur", 0, &ev->amount_eur, &present, why, whylen))
 		goto bad;
 	ev->has_amount_eur = present;
 	m = json_member_find(&ev->members, "player");

@@ -1,4 +1,4 @@
-/* event: parse and validate one event line (DESIGN.md, "The event") with the
+/* event: parse and validate one event line (doc/design.md, "The event") with the
  * strict scanner of json.h, and write it back with one owned key added or
  * replaced while every other byte of the line stays as it was. */
 #ifndef CASINO_EVENT_H

@@ -3,7 +3,7 @@
  *
  * fxrates_parse is a pure function over a byte buffer (no I/O, no globals),
  * so a fuzz target can call it with anything. It accepts the two documented
- * shapes (DESIGN.md, casino-fx):
+ * shapes (doc/design.md, casino-fx):
  *   {"base":"EUR","rates":{"USD":1.0705,...}}                  (classic)
  *   {"success":true,"source":"EUR","quotes":{"EURUSD":1.0705,...}} (apilayer)
  * and when the base or source is not EUR, crosses every rate through it:

@@ -6,11 +6,13 @@
 
 #include "buf.h"
 #include "log.h"
+#include "out.h"
 #include "timefmt.h"
 
 static const char *tool = "casino";
 static enum log_level threshold = LOG_INFO;
 static int as_text;
+static const char *bad_level, *bad_format; /* for log_env_error */
 
 static const char *const level_json[] = { "debug", "info", "warn", "error" };
 static const char *const level_text[] = { "debug", "info", "warning", "error" };
@@ -24,16 +26,35 @@ log_init(const char *name)
 
 	tool = slash ? slash + 1 : name;
 	threshold = LOG_INFO;
-	for (int i = LOG_DEBUG; level != NULL && i <= LOG_ERROR; i++)
-		if (strcmp(level, level_json[i]) == 0 ||
-		    strcmp(level, level_text[i]) == 0)
-			threshold = (enum log_level)i;
+	bad_level = bad_format = NULL;
+	if (level != NULL && *level != '\0') {
+		bad_level = level;
+		for (int i = LOG_DEBUG; i <= LOG_ERROR; i++)
+			if (strcmp(level, level_json[i]) == 0 ||
+			    strcmp(level, level_text[i]) == 0) {
+				threshold = (enum log_level)i;
+				bad_level = NULL;
+			}
+	}
+	as_text = isatty(STDERR_FILENO);
 	if (format != NULL && strcmp(format, "json") == 0)
 		as_text = 0;
 	else if (format != NULL && strcmp(format, "text") == 0)
 		as_text = 1;
-	else
-		as_text = isatty(STDERR_FILENO);
+	else if (format != NULL && *format != '\0')
+		bad_format = format;
+}
+
+int
+log_env_error(void)
+{
+	if (bad_level != NULL)
+		log_error("bad environment value", LOG_STR("variable", "CASINO_LOG_LEVEL"),
+		    LOG_STR("value", bad_level), LOG_STR("allowed", "debug info warn error"));
+	if (bad_format != NULL)
+		log_error("bad environment value", LOG_STR("variable", "CASINO_LOG_FORMAT"),
+		    LOG_STR("value", bad_format), LOG_STR("allowed", "json text"));
+	return bad_level != NULL || bad_format != NULL ? -1 : 0;
 }
 
 const char *
@@ -67,7 +88,7 @@ log_record(enum log_level level, const char *msg, ...)
 {
 	struct buf b = { 0 };
 	struct log_field f;
-	char ts[TIMEFMT_MAX];
+	struct civil_time c;
 	va_list ap;
 	int n = 0;
 
@@ -85,10 +106,11 @@ log_record(enum log_level level, const char *msg, ...)
 	} else {
 		struct utc_time now = timefmt_now();
 
-		now.nsec -= now.nsec % 1000000;
-		timefmt_utc(ts, now);
-		buf_printf(&b, "{\"ts\":\"%s\",\"level\":\"%s\",\"tool\":", ts,
-		    level_json[level]);
+		/* Always milliseconds: records of several tools sort as text. */
+		timefmt_civil(now.sec, &c);
+		buf_printf(&b, "{\"ts\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03dZ\",\"level\":\"%s\","
+		    "\"tool\":", c.year, c.month, c.day, c.hour, c.minute, c.second,
+		    (int)(now.nsec / 1000000), level_json[level]);
 		buf_json_string(&b, tool, strlen(tool));
 		buf_puts(&b, ",\"msg\":");
 		buf_json_string(&b, msg, strlen(msg));
@@ -101,12 +123,8 @@ log_record(enum log_level level, const char *msg, ...)
 		buf_puts(&b, "}\n");
 	}
 	va_end(ap);
-	/* One write per record keeps records whole when stages share stderr. */
-	for (size_t off = 0; off < b.len;) {
-		ssize_t w = write(STDERR_FILENO, b.data + off, b.len - off);
-		if (w <= 0)
-			break;
-		off += (size_t)w;
-	}
+	/* One write per record keeps records whole when stages share stderr;
+	 * a failing stderr has nowhere to be reported. */
+	(void)fd_write_all(STDERR_FILENO, b.data, b.len);
 	buf_free(&b);
 }

@@ -1,8 +1,10 @@
-/* log: diagnostics on stderr, one record per line, written with one write(2).
- *   {"ts":"…Z","level":"warn","tool":"casino-player","msg":"player not found","event_id":7}
+/* log: diagnostics on stderr, one record per line, written with one write(2)
+ * (retried after EINTR, so a signal never loses a record).
+ *   {"ts":"2022-01-10T12:34:09.080Z","level":"warn","tool":"casino-player","msg":"player not found","event_id":7}
  * CASINO_LOG_LEVEL (debug|info|warn|error, default info) sets the threshold;
  * CASINO_LOG_FORMAT=json|text forces the form, else text when stderr is a tty:
  *   casino-player: warning: player not found (event_id 7, player_id 19)
+ * "ts" always has milliseconds, so merged logs sort as text.
  * Fields are typed: LOG_INT("event_id", 7), LOG_NUM("rate", 1.07),
  * LOG_STR("url", u). Never pass a secret. */
 #ifndef CASINO_LOG_H
@@ -24,8 +26,12 @@ struct log_field {
 #define LOG_STR(k, v) ((struct log_field){ (k), 's', 0, 0, (v) })
 #define LOG_END ((struct log_field){ NULL, 0, 0, 0, NULL })
 
-/* Name the tool and read the environment; call first in main. */
+/* Name the tool and read the environment; call first in main. An unknown
+ * level or format is kept aside (the defaults apply) for log_env_error. */
 void log_init(const char *tool);
+/* After option parsing: logs each bad CASINO_LOG_LEVEL or CASINO_LOG_FORMAT
+ * seen by log_init and returns -1 if there was one (a usage error), else 0. */
+int log_env_error(void);
 const char *log_tool(void);
 /* msg, then struct log_field arguments ending with LOG_END. */
 void log_record(enum log_level level, const char *msg, ...);

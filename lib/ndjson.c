@@ -1,93 +1,27 @@
 #include <errno.h>
 #include <poll.h>
-#include <signal.h>
 #include <string.h>
-#include <sysexits.h>
 #include <unistd.h>
 
 #include "buf.h"
 #include "log.h"
 #include "ndjson.h"
+#include "opt.h"
+#include "out.h"
+#include "sig.h"
 #include "timefmt.h"
 
 #define READ_CHUNK 65536
+#define DEFAULT_MAX_LINE (1024 * 1024)
 
-static volatile sig_atomic_t stop_requested;
 
-static void
-on_stop(int sig)
+size_t
+line_max_env(void)
 {
-	(void)sig;
-	stop_requested = 1;
+	const char *max = opt_env("CASINO_MAX_LINE", NULL);
+
+	return max ? (size_t)opt_number("CASINO_MAX_LINE", max, 2, 1LL << 30) : DEFAULT_MAX_LINE;
 }
-
-void
-sig_init(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, NULL);
-	/* No SA_RESTART: a blocked read returns EINTR and the loop ends. */
-	sa.sa_handler = on_stop;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-}
-
-int
-sig_stop_requested(void)
-{
-	return stop_requested;
-}
-
-/* stdout */
-
-static struct buf out;
-static int out_error; /* 0, -1 after EPIPE, EX_IOERR */
-
-int
-out_flush(void)
-{
-	size_t off = 0;
-
-	while (out_error == 0 && off < out.len) {
-		ssize_t w = write(STDOUT_FILENO, out.data + off, out.len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			if (errno == EPIPE) {
-				out_error = -1;
-			} else {
-				out_error = EX_IOERR;
-				log_error("cannot write to stdout", LOG_STR("error", strerror(errno)));
-			}
-			break;
-		}
-		off += (size_t)w;
-	}
-	out.len = 0;
-	return out_error == 0 ? 0 : -1;
-}
-
-void
-out_write(const void *p, size_t n)
-{
-	if (out_error != 0)
-		return;
-	buf_append(&out, p, n);
-	if (out.len >= READ_CHUNK)
-		out_flush();
-}
-
-int
-out_status(void)
-{
-	return out_error;
-}
-
-/* stdin */
 
 void
 line_reader_init(struct line_reader *r, int fd, size_t max)
@@ -130,7 +64,7 @@ fill(struct line_reader *r)
 	if (!fd_readable(r->fd) && out_flush() < 0)
 		return 0;
 	for (;;) {
-		if (stop_requested)
+		if (sig_stop_requested())
 			return 0;
 		ssize_t n = read(r->fd, r->buf + r->end, r->cap - r->end);
 		if (n > 0) {
@@ -210,7 +144,7 @@ line_read(struct line_reader *r, const char **line, size_t *len)
 int
 line_ready(struct line_reader *r)
 {
-	if (stop_requested)
+	if (sig_stop_requested())
 		return 0;
 	if (memchr(r->buf + r->start, '\n', r->end - r->start) != NULL)
 		return 1;
@@ -224,7 +158,7 @@ line_wait(struct line_reader *r, int timeout_ms)
 
 	for (;;) {
 		size_t have = r->end - r->start;
-		if (stop_requested || r->eof || out_status() != 0 || have > r->max ||
+		if (sig_stop_requested() || r->eof || out_status() != 0 || have > r->max ||
 		    memchr(r->buf + r->start, '\n', have) != NULL)
 			return 1;
 		if (!fd_readable(r->fd)) {
@@ -244,21 +178,4 @@ line_wait(struct line_reader *r, int timeout_ms)
 		if (!fill(r))
 			return 1;
 	}
-}
-
-int
-fd_write_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-
-	while (n > 0) {
-		ssize_t w = write(fd, c, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		c += w;
-		n -= (size_t)w;
-	}
-	return 0;
 }

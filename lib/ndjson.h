@@ -1,4 +1,4 @@
-/* ndjson: the line reader on stdin and the buffered writer on stdout.
+/* ndjson: the line reader, NDJSON from a file descriptor.
  * Lines end at '\n' (the last one may lack it); the '\n' is not part of the
  * line. A line longer than the limit is consumed in full but never held:
  * its bytes go to the overflow callback chunk by chunk and line_read
@@ -10,6 +10,9 @@
 #ifndef CASINO_NDJSON_H
 #define CASINO_NDJSON_H
 #include <stddef.h>
+
+#include "out.h" /* the reader flushes stdout before it blocks */
+#include "sig.h" /* and stops at a stop request */
 
 enum line_status { LINE_OK, LINE_TOO_LONG, LINE_END };
 
@@ -23,6 +26,10 @@ struct line_reader {
 	void *overflow_arg;
 };
 
+/* The longest line accepted: CASINO_MAX_LINE (bytes, 2 to 1 GiB), default
+ * 1 MiB. A bad value exits 64 naming the variable: call it after option
+ * parsing, like opt_number. */
+size_t line_max_env(void);
 /* max: the longest line accepted, in bytes. */
 void line_reader_init(struct line_reader *r, int fd, size_t max);
 void line_reader_free(struct line_reader *r);
@@ -35,20 +42,5 @@ int line_ready(struct line_reader *r);
  * chunk of an over-long line. Reads what arrives into the buffer and flushes
  * stdout before it sleeps. 1 when ready, 0 when the time ran out. */
 int line_wait(struct line_reader *r, int timeout_ms);
-
-/* Buffered stdout. Errors are sticky: EPIPE ends the tool quietly (exit 0),
- * any other write error with exit 74; out_status() says which. */
-void out_write(const void *p, size_t n);
-int out_flush(void);
-/* 0 while stdout works, -1 after EPIPE, 74 after any other error. */
-int out_status(void);
-
-/* Write all n bytes to fd, retrying after EINTR and short writes;
- * 0, or -1 with errno set. */
-int fd_write_all(int fd, const void *p, size_t n);
-
-/* Signals: SIGPIPE ignored; SIGINT/SIGTERM set a flag and interrupt reads. */
-void sig_init(void);
-int sig_stop_requested(void);
 
 #endif

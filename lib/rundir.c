@@ -18,6 +18,12 @@ rundir_path(struct buf *out)
 		buf_printf(out, "/tmp/casino-%lu", (unsigned long)getuid());
 }
 
+int
+rundir_is_shared(void)
+{
+	return opt_env("CASINO_RUNDIR", NULL) == NULL && opt_env("XDG_RUNTIME_DIR", NULL) == NULL;
+}
+
 void
 rundir_snapshot_path(struct buf *out)
 {

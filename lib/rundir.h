@@ -13,6 +13,9 @@
 
 /* Appends the runtime directory (no trailing slash) to out. */
 void rundir_path(struct buf *out);
+/* 1 when the runtime directory is the /tmp fallback, a place everybody can
+ * write: whoever creates it there must check that it is their own. */
+int rundir_is_shared(void);
 /* Appends the default snapshot path, rundir_path + "/materialized.json". */
 void rundir_snapshot_path(struct buf *out);
 

@@ -8,22 +8,13 @@
 #include "opt.h"
 #include "stage.h"
 
-#define DEFAULT_MAX_LINE (1024 * 1024)
-
 static void
-reject_bytes(int fd, const char *p, size_t n)
+reject_bytes(struct stage *st, const char *p, size_t n)
 {
-	while (fd >= 0 && n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			log_error("cannot write reject file", LOG_STR("error", strerror(errno)));
-			return;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
+	if (st->reject_fd < 0 || fd_write_all(st->reject_fd, p, n) == 0)
+		return;
+	log_error("cannot write reject file", LOG_STR("error", strerror(errno)));
+	st->reject_failed = 1;
 }
 
 static void
@@ -32,7 +23,7 @@ overflow_to_reject(void *arg, const char *chunk, size_t n, int first)
 	struct stage *st = arg;
 
 	(void)first;
-	reject_bytes(st->reject_fd, chunk, n);
+	reject_bytes(st, chunk, n);
 }
 
 static void
@@ -41,14 +32,14 @@ reject_line(struct stage *st, unsigned long lineno, const char *line, size_t len
 {
 	st->rejected++;
 	log_error(why, LOG_INT("line", lineno));
-	reject_bytes(st->reject_fd, line, len);
-	reject_bytes(st->reject_fd, "\n", 1);
+	reject_bytes(st, line, len);
+	reject_bytes(st, "\n", 1);
 }
 
 void
 stage_open(struct stage *st, const char *reject_path)
 {
-	const char *max = opt_env("CASINO_MAX_LINE", NULL);
+	size_t max = line_max_env();
 
 	memset(st, 0, sizeof(*st));
 	st->reject_fd = -1;
@@ -58,8 +49,7 @@ stage_open(struct stage *st, const char *reject_path)
 			die(EX_IOERR, "cannot open reject file", LOG_STR("path", reject_path),
 			    LOG_STR("error", strerror(errno)));
 	}
-	line_reader_init(&st->in, STDIN_FILENO,
-	    max ? (size_t)opt_number("CASINO_MAX_LINE", max, 2, 1LL << 30) : DEFAULT_MAX_LINE);
+	line_reader_init(&st->in, STDIN_FILENO, max);
 	st->in.overflow = overflow_to_reject;
 	st->in.overflow_arg = st;
 	sig_init();
@@ -129,15 +119,35 @@ stage_finish(struct stage *st)
 	status = out_status();
 	line_reader_free(&st->in);
 	buf_free(&st->out);
-	if (st->reject_fd >= 0)
-		close(st->reject_fd);
-	if (status > 0)
-		return status;
+	if (st->reject_fd >= 0 && close(st->reject_fd) < 0) {
+		log_error("cannot write reject file", LOG_STR("error", strerror(errno)));
+		st->reject_failed = 1;
+	}
 	if (status < 0) /* reader went away: quiet success */
-		return 0;
+		status = 0;
 	if (st->rejected > 0) {
 		log_info("input had bad lines", LOG_INT("rejected", st->rejected));
-		return EX_DATAERR;
+		status = exit_worst(status, EX_DATAERR);
 	}
-	return 0;
+	if (st->reject_failed)
+		status = exit_worst(status, EX_IOERR);
+	return status;
+}
+
+static int
+exit_rank(int status)
+{
+	switch (status) {
+	case 0: return 0;
+	case EX_DATAERR: return 1;
+	case EX_UNAVAILABLE: return 2;
+	case EX_IOERR: return 3;
+	default: return 4;
+	}
+}
+
+int
+exit_worst(int a, int b)
+{
+	return exit_rank(b) > exit_rank(a) ? b : a;
 }

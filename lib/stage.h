@@ -1,9 +1,10 @@
-/* stage: the read-validate-write loop every filter shares (DESIGN.md "Stage
- * behaviour"). stage_next returns valid events only; a bad line is logged
- * (level error, its line number in "line", the reason in "msg"), appended
- * byte for byte to the --reject file, and counted. stage_finish flushes and
- * returns the exit code: 74 on an output error, 65 if any line was rejected,
- * else 0 (also after SIGPIPE, SIGINT or SIGTERM).
+/* stage: the read-validate-write loop every filter shares (doc/design.md,
+ * "Stage behaviour"). stage_next returns valid events only; a bad line is
+ * logged (level error, its line number in "line", the reason in "msg"),
+ * appended byte for byte to the --reject file, and counted. stage_finish
+ * flushes and returns the exit code: 74 when stdout or the reject file
+ * could not be written, 65 if any line was rejected, else 0 (also after
+ * SIGPIPE, SIGINT or SIGTERM).
  *
  *   struct stage st; struct event ev;
  *   stage_open(&st, reject_path);
@@ -19,6 +20,7 @@ struct stage {
 	struct line_reader in;
 	int reject_fd;
 	unsigned long rejected;
+	int reject_failed; /* a write to the reject file failed: exit 74 */
 	struct buf out;
 };
 
@@ -36,5 +38,11 @@ void stage_emit(struct stage *st, const struct event *ev);
 void stage_emit_key(struct stage *st, const struct event *ev, const char *key,
 	const char *value, size_t value_len);
 int stage_finish(struct stage *st);
+
+/* The exit status that says the most of a and b, so no failure is hidden
+ * behind a lesser one: 74 (I/O error) > 69 (events held, service
+ * unavailable) > 65 (input rejected) > 0; any other non-zero status (70)
+ * ranks above them all. */
+int exit_worst(int a, int b);
 
 #endif

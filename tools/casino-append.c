@@ -25,7 +25,6 @@ static const char usage_text[] = "casino-append FILE";
 
 /* A batch grows past this only to hold one long line whole. */
 #define BATCH_BYTES (64 * 1024)
-#define DEFAULT_MAX_LINE (1024 * 1024)
 
 static void
 usage(void)
@@ -43,17 +42,9 @@ usage(void)
 static void
 write_batch(int fd, struct buf *batch, const char *path)
 {
-	size_t done = 0;
-
-	while (done < batch->len) {
-		ssize_t w = write(fd, batch->data + done, batch->len - done);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			die(EX_IOERR, "cannot append to the log", LOG_STR("path", path),
-			    LOG_STR("error", strerror(errno)));
-		done += (size_t)w;
-	}
+	if (fd_write_all(fd, batch->data, batch->len) < 0)
+		die(EX_IOERR, "cannot append to the log", LOG_STR("path", path),
+		    LOG_STR("error", strerror(errno)));
 	batch->len = 0;
 }
 
@@ -65,7 +56,6 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *max = opt_env("CASINO_MAX_LINE", NULL);
 	struct line_reader in;
 	struct buf batch = { 0 };
 	unsigned long too_long = 0;
@@ -79,8 +69,11 @@ main(int argc, char **argv)
 		default: opt_usage_error(usage_text);
 		}
 	}
-	if (optind != argc - 1)
+	opt_done(argc, argv, 1, usage_text);
+	if (optind != argc - 1) {
+		log_error("no log file given");
 		opt_usage_error(usage_text);
+	}
 	const char *path = argv[optind];
 
 	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
@@ -88,8 +81,7 @@ main(int argc, char **argv)
 		die(EX_IOERR, "cannot open the log", LOG_STR("path", path),
 		    LOG_STR("error", strerror(errno)));
 	sig_init();
-	line_reader_init(&in, STDIN_FILENO,
-	    max ? (size_t)opt_number("CASINO_MAX_LINE", max, 2, 1LL << 30) : DEFAULT_MAX_LINE);
+	line_reader_init(&in, STDIN_FILENO, line_max_env());
 	buf_reserve(&batch, BATCH_BYTES);
 
 	for (;;) {

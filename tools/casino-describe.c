@@ -30,7 +30,7 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *reject = opt_env("CASINO_REJECT", NULL);
+	const char *reject_arg = NULL, *reject, *src;
 	struct buf sentence = { 0 }, value = { 0 };
 	struct stage st;
 	struct event ev;
@@ -39,14 +39,14 @@ main(int argc, char **argv)
 	log_init(argv[0]);
 	while ((c = getopt_long(argc, argv, "r:hV", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'r': reject = optarg; break;
+		case 'r': reject_arg = optarg; break;
 		case 'h': usage(); break;
 		case 'V': opt_version(); break;
 		default: opt_usage_error(usage_text);
 		}
 	}
-	if (optind != argc)
-		opt_usage_error(usage_text);
+	opt_done(argc, argv, 0, usage_text);
+	reject = opt_pick("--reject", reject_arg, "CASINO_REJECT", NULL, &src);
 
 	stage_open(&st, reject);
 	while (stage_next(&st, &ev)) {

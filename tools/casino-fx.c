@@ -11,9 +11,9 @@
 #include <string.h>
 #include <strings.h>
 #include <sysexits.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "backoff.h"
 #include "buf.h"
 #include "fxrates.h"
 #include "log.h"
@@ -25,9 +25,6 @@ static const char usage_text[] =
     "casino-fx [-a seconds] [-e hold|pass] [-k key] [-r file] [-u url]";
 
 #define MAX_BODY (1024 * 1024)
-#define BACKOFF_FIRST_MS 100
-#define BACKOFF_MAX_MS 5000
-#define NS 1000000000LL
 
 /* libcurl and the TLS, Kerberos and LDAP libraries it pulls in make about
  * 7.5 MiB resident just by being loaded, four times what the rest of the
@@ -67,7 +64,8 @@ struct fx {
 	struct buf body, why;
 	struct fxrates table;
 	int have_table, pass_on_error;
-	long long fetched_ns, max_age_ns, retry_ns, backoff_ms;
+	int64_t fetched_ms, max_age_ms, retry_ms; /* monotonic */
+	struct backoff backoff;
 	char curl_error[CURL_ERROR_SIZE];
 };
 
@@ -84,26 +82,6 @@ usage(void)
 	    "  -h, --help           this text\n"
 	    "  -V, --version        the version\n", usage_text);
 	exit(0);
-}
-
-static long long
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * NS + ts.tv_nsec;
-}
-
-/* 0 after the full time, -1 when SIGINT/SIGTERM cut it short. */
-static int
-sleep_ms(long long ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
-
-	while (!sig_stop_requested() && nanosleep(&ts, &ts) != 0)
-		;
-	return sig_stop_requested() ? -1 : 0;
 }
 
 /* msg into fx->why with every copy of the key replaced by "***". */
@@ -190,7 +168,7 @@ fetch_body(struct fx *fx, char *why, size_t whylen)
 static int
 fetch(struct fx *fx)
 {
-	long long started = now_ns();
+	int64_t started = timefmt_monotonic_ms();
 	struct fxrates table;
 	char why[300];
 
@@ -203,7 +181,7 @@ fetch(struct fx *fx)
 	fxrates_free(&fx->table);
 	fx->table = table;
 	fx->have_table = 1;
-	fx->fetched_ns = started; /* the age counts from the request */
+	fx->fetched_ms = started; /* the age counts from the request */
 	log_info("rates fetched", LOG_STR("url", fx->log_url), LOG_STR("date", table.date),
 	    LOG_INT("currencies", table.count));
 	return 0;
@@ -216,24 +194,24 @@ static int
 rates_ready(struct fx *fx)
 {
 	for (;;) {
-		long long now = now_ns();
-		if (fx->have_table && now - fx->fetched_ns <= fx->max_age_ns)
+		int64_t now = timefmt_monotonic_ms(), delay;
+		/* --max-age 0: never reused, even within the same millisecond. */
+		if (fx->have_table && fx->max_age_ms > 0 && now - fx->fetched_ms <= fx->max_age_ms)
 			return 1;
-		if (fx->pass_on_error && fx->backoff_ms > 0 && now < fx->retry_ns)
+		if (fx->pass_on_error && fx->backoff.delay_ms > 0 && now < fx->retry_ms)
 			return 0; /* still backing off: no request yet */
 		out_flush(); /* what is done goes out before a slow request */
 		if (fetch(fx) == 0) {
-			fx->backoff_ms = 0;
+			backoff_reset(&fx->backoff);
 			return 1; /* fresh for this event even with --max-age 0 */
 		}
-		fx->backoff_ms = fx->backoff_ms == 0 ? BACKOFF_FIRST_MS :
-		    fx->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : fx->backoff_ms * 2;
-		fx->retry_ns = now_ns() + fx->backoff_ms * (NS / 1000);
+		delay = backoff_next(&fx->backoff);
+		fx->retry_ms = timefmt_monotonic_ms() + delay;
 		log_warn("cannot fetch rates", LOG_STR("url", fx->log_url),
-		    LOG_STR("error", fx->why.data), LOG_INT("retry_in_ms", fx->backoff_ms));
+		    LOG_STR("error", fx->why.data), LOG_INT("retry_in_ms", delay));
 		if (fx->pass_on_error)
 			return 0;
-		if (sleep_ms(fx->backoff_ms) != 0)
+		if (sig_sleep_ms(delay) != 0)
 			return -1;
 	}
 }
@@ -397,11 +375,9 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *url = opt_env("CASINO_FX_URL", NULL);
-	const char *key = opt_env("CASINO_FX_KEY", NULL);
-	const char *max_age = opt_env("CASINO_FX_MAX_AGE", "60");
-	const char *on_error = opt_env("CASINO_FX_ON_ERROR", "hold");
-	const char *reject = opt_env("CASINO_REJECT", NULL);
+	const char *url_arg = NULL, *key_arg = NULL, *max_age_arg = NULL;
+	const char *on_error_arg = NULL, *reject_arg = NULL;
+	const char *url, *key, *reject, *v, *src;
 	struct fx fx = { 0 };
 	struct stage st;
 	struct event ev;
@@ -411,27 +387,28 @@ main(int argc, char **argv)
 	log_init(argv[0]);
 	while ((c = getopt_long(argc, argv, "u:k:a:e:r:hV", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'u': url = optarg; break;
-		case 'k': key = optarg; break;
-		case 'a': max_age = optarg; break;
-		case 'e': on_error = optarg; break;
-		case 'r': reject = optarg; break;
+		case 'u': url_arg = optarg; break;
+		case 'k': key_arg = optarg; break;
+		case 'a': max_age_arg = optarg; break;
+		case 'e': on_error_arg = optarg; break;
+		case 'r': reject_arg = optarg; break;
 		case 'h': usage(); break;
 		case 'V': opt_version(); break;
 		default: opt_usage_error(usage_text);
 		}
 	}
-	if (optind != argc)
-		opt_usage_error(usage_text);
+	opt_done(argc, argv, 0, usage_text);
+	url = opt_pick("--url", url_arg, "CASINO_FX_URL", NULL, &src);
 	if (url == NULL) {
 		log_error("no rate URL: give -u URL or set CASINO_FX_URL");
 		opt_usage_error(usage_text);
 	}
-	if (strcmp(on_error, "hold") != 0 && strcmp(on_error, "pass") != 0)
-		die(EX_USAGE, "bad option value", LOG_STR("option", "--on-error"),
-		    LOG_STR("value", on_error), LOG_STR("allowed", "hold pass"));
-	fx.pass_on_error = strcmp(on_error, "pass") == 0;
-	fx.max_age_ns = opt_number("--max-age", max_age, 0, 60) * NS;
+	key = opt_pick("--key", key_arg, "CASINO_FX_KEY", NULL, &src);
+	v = opt_pick("--on-error", on_error_arg, "CASINO_FX_ON_ERROR", "hold", &src);
+	fx.pass_on_error = opt_choice(src, v, "hold pass") == 1;
+	v = opt_pick("--max-age", max_age_arg, "CASINO_FX_MAX_AGE", "60", &src);
+	fx.max_age_ms = opt_number(src, v, 0, 60) * 1000;
+	reject = opt_pick("--reject", reject_arg, "CASINO_REJECT", NULL, &src);
 	fx_open(&fx, url, key);
 
 	stage_open(&st, reject);
@@ -464,5 +441,5 @@ main(int argc, char **argv)
 	}
 	status = stage_finish(&st);
 	fx_close(&fx);
-	return lost && status == 0 ? EX_UNAVAILABLE : status;
+	return lost ? exit_worst(status, EX_UNAVAILABLE) : status;
 }

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -75,15 +74,6 @@ event_write(struct buf *b, uint64_t *rng, long long id, struct utc_time at)
 	buf_printf(b, ",\"created_at\":\"%s\"}\n", ts);
 }
 
-static void
-sleep_ms(int64_t ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
-
-	while (ms > 0 && !sig_stop_requested() && nanosleep(&ts, &ts) != 0)
-		;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -97,11 +87,8 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *count_s = opt_env("CASINO_GEN_COUNT", NULL);
-	const char *duration_s = opt_env("CASINO_GEN_DURATION", NULL);
-	const char *rate_s = opt_env("CASINO_GEN_RATE", NULL);
-	const char *seed_s = opt_env("CASINO_GEN_SEED", NULL);
-	const char *start_s = opt_env("CASINO_GEN_START", NULL);
+	const char *count_arg = NULL, *duration_arg = NULL, *rate_arg = NULL;
+	const char *seed_arg = NULL, *start_arg = NULL, *v, *src;
 	long long count = LLONG_MAX, duration_ms = LLONG_MAX;
 	double rate = -1; /* -1: the original's random gaps in real time */
 	uint64_t rng;
@@ -111,32 +98,33 @@ main(int argc, char **argv)
 	log_init(argv[0]);
 	while ((c = getopt_long(argc, argv, "n:t:r:s:T:hV", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'n': count_s = optarg; break;
-		case 't': duration_s = optarg; break;
-		case 'r': rate_s = optarg; break;
-		case 's': seed_s = optarg; break;
-		case 'T': start_s = optarg; break;
+		case 'n': count_arg = optarg; break;
+		case 't': duration_arg = optarg; break;
+		case 'r': rate_arg = optarg; break;
+		case 's': seed_arg = optarg; break;
+		case 'T': start_arg = optarg; break;
 		case 'h': usage(); break;
 		case 'V': opt_version(); break;
 		default: opt_usage_error(usage_text);
 		}
 	}
-	if (optind != argc)
-		opt_usage_error(usage_text);
-	if (count_s)
-		count = opt_number("--count", count_s, 0, LLONG_MAX);
-	if (duration_s)
-		duration_ms = opt_number("--duration", duration_s, 0, LLONG_MAX / 1000) * 1000;
-	if (rate_s)
-		rate = opt_real("--rate", rate_s, 0, 1e9);
-	rng = seed_s ? (uint64_t)opt_number("--seed", seed_s, 0, LLONG_MAX) :
-	    (uint64_t)timefmt_now().nsec ^ ((uint64_t)getpid() << 32) ^
-	    (uint64_t)timefmt_now().sec;
+	opt_done(argc, argv, 0, usage_text);
+	if ((v = opt_pick("--count", count_arg, "CASINO_GEN_COUNT", NULL, &src)))
+		count = opt_number(src, v, 0, LLONG_MAX);
+	if ((v = opt_pick("--duration", duration_arg, "CASINO_GEN_DURATION", NULL, &src)))
+		duration_ms = opt_number(src, v, 0, LLONG_MAX / 1000) * 1000;
+	if ((v = opt_pick("--rate", rate_arg, "CASINO_GEN_RATE", NULL, &src)))
+		rate = opt_real(src, v, 0, 1e9);
+	if ((v = opt_pick("--seed", seed_arg, "CASINO_GEN_SEED", NULL, &src)))
+		rng = (uint64_t)opt_number(src, v, 0, LLONG_MAX);
+	else
+		rng = (uint64_t)timefmt_now().nsec ^ ((uint64_t)getpid() << 32) ^
+		    (uint64_t)timefmt_now().sec;
 	clock = timefmt_now();
-	if (start_s) {
-		if (timefmt_parse(start_s, strlen(start_s), &clock))
-			die(EX_USAGE, "bad option value", LOG_STR("option", "--start"),
-			    LOG_STR("value", start_s));
+	if ((v = opt_pick("--start", start_arg, "CASINO_GEN_START", NULL, &src))) {
+		if (timefmt_parse(v, strlen(v), &clock))
+			die(EX_USAGE, "bad option value", LOG_STR("option", src),
+			    LOG_STR("value", v));
 		synthetic = 1;
 	}
 	sig_init();
@@ -153,11 +141,11 @@ main(int argc, char **argv)
 				int64_t now = timefmt_monotonic_ms();
 				if (due > now) {
 					out_flush();
-					sleep_ms(due - now);
+					sig_sleep_ms(due - now);
 				}
 			} else if (rate < 0 && !synthetic) {
 				out_flush();
-				sleep_ms(gap_ms);
+				sig_sleep_ms(gap_ms);
 			}
 			if (synthetic) {
 				clock.sec += (clock.nsec / 1000000 + gap_ms) / 1000;

@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
-#include <time.h>
 
+#include "backoff.h"
 #include "buf.h"
 #include "log.h"
 #include "opt.h"
@@ -31,8 +31,6 @@ static const char usage_text[] =
 #define PG_EPOCH 946684800LL          /* 2000-01-01T00:00:00Z */
 #define MIN_SEC (-62135596800LL)      /* 0001-01-01T00:00:00Z */
 #define MAX_SEC 253402300799LL        /* 9999-12-31T23:59:59Z */
-#define BACKOFF_FIRST_MS 100
-#define BACKOFF_MAX_MS 5000
 
 static void
 usage(void)
@@ -119,33 +117,23 @@ db_ready(struct db *db)
 	return 0;
 }
 
-/* Sleep, cut short by SIGINT/SIGTERM; 0 when the caller should go on. */
-static int
-backoff(int *delay_ms)
-{
-	struct timespec ts = { *delay_ms / 1000, (long)(*delay_ms % 1000) * 1000000L };
-
-	if (!sig_stop_requested())
-		nanosleep(&ts, NULL); /* EINTR is the stop request */
-	*delay_ms = *delay_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : *delay_ms * 2;
-	return sig_stop_requested() ? -1 : 0;
-}
-
 /* At startup: wait for the database (for ever when wait_s is 0). */
 static void
 db_wait_startup(struct db *db, long long wait_s)
 {
 	int64_t deadline = timefmt_monotonic_ms() + wait_s * 1000;
-	int delay = BACKOFF_FIRST_MS, waited = 0;
+	struct backoff retry = { 0 };
+	int waited = 0;
 
 	while (db_ready(db) != 0) {
 		if (wait_s > 0 && timefmt_monotonic_ms() >= deadline)
 			die(EX_UNAVAILABLE, "database unavailable, giving up",
 			    LOG_STR("error", db->error), LOG_INT("waited_s", wait_s));
+		int64_t delay = backoff_next(&retry);
 		log_warn("waiting for the database", LOG_STR("error", db->error),
 		    LOG_INT("retry_ms", delay));
 		waited = 1;
-		if (backoff(&delay) != 0)
+		if (sig_sleep_ms(delay) != 0)
 			die(EX_UNAVAILABLE, "stopped while waiting for the database");
 	}
 	if (waited)
@@ -158,7 +146,8 @@ static PGresult *
 db_lookup(struct db *db, const char *id_array, size_t held)
 {
 	const char *params[1] = { id_array };
-	int delay = BACKOFF_FIRST_MS, failures = 0;
+	struct backoff retry = { 0 };
+	int failures = 0;
 	PGresult *res;
 
 	for (;;) {
@@ -178,9 +167,10 @@ db_lookup(struct db *db, const char *id_array, size_t held)
 			db_close(db);
 		}
 		failures++;
+		int64_t delay = backoff_next(&retry);
 		log_warn("database unavailable, holding events", LOG_STR("error", db->error),
 		    LOG_INT("held", held), LOG_INT("retry_ms", delay));
-		if (backoff(&delay) != 0)
+		if (sig_sleep_ms(delay) != 0)
 			return NULL;
 	}
 }
@@ -319,41 +309,40 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *reject = opt_env("CASINO_REJECT", NULL);
-	const char *batch_opt = "--batch", *batch_text = opt_env("CASINO_PLAYER_BATCH", "256");
-	const char *wait_opt = "--wait", *wait_text = opt_env("CASINO_PLAYER_WAIT", "0");
-	struct db db = { .conninfo = opt_env("CASINO_DB", NULL) };
+	const char *db_arg = NULL, *batch_arg = NULL, *wait_arg = NULL, *reject_arg = NULL;
+	const char *reject, *v, *src;
+	struct db db = { 0 };
 	struct lookup lk = { 0 };
 	struct stage st;
 	int c, stopped = 0;
 
 	log_init(argv[0]);
-	if (getenv("CASINO_PLAYER_BATCH") != NULL)
-		batch_opt = "CASINO_PLAYER_BATCH";
-	if (getenv("CASINO_PLAYER_WAIT") != NULL)
-		wait_opt = "CASINO_PLAYER_WAIT";
 	while ((c = getopt_long(argc, argv, "d:b:w:r:hV", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'd': db.conninfo = optarg; break;
-		case 'b': batch_opt = "--batch"; batch_text = optarg; break;
-		case 'w': wait_opt = "--wait"; wait_text = optarg; break;
-		case 'r': reject = optarg; break;
+		case 'd': db_arg = optarg; break;
+		case 'b': batch_arg = optarg; break;
+		case 'w': wait_arg = optarg; break;
+		case 'r': reject_arg = optarg; break;
 		case 'h': usage(); break;
 		case 'V': opt_version(); break;
 		default: opt_usage_error(usage_text);
 		}
 	}
-	if (optind != argc)
-		opt_usage_error(usage_text);
-	size_t max_batch = (size_t)opt_number(batch_opt, batch_text, 1, 1000000);
-	long long wait_s = opt_number(wait_opt, wait_text, 0, 1000000000);
+	opt_done(argc, argv, 0, usage_text);
+	v = opt_pick("--batch", batch_arg, "CASINO_PLAYER_BATCH", "256", &src);
+	size_t max_batch = (size_t)opt_number(src, v, 1, 1000000);
+	v = opt_pick("--wait", wait_arg, "CASINO_PLAYER_WAIT", "0", &src);
+	long long wait_s = opt_number(src, v, 0, 1000000000);
+	reject = opt_pick("--reject", reject_arg, "CASINO_REJECT", NULL, &src);
+	db.conninfo = opt_pick("--db", db_arg, "CASINO_DB", NULL, &src);
 	if (db.conninfo != NULL) {
 		char *err = NULL;
 		PQconninfoOption *parsed = PQconninfoParse(db.conninfo, &err);
 		if (parsed == NULL) {
 			set_error(&db, "conninfo", err ? err : "out of memory");
 			PQfreemem(err);
-			log_error("bad connection string", LOG_STR("error", db.error));
+			log_error("bad connection string", LOG_STR("option", src),
+			    LOG_STR("error", db.error));
 			opt_usage_error(usage_text);
 		}
 		PQconninfoFree(parsed);
@@ -387,5 +376,5 @@ main(int argc, char **argv)
 	buf_free(&lk.line);
 	db_close(&db);
 	c = stage_finish(&st);
-	return stopped ? EX_UNAVAILABLE : c;
+	return stopped ? exit_worst(c, EX_UNAVAILABLE) : c;
 }

@@ -4,7 +4,7 @@
  *
  * Why not `kcat -P -K`: kcat reads its input 128 bytes at a time and waits
  * for all 128, so the last event of a burst sits in kcat until more input
- * arrives, against DESIGN.md's "never hold an event back". Here each line
+ * arrives, against doc/design.md's "never hold an event back". Here each line
  * is handed to librdkafka as soon as it is read (linger.ms then batches).
  * Exit: 0 when every message was acknowledged, 69 when the cluster cannot
  * be used, 74 when a message could not be delivered, 65 when a line was too
@@ -26,8 +26,6 @@
 
 static const char usage_text[] =
     "casino-produce -b brokers -t topic [-F config-file] [-X property=value ...]";
-
-#define DEFAULT_MAX_LINE (1024 * 1024)
 
 static unsigned long delivery_failures;
 
@@ -125,10 +123,9 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *brokers = opt_env("CASINO_KAFKA_BROKERS", NULL);
-	const char *topic_name = opt_env("CASINO_KAFKA_TOPIC", NULL);
-	const char *config = opt_env("CASINO_KAFKA_CONFIG", NULL);
-	const char *max = opt_env("CASINO_MAX_LINE", NULL);
+	const char *brokers_arg = NULL, *topic_arg = NULL, *config_arg = NULL;
+	const char *brokers, *topic_name, *config, *src;
+	size_t max_line;
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
 	char errstr[512];
 	unsigned long too_long = 0;
@@ -146,17 +143,25 @@ main(int argc, char **argv)
 	set_property(conf, "log_level=0", strlen("log_level=0"));
 	while ((c = getopt_long(argc, argv, "b:t:F:X:hV", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'b': brokers = optarg; break;
-		case 't': topic_name = optarg; break;
-		case 'F': config = optarg; break;
+		case 'b': brokers_arg = optarg; break;
+		case 't': topic_arg = optarg; break;
+		case 'F': config_arg = optarg; break;
 		case 'X': props[nprops++] = optarg; break;
 		case 'h': usage(); break;
 		case 'V': opt_version(); break;
 		default: opt_usage_error(usage_text);
 		}
 	}
-	if (optind != argc || brokers == NULL || topic_name == NULL)
+	opt_done(argc, argv, 0, usage_text);
+	brokers = opt_pick("--brokers", brokers_arg, "CASINO_KAFKA_BROKERS", NULL, &src);
+	topic_name = opt_pick("--topic", topic_arg, "CASINO_KAFKA_TOPIC", NULL, &src);
+	config = opt_pick("--config", config_arg, "CASINO_KAFKA_CONFIG", NULL, &src);
+	if (brokers == NULL || topic_name == NULL) {
+		log_error("no brokers or no topic: give -b and -t or set CASINO_KAFKA_BROKERS "
+		    "and CASINO_KAFKA_TOPIC");
 		opt_usage_error(usage_text);
+	}
+	max_line = line_max_env();
 	if (config != NULL)
 		read_config(conf, config);
 	for (int i = 0; i < nprops; i++)
@@ -176,8 +181,7 @@ main(int argc, char **argv)
 		    LOG_STR("error", rd_kafka_err2str(rd_kafka_last_error())));
 
 	sig_init();
-	line_reader_init(&in, STDIN_FILENO,
-	    max ? (size_t)opt_number("CASINO_MAX_LINE", max, 2, 1LL << 30) : DEFAULT_MAX_LINE);
+	line_reader_init(&in, STDIN_FILENO, max_line);
 	for (;;) {
 		const char *line;
 		size_t len;

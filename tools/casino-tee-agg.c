@@ -1,6 +1,6 @@
 /* casino-tee-agg: copy every event to stdout unchanged (the final log) and
  * keep live aggregates in memory, written as a JSON snapshot file every
- * --interval ms and at exit (DESIGN.md "casino-tee-agg"). Memory: one table
+ * --interval ms and at exit (doc/design.md, "casino-tee-agg"). Memory: one table
  * entry per player and 60 one-second buckets, never anything per event. */
 #include <errno.h>
 #include <getopt.h>
@@ -261,8 +261,6 @@ make_dirs(char *dir, int check_owner)
 static void
 snapshot_init(struct snapshot *s, const char *path)
 {
-	const char *rundir = opt_env("CASINO_RUNDIR", NULL);
-	const char *xdg = opt_env("XDG_RUNTIME_DIR", NULL);
 	struct buf b = { 0 };
 	mode_t mask = umask(0);
 
@@ -272,8 +270,7 @@ snapshot_init(struct snapshot *s, const char *path)
 	s->path = path;
 	if (path != NULL)
 		return;
-	/* Only the last fallback sits in a directory everybody can write. */
-	s->check_owner = rundir == NULL && xdg == NULL;
+	s->check_owner = rundir_is_shared();
 	rundir_path(&b);
 	s->rundir = xstrndup(b.data, b.len);
 	b.len = 0;
@@ -343,10 +340,8 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *clock = opt_env("CASINO_AGG_CLOCK", "event");
-	const char *interval_s = opt_env("CASINO_AGG_INTERVAL", "250");
-	const char *snapshot_path = opt_env("CASINO_AGG_SNAPSHOT", NULL);
-	const char *reject = opt_env("CASINO_REJECT", NULL);
+	const char *clock_arg = NULL, *interval_arg = NULL, *snapshot_arg = NULL;
+	const char *reject_arg = NULL, *snapshot_path, *reject, *v, *src;
 	static struct agg agg;
 	struct snapshot snap;
 	struct stage st;
@@ -357,25 +352,24 @@ main(int argc, char **argv)
 	log_init(argv[0]);
 	while ((c = getopt_long(argc, argv, "c:i:o:r:hV", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'c': clock = optarg; break;
-		case 'i': interval_s = optarg; break;
-		case 'o': snapshot_path = optarg; break;
-		case 'r': reject = optarg; break;
+		case 'c': clock_arg = optarg; break;
+		case 'i': interval_arg = optarg; break;
+		case 'o': snapshot_arg = optarg; break;
+		case 'r': reject_arg = optarg; break;
 		case 'h': usage(); break;
 		case 'V': opt_version(); break;
 		default: opt_usage_error(usage_text);
 		}
 	}
-	if (optind != argc)
-		opt_usage_error(usage_text);
-	interval = opt_number("--interval", interval_s, 1, 86400000);
-	if (strcmp(clock, "wall") == 0)
-		agg.wall = 1;
-	else if (strcmp(clock, "event") != 0)
-		die(EX_USAGE, "bad option value", LOG_STR("option", "--clock"),
-		    LOG_STR("value", clock), LOG_STR("expected", "event or wall"));
+	opt_done(argc, argv, 0, usage_text);
+	v = opt_pick("--interval", interval_arg, "CASINO_AGG_INTERVAL", "250", &src);
+	interval = opt_number(src, v, 1, 86400000);
+	v = opt_pick("--clock", clock_arg, "CASINO_AGG_CLOCK", "event", &src);
+	agg.wall = opt_choice(src, v, "event wall") == 1;
+	snapshot_path = opt_pick("--snapshot", snapshot_arg, "CASINO_AGG_SNAPSHOT", NULL, &src);
 	if (snapshot_path != NULL && *snapshot_path == '\0')
-		opt_usage_error(usage_text);
+		die(EX_USAGE, "bad option value", LOG_STR("option", src), LOG_STR("value", ""));
+	reject = opt_pick("--reject", reject_arg, "CASINO_REJECT", NULL, &src);
 	snapshot_init(&snap, snapshot_path);
 
 	stage_open(&st, reject);
@@ -400,8 +394,8 @@ main(int argc, char **argv)
 		if (unlink(snap.path) < 0 && errno != ENOENT)
 			log_warn("cannot remove the snapshot", LOG_STR("path", snap.path),
 			    LOG_STR("error", strerror(errno)));
-	} else if (snapshot_write(&snap, &agg, timefmt_monotonic_ms()) < 0 && status == 0) {
-		status = EX_IOERR;
+	} else if (snapshot_write(&snap, &agg, timefmt_monotonic_ms()) < 0) {
+		status = exit_worst(status, EX_IOERR);
 	}
 	snapshot_free(&snap);
 	free(agg.players.slot);

@@ -554,3 +554,20 @@ wait_for() {
 	assert_line --index 1 rc=0
 	jq -e '.events_total >= 1' "$snap"
 }
+
+@test "agg: a reject file that cannot be written makes the exit status 74, not 65" {
+	run --separate-stderr casino-tee-agg -o "$snap" -r /dev/full < <(echo 'not json'; bet 1 10 00:00:00)
+	assert_failure 74
+	assert_output "$(bet 1 10 00:00:00)"
+	[[ "$stderr" == *'"msg":"cannot write reject file"'* ]] || fail "$stderr"
+}
+
+@test "agg: a deposit with a negative amount_eur is rejected and does not lower the totals" {
+	run --separate-stderr casino-tee-agg -o "$snap" < <(
+		deposit 1 10 00:00:00 500 USD ',"amount_eur":400'
+		deposit 2 10 00:00:01 500 USD ',"amount_eur":-300')
+	assert_failure 65
+	assert_output "$(deposit 1 10 00:00:00 500 USD ',"amount_eur":400')"
+	run compact
+	assert_output "$(expect 1 1.00 1.00 0 0 0 0 10 400)"
+}

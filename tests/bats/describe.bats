@@ -212,3 +212,20 @@ describe() {
 	run sh -c 'casino-gen -n 5000 -s 9 -T 2022-01-01T00:00:00Z | casino-describe | jq -r "select(.description | test(\"^Player #1[0-9] .* on January 1st, 2022 at 00:0[0-9] UTC[.]$\")) | .id" | wc -l'
 	assert_output 5000
 }
+
+@test "describe: a reject file that cannot be written makes the exit status 74, not 65" {
+	printf 'oops\n' >"$BATS_TEST_TMPDIR/in"
+	good_line 2 >>"$BATS_TEST_TMPDIR/in"
+	run --separate-stderr casino-describe -r /dev/full <"$BATS_TEST_TMPDIR/in"
+	assert_failure 74
+	assert_output --partial '"id":2'
+	[[ "$stderr" == *'"msg":"cannot write reject file"'* ]] || fail "$stderr"
+}
+
+@test "describe: a negative amount_eur is rejected as invalid input" {
+	run --separate-stderr casino-describe < <(good_line 1 '"player_id":10,"type":"deposit","amount":5,"currency":"USD","amount_eur":-5,"created_at":"2022-01-10T12:34:56Z"'; good_line 2)
+	assert_failure 65
+	assert_output --partial '"id":2'
+	refute_output --partial '"id":1,'
+	[[ "$stderr" == *'"msg":"out of range: amount_eur","line":1'* ]] || fail "$stderr"
+}

@@ -391,3 +391,19 @@ answer has no rates'
 	assert_success
 	assert_output --regexp '^casino-fx [0-9]'
 }
+
+@test "a reject file that cannot be written makes the exit status 74, not 65" {
+	run --separate-stderr casino-fx -u "file://$CASINO_ROOT/share/rates.json" -r /dev/full < <(
+		echo 'not json'; ev 2 deposit 100 EUR)
+	assert_failure 74
+	assert_output --partial '"amount_eur":100'
+	[[ "$stderr" == *'"msg":"cannot write reject file"'* ]] || fail "$stderr"
+}
+
+@test "a bad CASINO_FX_MAX_AGE is blamed on the variable; -a wins over it" {
+	run --separate-stderr env CASINO_FX_MAX_AGE=abc casino-fx </dev/null
+	assert_failure 64
+	[[ "$stderr" == *'"option":"CASINO_FX_MAX_AGE","value":"abc"'* ]] || fail "$stderr"
+	run --separate-stderr env CASINO_FX_MAX_AGE=abc casino-fx -a 5 < <(ev 1 deposit 100 EUR)
+	assert_success
+}

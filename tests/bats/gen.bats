@@ -168,3 +168,14 @@ T0=2022-01-10T12:34:56Z
 	run jq -c . "$BATS_TEST_TMPDIR/out"
 	assert_success
 }
+
+@test "gen: numbers are parsed strictly: hex, '+' and spaces are usage errors (64)" {
+	for bad in 0x10 +16 ' 16' '16 ' 1e2; do
+		run --separate-stderr casino-gen -n 1 -r "$bad"
+		assert_failure 64
+		[[ "$stderr" == *'"option":"--rate","value":"'"$bad"'"'* ]] || fail "-r '$bad': $stderr"
+	done
+	run --separate-stderr env CASINO_GEN_COUNT=0x10 casino-gen
+	assert_failure 64
+	[[ "$stderr" == *'"option":"CASINO_GEN_COUNT","value":"0x10"'* ]] || fail "$stderr"
+}

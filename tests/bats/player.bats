@@ -368,3 +368,10 @@ wait_err() {
 	assert_success
 	assert_output ''
 }
+
+@test "a reject file that cannot be written makes the exit status 74, not 65" {
+	run --separate-stderr casino-player -r /dev/full < <(echo 'not json'; event 2 10)
+	assert_failure 74
+	assert_output "$(enriched 2 10 "$P10")"
+	[[ "$stderr" == *'"msg":"cannot write reject file"'* ]] || fail "$stderr"
+}

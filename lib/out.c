@@ -1,0 +1,62 @@
+#include <errno.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "log.h"
+#include "out.h"
+
+/* Flush stdout once this much is buffered. */
+#define OUT_CHUNK 65536
+
+static struct buf out;
+static int out_error; /* 0, -1 after EPIPE, EX_IOERR */
+
+int
+fd_write_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+
+	while (n > 0) {
+		ssize_t w = write(fd, c, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int
+out_flush(void)
+{
+	if (out_error == 0 && fd_write_all(STDOUT_FILENO, out.data, out.len) < 0) {
+		if (errno == EPIPE) {
+			out_error = -1;
+		} else {
+			out_error = EX_IOERR;
+			log_error("cannot write to stdout", LOG_STR("error", strerror(errno)));
+		}
+	}
+	out.len = 0;
+	return out_error == 0 ? 0 : -1;
+}
+
+void
+out_write(const void *p, size_t n)
+{
+	if (out_error != 0)
+		return;
+	buf_append(&out, p, n);
+	if (out.len >= OUT_CHUNK)
+		out_flush();
+}
+
+int
+out_status(void)
+{
+	return out_error;
+}
