@@ -27,10 +27,12 @@ TESTPROGS = \
 	kafka-mock
 
 LIBSRC = \
+	lib/atomicfile.c \
 	lib/buf.c \
 	lib/describe.c \
 	lib/event.c \
 	lib/fxrates.c \
+	lib/health.c \
 	lib/httpreq.c \
 	lib/json.c \
 	lib/log.c \

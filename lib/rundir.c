@@ -24,3 +24,9 @@ rundir_snapshot_path(struct buf *out)
 	rundir_path(out);
 	buf_puts(out, "/" RUNDIR_SNAPSHOT_NAME);
 }
+
+int
+rundir_shared(void)
+{
+	return opt_env("CASINO_RUNDIR", NULL) == NULL && opt_env("XDG_RUNTIME_DIR", NULL) == NULL;
+}

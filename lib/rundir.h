@@ -13,6 +13,9 @@
 
 /* Appends the runtime directory (no trailing slash) to out. */
 void rundir_path(struct buf *out);
+/* 1 when the runtime directory is the /tmp fallback, a place everybody can
+ * write to, so a folder found there must be checked to be ours. */
+int rundir_shared(void);
 /* Appends the default snapshot path, rundir_path + "/materialized.json". */
 void rundir_snapshot_path(struct buf *out);
 

@@ -16,6 +16,7 @@
 
 #include "buf.h"
 #include "fxrates.h"
+#include "health.h"
 #include "log.h"
 #include "money.h"
 #include "opt.h"
@@ -70,6 +71,9 @@ struct fx {
 	long long fetched_ns, max_age_ns, retry_ns, backoff_ms;
 	char curl_error[CURL_ERROR_SIZE];
 };
+
+/* Stage health counters (doc/design.md, "Stage health"). */
+static long long *fetches_ok, *fetches_failed, *rates_fetched_ms;
 
 static void
 usage(void)
@@ -198,8 +202,11 @@ fetch(struct fx *fx)
 	    fxrates_parse(fx->body.data ? fx->body.data : "", fx->body.len, &table,
 	        why, sizeof(why)) != 0) {
 		scrubbed(fx, why);
+		(*fetches_failed)++;
 		return -1;
 	}
+	(*fetches_ok)++;
+	*rates_fetched_ms = timefmt_now().sec * 1000;
 	fxrates_free(&fx->table);
 	fx->table = table;
 	fx->have_table = 1;
@@ -217,12 +224,15 @@ rates_ready(struct fx *fx)
 {
 	for (;;) {
 		long long now = now_ns();
-		if (fx->have_table && now - fx->fetched_ns <= fx->max_age_ns)
+		if (fx->have_table && now - fx->fetched_ns <= fx->max_age_ns) {
+			health_hold(0);
 			return 1;
+		}
 		if (fx->pass_on_error && fx->backoff_ms > 0 && now < fx->retry_ns)
 			return 0; /* still backing off: no request yet */
 		out_flush(); /* what is done goes out before a slow request */
 		if (fetch(fx) == 0) {
+			health_hold(0);
 			fx->backoff_ms = 0;
 			return 1; /* fresh for this event even with --max-age 0 */
 		}
@@ -233,6 +243,7 @@ rates_ready(struct fx *fx)
 		    LOG_STR("error", fx->why.data), LOG_INT("retry_in_ms", fx->backoff_ms));
 		if (fx->pass_on_error)
 			return 0;
+		health_hold(1);
 		if (sleep_ms(fx->backoff_ms) != 0)
 			return -1;
 	}
@@ -433,6 +444,9 @@ main(int argc, char **argv)
 	fx.pass_on_error = strcmp(on_error, "pass") == 0;
 	fx.max_age_ns = opt_number("--max-age", max_age, 0, 60) * NS;
 	fx_open(&fx, url, key);
+	fetches_ok = health_counter("fetches_ok");
+	fetches_failed = health_counter("fetches_error");
+	rates_fetched_ms = health_counter("rates_fetched_ms");
 
 	stage_open(&st, reject);
 	while (stage_next(&st, &ev)) {
