@@ -124,8 +124,7 @@ bet() {
 
 @test "a runtime folder that cannot be written only turns publishing off" {
 	printf 'x' >"$dir/file"
-	CASINO_RUNDIR=$dir/file run casino-describe 2>"$dir/err" < <(good_line 1)
-	assert_success
-	assert_output --partial '"description":'
+	good_line 1 | CASINO_RUNDIR=$dir/file casino-describe >"$dir/out" 2>"$dir/err"
+	grep -q '"description":' "$dir/out"
 	grep -q 'cannot create the stage health folder' "$dir/err"
 }
