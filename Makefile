@@ -27,11 +27,13 @@ TESTPROGS = \
 	kafka-mock
 
 LIBSRC = \
+	lib/atomicfile.c \
 	lib/backoff.c \
 	lib/buf.c \
 	lib/describe.c \
 	lib/event.c \
 	lib/fxrates.c \
+	lib/health.c \
 	lib/httpreq.c \
 	lib/json.c \
 	lib/log.c \

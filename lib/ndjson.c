@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "health.h"
 #include "log.h"
 #include "ndjson.h"
 #include "opt.h"
@@ -61,8 +62,11 @@ fill(struct line_reader *r)
 		r->cap *= 2;
 		r->buf = xrealloc(r->buf, r->cap);
 	}
-	if (!fd_readable(r->fd) && out_flush() < 0)
-		return 0;
+	if (!fd_readable(r->fd)) {
+		if (out_flush() < 0)
+			return 0;
+		health_idle(r->fd);
+	}
 	for (;;) {
 		if (sig_stop_requested())
 			return 0;

@@ -4,6 +4,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "health.h"
 #include "log.h"
 #include "opt.h"
 #include "stage.h"
@@ -31,6 +32,7 @@ reject_line(struct stage *st, unsigned long lineno, const char *line, size_t len
     const char *why)
 {
 	st->rejected++;
+	health.rejected++;
 	log_error(why, LOG_INT("line", lineno));
 	reject_bytes(st, line, len);
 	reject_bytes(st, "\n", 1);
@@ -53,6 +55,7 @@ stage_open(struct stage *st, const char *reject_path)
 	st->in.overflow = overflow_to_reject;
 	st->in.overflow_arg = st;
 	sig_init();
+	health_open(log_tool());
 }
 
 int
@@ -67,10 +70,13 @@ stage_next(struct stage *st, struct event *ev)
 		case LINE_END:
 			return 0;
 		case LINE_TOO_LONG:
+			health.in++;
 			/* The bytes are in the reject file already. */
 			reject_line(st, st->in.lineno, "", 0, "line too long");
 			continue;
 		case LINE_OK:
+			health.in++;
+			health_tick();
 			break;
 		}
 		if (event_parse(ev, line, len, why, sizeof(why)) == 0) {
@@ -97,6 +103,7 @@ void
 stage_emit(struct stage *st, const struct event *ev)
 {
 	(void)st;
+	health.out++;
 	out_write(ev->raw, ev->raw_len);
 	out_write("\n", 1);
 }
@@ -105,8 +112,18 @@ void
 stage_emit_key(struct stage *st, const struct event *ev, const char *key,
     const char *value, size_t value_len)
 {
+	health.out++;
 	st->out.len = 0;
 	event_write_key(&st->out, ev, key, value, value_len);
+	out_write(st->out.data, st->out.len);
+}
+
+void
+stage_emit_without_key(struct stage *st, const struct event *ev, const char *key)
+{
+	health.out++;
+	st->out.len = 0;
+	event_write_without_key(&st->out, ev, key);
 	out_write(st->out.data, st->out.len);
 }
 
@@ -117,6 +134,7 @@ stage_finish(struct stage *st)
 
 	out_flush();
 	status = out_status();
+	health_close();
 	line_reader_free(&st->in);
 	buf_free(&st->out);
 	if (st->reject_fd >= 0 && close(st->reject_fd) < 0) {

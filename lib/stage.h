@@ -37,6 +37,8 @@ int stage_wait(struct stage *st, int timeout_ms);
 void stage_emit(struct stage *st, const struct event *ev);
 void stage_emit_key(struct stage *st, const struct event *ev, const char *key,
 	const char *value, size_t value_len);
+/* ev without key (an upstream copy the stage must not pass on). */
+void stage_emit_without_key(struct stage *st, const struct event *ev, const char *key);
 int stage_finish(struct stage *st);
 
 /* The exit status that says the most of a and b, so no failure is hidden

@@ -16,6 +16,7 @@
 #include "backoff.h"
 #include "buf.h"
 #include "fxrates.h"
+#include "health.h"
 #include "log.h"
 #include "money.h"
 #include "opt.h"
@@ -68,6 +69,9 @@ struct fx {
 	struct backoff backoff;
 	char curl_error[CURL_ERROR_SIZE];
 };
+
+/* Stage health counters (doc/design.md, "Stage health"). */
+static long long *fetches_ok, *fetches_failed, *rates_fetched_ms;
 
 static void
 usage(void)
@@ -176,8 +180,11 @@ fetch(struct fx *fx)
 	    fxrates_parse(fx->body.data ? fx->body.data : "", fx->body.len, &table,
 	        why, sizeof(why)) != 0) {
 		scrubbed(fx, why);
+		(*fetches_failed)++;
 		return -1;
 	}
+	(*fetches_ok)++;
+	*rates_fetched_ms = timefmt_now().sec * 1000;
 	fxrates_free(&fx->table);
 	fx->table = table;
 	fx->have_table = 1;
@@ -196,12 +203,15 @@ rates_ready(struct fx *fx)
 	for (;;) {
 		int64_t now = timefmt_monotonic_ms(), delay;
 		/* --max-age 0: never reused, even within the same millisecond. */
-		if (fx->have_table && fx->max_age_ms > 0 && now - fx->fetched_ms <= fx->max_age_ms)
+		if (fx->have_table && fx->max_age_ms > 0 && now - fx->fetched_ms <= fx->max_age_ms) {
+			health_hold(0);
 			return 1;
+		}
 		if (fx->pass_on_error && fx->backoff.delay_ms > 0 && now < fx->retry_ms)
 			return 0; /* still backing off: no request yet */
 		out_flush(); /* what is done goes out before a slow request */
 		if (fetch(fx) == 0) {
+			health_hold(0);
 			backoff_reset(&fx->backoff);
 			return 1; /* fresh for this event even with --max-age 0 */
 		}
@@ -211,6 +221,7 @@ rates_ready(struct fx *fx)
 		    LOG_STR("error", fx->why.data), LOG_INT("retry_in_ms", delay));
 		if (fx->pass_on_error)
 			return 0;
+		health_hold(1);
 		if (sig_sleep_ms(delay) != 0)
 			return -1;
 	}
@@ -410,6 +421,9 @@ main(int argc, char **argv)
 	fx.max_age_ms = opt_number(src, v, 0, 60) * 1000;
 	reject = opt_pick("--reject", reject_arg, "CASINO_REJECT", NULL, &src);
 	fx_open(&fx, url, key);
+	fetches_ok = health_counter("fetches_ok");
+	fetches_failed = health_counter("fetches_error");
+	rates_fetched_ms = health_counter("rates_fetched_ms");
 
 	stage_open(&st, reject);
 	while (stage_next(&st, &ev)) {

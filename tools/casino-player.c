@@ -15,6 +15,7 @@
 
 #include "backoff.h"
 #include "buf.h"
+#include "health.h"
 #include "log.h"
 #include "opt.h"
 #include "stage.h"
@@ -31,6 +32,9 @@ static const char usage_text[] =
 #define PG_EPOCH 946684800LL          /* 2000-01-01T00:00:00Z */
 #define MIN_SEC (-62135596800LL)      /* 0001-01-01T00:00:00Z */
 #define MAX_SEC 253402300799LL        /* 9999-12-31T23:59:59Z */
+
+/* Stage health counters (doc/design.md, "Stage health"). */
+static long long *queries_ok, *queries_failed, *reconnects, *unknown_players;
 
 static void
 usage(void)
@@ -49,7 +53,7 @@ usage(void)
 struct db {
 	const char *conninfo; /* NULL: libpq's PG* variables */
 	PGconn *conn;
-	int prepared;
+	int prepared, connected_once;
 	char error[512];
 };
 
@@ -100,6 +104,9 @@ db_ready(struct db *db)
 			db_close(db);
 			return -1;
 		}
+		if (db->connected_once)
+			(*reconnects)++;
+		db->connected_once = 1;
 		const char *idt = PQparameterStatus(db->conn, "integer_datetimes");
 		if (idt == NULL || strcmp(idt, "on") != 0)
 			die(EX_UNAVAILABLE, "server stores timestamps as floats, not supported");
@@ -154,6 +161,8 @@ db_lookup(struct db *db, const char *id_array, size_t held)
 		if (db_ready(db) == 0) {
 			res = PQexecPrepared(db->conn, STATEMENT, 1, params, NULL, NULL, 1);
 			if (PQresultStatus(res) == PGRES_TUPLES_OK && PQnfields(res) == 3) {
+				(*queries_ok)++;
+				health_hold(0);
 				if (failures > 0)
 					log_info("database back, sending held events",
 					    LOG_INT("held", held), LOG_INT("failures", failures));
@@ -161,6 +170,7 @@ db_lookup(struct db *db, const char *id_array, size_t held)
 			}
 			set_error(db, "query", PQerrorMessage(db->conn));
 			PQclear(res);
+			(*queries_failed)++;
 			/* Start afresh whatever went wrong: a dead session fails every
 			 * later query, and a live one may hold a statement prepared
 			 * against a table that has since been dropped and recreated. */
@@ -168,6 +178,7 @@ db_lookup(struct db *db, const char *id_array, size_t held)
 		}
 		failures++;
 		int64_t delay = backoff_next(&retry);
+		health_hold(held);
 		log_warn("database unavailable, holding events", LOG_STR("error", db->error),
 		    LOG_INT("held", held), LOG_INT("retry_ms", delay));
 		if (sig_sleep_ms(delay) != 0)
@@ -198,7 +209,7 @@ struct lookup {
 	long long *ids;
 	size_t n, cap;
 	size_t *start, *len; /* span in json; len 0 = not found */
-	struct buf json, id_array, line;
+	struct buf json, id_array;
 };
 
 static void
@@ -285,13 +296,11 @@ enrich(struct db *db, struct stage *st, struct event *batch, size_t n, struct lo
 		} else {
 			log_warn("player not found", LOG_INT("event_id", ev->id),
 			    LOG_INT("player_id", ev->player_id));
-			if (ev->player == NULL) {
+			(*unknown_players)++;
+			if (ev->player == NULL)
 				stage_emit(st, ev);
-			} else { /* a player from upstream is not this query's answer */
-				lk->line.len = 0;
-				event_write_without_key(&lk->line, ev, "player");
-				out_write(lk->line.data, lk->line.len);
-			}
+			else /* a player from upstream is not this query's answer */
+				stage_emit_without_key(st, ev, "player");
 		}
 	}
 	return 0;
@@ -348,6 +357,10 @@ main(int argc, char **argv)
 		PQconninfoFree(parsed);
 	}
 
+	queries_ok = health_counter("queries_ok");
+	queries_failed = health_counter("queries_error");
+	reconnects = health_counter("reconnects");
+	unknown_players = health_counter("unknown");
 	stage_open(&st, reject);
 	db_wait_startup(&db, wait_s);
 	struct event *batch = xmalloc(max_batch * sizeof(*batch));
@@ -373,7 +386,6 @@ main(int argc, char **argv)
 	free(lk.len);
 	buf_free(&lk.json);
 	buf_free(&lk.id_array);
-	buf_free(&lk.line);
 	db_close(&db);
 	c = stage_finish(&st);
 	return stopped ? exit_worst(c, EX_UNAVAILABLE) : c;

@@ -13,7 +13,9 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "atomicfile.h"
 #include "buf.h"
+#include "health.h"
 #include "log.h"
 #include "opt.h"
 #include "rundir.h"
@@ -221,6 +223,9 @@ agg_format(const struct agg *a, struct buf *b, int64_t now_ms)
 	buf_puts(b, "}\n");
 }
 
+/* Stage health counters (doc/design.md, "Stage health"). */
+static long long *snapshots_ok, *snapshots_failed;
+
 struct snapshot {
 	const char *path;
 	char *owned_path;  /* the default path, built here */
@@ -228,35 +233,8 @@ struct snapshot {
 	int check_owner;   /* rundir is in a shared place: must be ours */
 	mode_t mode;
 	int failing;       /* the last write failed; log once per failure streak */
-	struct buf text, tmp;
+	struct buf text;
 };
-
-/* mkdir -p, new directories 0700; 0 or -1 with errno. */
-static int
-make_dirs(char *dir, int check_owner)
-{
-	struct stat sb;
-
-	for (char *slash = dir + 1;; slash++) {
-		if (*slash != '/' && *slash != '\0')
-			continue;
-		char c = *slash;
-		*slash = '\0';
-		int r = mkdir(dir, 0700);
-		*slash = c;
-		if (r < 0 && errno != EEXIST)
-			return -1;
-		if (c == '\0')
-			break;
-	}
-	if (lstat(dir, &sb) < 0)
-		return -1;
-	if (!S_ISDIR(sb.st_mode) || (check_owner && sb.st_uid != geteuid())) {
-		errno = EPERM;
-		return -1;
-	}
-	return 0;
-}
 
 static void
 snapshot_init(struct snapshot *s, const char *path)
@@ -278,44 +256,29 @@ snapshot_init(struct snapshot *s, const char *path)
 	s->path = s->owned_path = b.data;
 }
 
-/* Write to a temporary file beside the snapshot, then rename it over the
- * snapshot, so readers see the old or the new file, never a part. On
- * failure the last good snapshot stays; 0 or -1. */
+/* Replace the snapshot whole (atomicfile): readers see the old or the new
+ * file, never a part. On failure the last good snapshot stays; 0 or -1. */
 static int
 snapshot_write(struct snapshot *s, const struct agg *a, int64_t now_ms)
 {
 	const char *what = "cannot create the runtime directory";
-	int fd = -1, saved;
 
-	s->text.len = s->tmp.len = 0;
+	s->text.len = 0;
 	agg_format(a, &s->text, now_ms);
-	buf_printf(&s->tmp, "%s.XXXXXX", s->path);
-	if (s->rundir != NULL && make_dirs(s->rundir, s->check_owner) < 0)
-		goto fail;
-	what = "cannot write the snapshot";
-	fd = mkstemp(s->tmp.data);
-	if (fd < 0)
-		goto fail;
-	if (fchmod(fd, s->mode) < 0 || fd_write_all(fd, s->text.data, s->text.len) < 0) {
-		saved = errno;
-		close(fd);
-		errno = saved;
-		goto unlink;
+	if (s->rundir == NULL || dir_make(s->rundir, s->check_owner) == 0) {
+		what = "cannot write the snapshot";
+		if (atomicfile_write(s->path, s->text.data, s->text.len, s->mode) == 0) {
+			if (s->failing)
+				log_info("snapshot written again", LOG_STR("path", s->path));
+			s->failing = 0;
+			(*snapshots_ok)++;
+			return 0;
+		}
 	}
-	if (close(fd) < 0 || rename(s->tmp.data, s->path) < 0)
-		goto unlink;
-	if (s->failing)
-		log_info("snapshot written again", LOG_STR("path", s->path));
-	s->failing = 0;
-	return 0;
-unlink:
-	saved = errno;
-	unlink(s->tmp.data);
-	errno = saved;
-fail:
 	if (!s->failing)
 		log_error(what, LOG_STR("path", s->path), LOG_STR("error", strerror(errno)));
 	s->failing = 1;
+	(*snapshots_failed)++;
 	return -1;
 }
 
@@ -325,7 +288,6 @@ snapshot_free(struct snapshot *s)
 	free(s->owned_path);
 	free(s->rundir);
 	buf_free(&s->text);
-	buf_free(&s->tmp);
 }
 
 int
@@ -372,12 +334,15 @@ main(int argc, char **argv)
 	reject = opt_pick("--reject", reject_arg, "CASINO_REJECT", NULL, &src);
 	snapshot_init(&snap, snapshot_path);
 
+	snapshots_ok = health_counter("snapshots_ok");
+	snapshots_failed = health_counter("snapshots_error");
 	stage_open(&st, reject);
 	int64_t next_write = timefmt_monotonic_ms();
 	for (;;) {
 		int64_t now = timefmt_monotonic_ms();
 		if (now >= next_write) {
 			snapshot_write(&snap, &agg, now);
+			health_due();
 			next_write = now + interval;
 		}
 		if (!stage_wait(&st, (int)(next_write - now)))

@@ -1,0 +1,15 @@
+/* atomicfile: files that readers must see whole. atomicfile_write writes a
+ * temporary file beside path and renames it over path, so a reader opens the
+ * old content or the new, never a part (doc/design.md, casino-tee-agg).
+ * dir_make is mkdir -p with new folders 0700; with check_owner the folder
+ * must also belong to us (for the /tmp fallback everybody can write to).
+ * Both return 0, or -1 with errno set; neither logs. */
+#ifndef CASINO_ATOMICFILE_H
+#define CASINO_ATOMICFILE_H
+#include <stddef.h>
+#include <sys/types.h>
+
+int atomicfile_write(const char *path, const void *data, size_t n, mode_t mode);
+int dir_make(const char *dir, int check_owner);
+
+#endif

@@ -1,0 +1,130 @@
+#!/usr/bin/env bats
+# Stage health (doc/design.md, "Stage health"): every filter publishes its
+# counters in $CASINO_RUNDIR/stages/TOOL.PID.json while it runs, and the
+# counters add up: in = out + rejected + held.
+load helpers
+
+setup() {
+	dir=$BATS_TEST_TMPDIR
+	export CASINO_RUNDIR=$dir/run
+	mkfifo "$dir/in"
+}
+
+teardown() {
+	exec 5>&- || true
+	[ -z "${stage_pid:-}" ] || kill "$stage_pid" 2>/dev/null || true
+	[ -z "${stage_pid:-}" ] || wait "$stage_pid" 2>/dev/null || true
+	[ -z "${db_started:-}" ] || casino-db stop >/dev/null 2>&1 || true
+}
+
+# The stage file of pid $1 ($2: the tool).
+stage_file() {
+	echo "$CASINO_RUNDIR/stages/$2.$1.json"
+}
+
+# field PID TOOL KEY: one number from the stage's file.
+field() {
+	jq -e ".$3" "$(stage_file "$1" "$2")"
+}
+
+# The counters of pid $1 ($2) equal "in out rejected held" ($3).
+counters_are() {
+	[ "$(jq -r '"\(.in) \(.out) \(.rejected) \(.held)"' "$(stage_file "$1" "$2")")" = "$3" ]
+}
+
+bet() {
+	printf '{"id":%s,"player_id":10,"game_id":100,"type":"bet","amount":500,"currency":"%s","created_at":"2022-01-10T12:34:56Z"}\n' "$1" "$2"
+}
+
+@test "a filter publishes in, out and rejected while it runs, and removes its file at exit" {
+	casino-describe <"$dir/in" >"$dir/out" 2>"$dir/err" &
+	stage_pid=$!
+	exec 5>"$dir/in"
+	wait_until 5 test -f "$(stage_file "$stage_pid" casino-describe)"
+	run jq -c '{stage,pid}' "$(stage_file "$stage_pid" casino-describe)"
+	assert_output "{\"stage\":\"casino-describe\",\"pid\":$stage_pid}"
+	good_line 1 >&5
+	good_line 2 >&5
+	echo 'not json' >&5
+	good_line 3 >&5
+	wait_until 5 counters_are "$stage_pid" casino-describe "4 3 1 0"
+	exec 5>&-
+	code=0
+	wait "$stage_pid" || code=$?
+	assert_equal "$code" 65
+	stage_pid=
+	# the last stage out removes the empty folder too
+	run ls -A "$CASINO_RUNDIR"
+	assert_output ""
+}
+
+@test "the file is not rewritten while nothing changes" {
+	casino-describe <"$dir/in" >/dev/null 2>"$dir/err" &
+	stage_pid=$!
+	exec 5>"$dir/in"
+	file=$(stage_file "$stage_pid" casino-describe)
+	for i in $(seq 1 20); do good_line "$i" >&5; sleep 0.02; done
+	wait_until 5 counters_are "$stage_pid" casino-describe "20 20 0 0"
+	before=$(stat -c '%i %Y' "$file")
+	sleep 0.6
+	assert_equal "$(stat -c '%i %Y' "$file")" "$before"
+	good_line 21 >&5
+	wait_until 5 counters_are "$stage_pid" casino-describe "21 21 0 0"
+}
+
+@test "casino-fx: held event and its age while the rates cannot be read, failures counted, back to 0 after" {
+	casino-fx -u "file://$dir/rates.json" <"$dir/in" >"$dir/out" 2>"$dir/err" &
+	stage_pid=$!
+	exec 5>"$dir/in"
+	bet 1 EUR >&5
+	bet 2 USD >&5
+	bet 3 EUR >&5
+	wait_until 5 counters_are "$stage_pid" casino-fx "2 1 0 1"
+	run field "$stage_pid" casino-fx held_since_ms
+	[ "$output" -gt $(( ($(date +%s) - 60) * 1000 )) ]
+	wait_until 5 test "$(field "$stage_pid" casino-fx fetches_error)" -ge 2
+	run field "$stage_pid" casino-fx fetches_ok
+	assert_output 0
+	cp "$CASINO_ROOT/share/rates.json" "$dir/rates.json"
+	wait_until 15 counters_are "$stage_pid" casino-fx "3 3 0 0"
+	run field "$stage_pid" casino-fx held_since_ms
+	assert_output 0
+	run field "$stage_pid" casino-fx fetches_ok
+	assert_output 1
+	run field "$stage_pid" casino-fx rates_fetched_ms
+	[ "$output" -gt $(( ($(date +%s) - 60) * 1000 )) ]
+}
+
+@test "casino-player: held events while the database is down, reconnect and unknown players counted" {
+	export CASINO_STATE_DIR=$dir/state
+	db=$(casino-db start 2>/dev/null)
+	db_started=1
+	casino-db migrate 2>/dev/null
+	psql -X -q -d "$db" -c "TRUNCATE players; INSERT INTO players VALUES (10, 'a@example.com', NULL)"
+	casino-player -d "$db" <"$dir/in" >"$dir/out" 2>"$dir/err" &
+	stage_pid=$!
+	exec 5>"$dir/in"
+	good_line 1 >&5
+	good_line 2 '"player_id":99,"game_id":100,"type":"game_start","created_at":"2022-01-10T12:34:56Z"' >&5
+	wait_until 10 counters_are "$stage_pid" casino-player "2 2 0 0"
+	run field "$stage_pid" casino-player unknown
+	assert_output 1
+	casino-db stop >/dev/null 2>&1
+	good_line 3 >&5
+	wait_until 10 counters_are "$stage_pid" casino-player "3 2 0 1"
+	run field "$stage_pid" casino-player held_since_ms
+	[ "$output" -gt 0 ]
+	casino-db start >/dev/null 2>&1
+	wait_until 20 counters_are "$stage_pid" casino-player "3 3 0 0"
+	run field "$stage_pid" casino-player reconnects
+	assert_output 1
+	run field "$stage_pid" casino-player queries_ok
+	[ "$output" -ge 2 ]
+}
+
+@test "a runtime folder that cannot be written only turns publishing off" {
+	printf 'x' >"$dir/file"
+	good_line 1 | CASINO_RUNDIR=$dir/file casino-describe >"$dir/out" 2>"$dir/err"
+	grep -q '"description":' "$dir/out"
+	grep -q 'cannot create the stage health folder' "$dir/err"
+}
