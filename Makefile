@@ -30,6 +30,7 @@ LIBSRC = \
 	lib/buf.c \
 	lib/describe.c \
 	lib/event.c \
+	lib/fxdates.c \
 	lib/fxrates.c \
 	lib/httpreq.c \
 	lib/json.c \

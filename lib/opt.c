@@ -15,6 +15,24 @@ opt_env(const char *name, const char *fallback)
 	return v != NULL && *v != '\0' ? v : fallback;
 }
 
+const char *
+opt_pick(const char *option, const char *optval, const char *env,
+    const char *fallback, const char **source)
+{
+	const char *v = env != NULL ? getenv(env) : NULL;
+
+	if (optval != NULL) {
+		*source = option;
+		return optval;
+	}
+	if (v != NULL && *v != '\0') {
+		*source = env;
+		return v;
+	}
+	*source = "default";
+	return fallback;
+}
+
 long long
 opt_number(const char *option, const char *value, long long min, long long max)
 {

@@ -77,10 +77,12 @@ stage_next(struct stage *st, struct event *ev)
 		case LINE_END:
 			return 0;
 		case LINE_TOO_LONG:
+			st->lines_in++;
 			/* The bytes are in the reject file already. */
 			reject_line(st, st->in.lineno, "", 0, "line too long");
 			continue;
 		case LINE_OK:
+			st->lines_in++;
 			break;
 		}
 		if (event_parse(ev, line, len, why, sizeof(why)) == 0) {
@@ -106,7 +108,7 @@ stage_wait(struct stage *st, int timeout_ms)
 void
 stage_emit(struct stage *st, const struct event *ev)
 {
-	(void)st;
+	st->lines_out++;
 	out_write(ev->raw, ev->raw_len);
 	out_write("\n", 1);
 }
@@ -115,6 +117,7 @@ void
 stage_emit_key(struct stage *st, const struct event *ev, const char *key,
     const char *value, size_t value_len)
 {
+	st->lines_out++;
 	st->out.len = 0;
 	event_write_key(&st->out, ev, key, value, value_len);
 	out_write(st->out.data, st->out.len);
@@ -131,6 +134,9 @@ stage_finish(struct stage *st)
 	buf_free(&st->out);
 	if (st->reject_fd >= 0)
 		close(st->reject_fd);
+	log_debug("end of run", LOG_INT("in", st->lines_in), LOG_INT("out", st->lines_out),
+	    LOG_INT("rejected", st->rejected),
+	    LOG_INT("held", st->lines_in - st->lines_out - st->rejected));
 	if (status > 0)
 		return status;
 	if (status < 0) /* reader went away: quiet success */

@@ -3,7 +3,9 @@
  * (level error, its line number in "line", the reason in "msg"), appended
  * byte for byte to the --reject file, and counted. stage_finish flushes and
  * returns the exit code: 74 on an output error, 65 if any line was rejected,
- * else 0 (also after SIGPIPE, SIGINT or SIGTERM).
+ * else 0 (also after SIGPIPE, SIGINT or SIGTERM). It logs one debug record,
+ * "end of run" (casino-replay sums them up), with the lines in, out, rejected and held (in - out -
+ * rejected); a tool that writes a line itself counts it in lines_out.
  *
  *   struct stage st; struct event ev;
  *   stage_open(&st, reject_path);
@@ -19,6 +21,7 @@ struct stage {
 	struct line_reader in;
 	int reject_fd;
 	unsigned long rejected;
+	unsigned long long lines_in, lines_out; /* for the end-of-run record */
 	struct buf out;
 };
 

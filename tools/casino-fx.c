@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "fxdates.h"
 #include "fxrates.h"
 #include "log.h"
 #include "money.h"
@@ -22,7 +23,7 @@
 #include "stage.h"
 
 static const char usage_text[] =
-    "casino-fx [-a seconds] [-e hold|pass] [-k key] [-r file] [-u url]";
+    "casino-fx [-a seconds] [-D latest|event] [-e hold|pass] [-k key] [-r file] [-u url]";
 
 #define MAX_BODY (1024 * 1024)
 #define BACKOFF_FIRST_MS 100
@@ -69,6 +70,10 @@ struct fx {
 	int have_table, pass_on_error;
 	long long fetched_ns, max_age_ns, retry_ns, backoff_ms;
 	char curl_error[CURL_ERROR_SIZE];
+	int by_date;            /* --rates-date event */
+	char *url_template;     /* the URL for libcurl, with {date} */
+	char *path_template;    /* by_date: the file of a file:// URL, with {date} */
+	struct fxdates dates;
 };
 
 static void
@@ -78,6 +83,8 @@ usage(void)
 	    "  -u, --url URL        rate API or file:// URL (CASINO_FX_URL)\n"
 	    "  -k, --key KEY        API key, sent as access_key (CASINO_FX_KEY)\n"
 	    "  -a, --max-age S      reuse rates for at most S seconds, 0-60, default 60 (CASINO_FX_MAX_AGE)\n"
+	    "  -D, --rates-date W   latest: the rates of now (default); event: of each event's\n"
+	    "                       UTC date, {date} in the URL (CASINO_FX_RATES_DATE)\n"
 	    "  -e, --on-error MODE  hold: wait for rates (default); pass: emit without amount_eur\n"
 	    "                       (CASINO_FX_ON_ERROR)\n"
 	    "  -r, --reject FILE    append rejected lines to FILE (CASINO_REJECT)\n"
@@ -329,6 +336,8 @@ fx_open(struct fx *fx, const char *url, const char *key)
 	    curl.url_get(u, CURLUPART_URL, &shown, 0) != CURLUE_OK)
 		die(EX_SOFTWARE, "cannot build the rate URL");
 	fx->log_url = xstrndup(shown, strlen(shown));
+	if (strstr(full, "{date}") != NULL)
+		fx->url_template = xstrndup(full, strlen(full));
 	setopt_ok(curl.easy_setopt(fx->curl, CURLOPT_URL, full));
 	setopt_ok(curl.easy_setopt(fx->curl, CURLOPT_PROTOCOLS_STR, "http,https"));
 	setopt_ok(curl.easy_setopt(fx->curl, CURLOPT_CONNECTTIMEOUT_MS, (long)opt_number(
@@ -355,10 +364,115 @@ fx_close(struct fx *fx)
 		curl.global_cleanup();
 	}
 	free(fx->path);
+	free(fx->path_template);
+	free(fx->url_template);
+	fxdates_free(&fx->dates);
 	fxrates_free(&fx->table);
 	buf_free(&fx->body);
 	buf_free(&fx->why);
 	free(fx->log_url);
+}
+
+/* One request for the rates of day (--rates-date event). "No data" is what
+ * a source says of a date it has no rates for: HTTP 404 or 410, no such
+ * file, or an API error saying so (fxrates_no_data); then the caller walks
+ * back a day. Anything else that goes wrong may pass and is a failure. */
+static enum fx_fetch
+fetch_day(void *arg, int64_t day, struct fxrates *out)
+{
+	struct fx *fx = arg;
+	const char *body;
+	char date[16], why[300];
+	long status = 0;
+	int failed;
+
+	fxdates_name(day, date);
+	if (fx->curl != NULL) {
+		char *url = fxdates_fill(fx->url_template, date);
+		setopt_ok(curl.easy_setopt(fx->curl, CURLOPT_URL, url));
+		free(url);
+	} else {
+		free(fx->path);
+		fx->path = fxdates_fill(fx->path_template, date);
+	}
+	failed = fetch_body(fx, why, sizeof(why)) != 0;
+	body = fx->body.data ? fx->body.data : "";
+	if (failed && fx->curl != NULL)
+		curl.easy_getinfo(fx->curl, CURLINFO_RESPONSE_CODE, &status);
+	if (failed && fx->curl == NULL && access(fx->path, F_OK) != 0 && errno == ENOENT)
+		status = 404;
+	if (!failed)
+		failed = fxrates_parse(body, fx->body.len, out, why, sizeof(why)) != 0;
+	if (failed && (status == 404 || status == 410 || fxrates_no_data(body, fx->body.len))) {
+		log_info("no rates for this date", LOG_STR("url", fx->log_url),
+		    LOG_STR("date", date), LOG_STR("reason", scrubbed(fx, why)));
+		return FX_FETCH_NO_DATA;
+	}
+	if (!failed && strlen(out->date) >= 10 && strncmp(out->date, date, 10) > 0) {
+		/* An API that ignores the date answers with today's rates. */
+		snprintf(why, sizeof(why), "answer is for %.10s, after the date asked", out->date);
+		fxrates_free(out);
+		failed = 1;
+	}
+	if (failed) {
+		scrubbed(fx, why);
+		return FX_FETCH_FAILED;
+	}
+	log_info("rates fetched", LOG_STR("url", fx->log_url), LOG_STR("date", date),
+	    LOG_STR("rates_date", out->date), LOG_INT("currencies", out->count));
+	return FX_FETCH_OK;
+}
+
+/* The backoff after a failed fetch: 100 ms doubling to 5 s. */
+static void
+next_backoff(struct fx *fx)
+{
+	fx->backoff_ms = fx->backoff_ms == 0 ? BACKOFF_FIRST_MS :
+	    fx->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : fx->backoff_ms * 2;
+	fx->retry_ns = now_ns() + fx->backoff_ms * (NS / 1000);
+}
+
+/* rates_ready for --rates-date event: 1 with the rates of day, or of the
+ * nearest earlier day that has them, in *table; 0: pass the event on; -1:
+ * stopped while holding. A day's rates never change: no --max-age. */
+static int
+rates_ready_on(struct fx *fx, int64_t day, const struct fxrates **table)
+{
+	enum fx_fetch result;
+	char date[16], used_date[16];
+	int64_t used;
+	int fetched;
+
+	if ((*table = fxdates_cached(&fx->dates, day)) != NULL)
+		return 1;
+	fxdates_name(day, date);
+	for (;;) {
+		if (fx->pass_on_error && fx->backoff_ms > 0 && now_ns() < fx->retry_ns)
+			return 0; /* still backing off: no request yet */
+		out_flush(); /* what is done goes out before a slow request */
+		*table = fxdates_resolve(&fx->dates, day, fetch_day, fx, &used, &fetched, &result);
+		if (*table != NULL) {
+			fx->backoff_ms = 0;
+			fxdates_name(used, used_date);
+			if (fetched && used != day)
+				log_info("using the rates of the nearest earlier date",
+				    LOG_STR("date", date), LOG_STR("rates_date", used_date));
+			return 1;
+		}
+		next_backoff(fx);
+		if (result == FX_FETCH_NO_DATA)
+			log_warn("no rates for the date or the 7 days before it",
+			    LOG_STR("url", fx->log_url), LOG_STR("date", date),
+			    LOG_INT("retry_in_ms", fx->backoff_ms));
+		else
+			log_warn("cannot fetch rates", LOG_STR("url", fx->log_url),
+			    LOG_STR("date", date), LOG_STR("error", fx->why.data),
+			    LOG_INT("retry_in_ms", fx->backoff_ms));
+		if (fx->pass_on_error)
+			return 0;
+		if (sleep_ms(fx->backoff_ms) != 0)
+			return -1;
+	}
 }
 
 /* Write ev with amount_eur from the table, or without it (logged) when its
@@ -384,6 +498,21 @@ emit_converted(struct stage *st, const struct event *ev, const struct fxrates *t
 	}
 }
 
+/* --rates-date: latest or event, and event needs {date} in the URL. */
+static void
+rates_by_date(struct fx *fx, const char *value, const char *source, const char *url)
+{
+	if (strcmp(value, "latest") != 0 && strcmp(value, "event") != 0)
+		die(EX_USAGE, "bad option value", LOG_STR("option", source),
+		    LOG_STR("value", value), LOG_STR("allowed", "latest event"));
+	fx->by_date = strcmp(value, "event") == 0;
+	if (fx->by_date && strstr(url, "{date}") == NULL) {
+		log_error("rates of the event's date need {date} in the rate URL",
+		    LOG_STR("option", source));
+		opt_usage_error(usage_text);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -391,6 +520,7 @@ main(int argc, char **argv)
 		{ "url", required_argument, NULL, 'u' },
 		{ "key", required_argument, NULL, 'k' },
 		{ "max-age", required_argument, NULL, 'a' },
+		{ "rates-date", required_argument, NULL, 'D' },
 		{ "on-error", required_argument, NULL, 'e' },
 		{ "reject", required_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
@@ -402,6 +532,7 @@ main(int argc, char **argv)
 	const char *max_age = opt_env("CASINO_FX_MAX_AGE", "60");
 	const char *on_error = opt_env("CASINO_FX_ON_ERROR", "hold");
 	const char *reject = opt_env("CASINO_REJECT", NULL);
+	const char *rates_date = NULL, *rates_date_source;
 	struct fx fx = { 0 };
 	struct stage st;
 	struct event ev;
@@ -409,11 +540,12 @@ main(int argc, char **argv)
 	int c, lost = 0, status;
 
 	log_init(argv[0]);
-	while ((c = getopt_long(argc, argv, "u:k:a:e:r:hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "u:k:a:D:e:r:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'u': url = optarg; break;
 		case 'k': key = optarg; break;
 		case 'a': max_age = optarg; break;
+		case 'D': rates_date = optarg; break;
 		case 'e': on_error = optarg; break;
 		case 'r': reject = optarg; break;
 		case 'h': usage(); break;
@@ -432,7 +564,14 @@ main(int argc, char **argv)
 		    LOG_STR("value", on_error), LOG_STR("allowed", "hold pass"));
 	fx.pass_on_error = strcmp(on_error, "pass") == 0;
 	fx.max_age_ns = opt_number("--max-age", max_age, 0, 60) * NS;
+	rates_date = opt_pick("--rates-date", rates_date, "CASINO_FX_RATES_DATE", "latest",
+	    &rates_date_source);
+	rates_by_date(&fx, rates_date, rates_date_source, url);
 	fx_open(&fx, url, key);
+	if (fx.by_date && fx.curl == NULL) {
+		fx.path_template = fx.path;
+		fx.path = NULL;
+	}
 
 	stage_open(&st, reject);
 	while (stage_next(&st, &ev)) {
@@ -442,9 +581,11 @@ main(int argc, char **argv)
 			stage_emit_key(&st, &ev, "amount_eur", value,
 			    (size_t)snprintf(value, sizeof(value), "%lld", ev.amount));
 		} else {
-			switch (rates_ready(&fx)) {
+			const struct fxrates *table = &fx.table;
+			switch (fx.by_date ? rates_ready_on(&fx, fxdates_day(ev.created_at), &table) :
+			    rates_ready(&fx)) {
 			case 1:
-				emit_converted(&st, &ev, &fx.table);
+				emit_converted(&st, &ev, table);
 				break;
 			case 0:
 				log_warn("no fresh rates; event passed without amount_eur",

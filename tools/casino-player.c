@@ -301,6 +301,7 @@ enrich(struct db *db, struct stage *st, struct event *batch, size_t n, struct lo
 				lk->line.len = 0;
 				event_write_without_key(&lk->line, ev, "player");
 				out_write(lk->line.data, lk->line.len);
+				st->lines_out++;
 			}
 		}
 	}

@@ -386,7 +386,7 @@ answer has no rates'
 	assert_failure 64
 	run casino-fx -h
 	assert_success
-	assert_line --index 0 'usage: casino-fx [-a seconds] [-e hold|pass] [-k key] [-r file] [-u url]'
+	assert_line --index 0 'usage: casino-fx [-a seconds] [-D latest|event] [-e hold|pass] [-k key] [-r file] [-u url]'
 	run casino-fx -V
 	assert_success
 	assert_output --regexp '^casino-fx [0-9]'
