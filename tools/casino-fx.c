@@ -73,6 +73,7 @@ struct fx {
 	int by_date;            /* --rates-date event */
 	char *url_template;     /* the URL for libcurl, with {date} */
 	char *path_template;    /* by_date: the file of a file:// URL, with {date} */
+	char fetch_date[16];    /* by_date: the date of the last request */
 	struct fxdates dates;
 };
 
@@ -387,6 +388,7 @@ fetch_day(void *arg, int64_t day, struct fxrates *out)
 	int failed;
 
 	fxdates_name(day, date);
+	memcpy(fx->fetch_date, date, sizeof(date));
 	if (fx->curl != NULL) {
 		char *url = fxdates_fill(fx->url_template, date);
 		setopt_ok(curl.easy_setopt(fx->curl, CURLOPT_URL, url));
@@ -466,7 +468,7 @@ rates_ready_on(struct fx *fx, int64_t day, const struct fxrates **table)
 			    LOG_INT("retry_in_ms", fx->backoff_ms));
 		else
 			log_warn("cannot fetch rates", LOG_STR("url", fx->log_url),
-			    LOG_STR("date", date), LOG_STR("error", fx->why.data),
+			    LOG_STR("date", fx->fetch_date), LOG_STR("error", fx->why.data),
 			    LOG_INT("retry_in_ms", fx->backoff_ms));
 		if (fx->pass_on_error)
 			return 0;
