@@ -214,6 +214,11 @@ requests() {
 	assert_output 0
 	run jq -c 'select(.msg == "replay finished") | [.level, .status, .events_in, .describe_out, .agg_held]' <<<"$stderr"
 	assert_output '["info","0","20000","20000","0"]'
+	# the same counts from the stages' text records
+	CASINO_LOG_FORMAT=text run --separate-stderr casino-replay -u "$files" "$dir/big.ndjson"
+	assert_success
+	run grep 'replay finished' <<<"$stderr"
+	assert_output --partial 'replay finished (status 0, events_in 20000, events_out 20000, rejected 0, fx_in 20000, fx_out 20000,'
 }
 
 @test "replay: no dated source: the bundled rates for every day, said once and loudly" {
