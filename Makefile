@@ -32,6 +32,7 @@ LIBSRC = \
 	lib/buf.c \
 	lib/describe.c \
 	lib/event.c \
+	lib/fxdates.c \
 	lib/fxrates.c \
 	lib/health.c \
 	lib/httpreq.c \
@@ -70,7 +71,7 @@ BINS = $(PROGS:%=$(BUILD)/%)
 # Debian packages: build, run and test.
 DEBS = gcc make libjansson-dev libpq-dev libcurl4-openssl-dev postgresql \
 	postgresql-contrib socat jq curl kcat librdkafka-dev bats bats-assert \
-	bats-support mandoc shellcheck clang libclang-rt-dev valgrind wrk
+	bats-support mandoc shellcheck clang libclang-rt-dev valgrind wrk zstd
 
 all: $(BINS) $(TESTPROGS:%=$(BUILD)/%)
 

@@ -194,6 +194,24 @@ done:
 	return rc;
 }
 
+int
+fxrates_no_data(const char *body, size_t len)
+{
+	json_t *root = json_loadb(body, len, 0, NULL);
+	json_t *error = json_object_get(root, "error");
+	json_t *type = json_object_get(error, "type");
+	json_t *code = json_object_get(error, "code");
+	json_t *message = json_object_get(root, "message");
+	int none = (json_is_string(type) &&
+	        strcmp(json_string_value(type), "no_rates_available") == 0) ||
+	    (json_is_integer(code) && json_integer_value(code) == 106) ||
+	    (json_is_string(message) &&
+	        strcmp(json_string_value(message), "not_available") == 0);
+
+	json_decref(root);
+	return none;
+}
+
 void
 fxrates_free(struct fxrates *t)
 {

@@ -41,6 +41,11 @@ struct fxrates {
 int fxrates_parse(const char *body, size_t len, struct fxrates *out,
 	char *why, size_t whylen);
 void fxrates_free(struct fxrates *t);
+/* 1 when body is an API's answer that it has no rates for the date asked,
+ * as opposed to any other failure: an "error" whose type is
+ * "no_rates_available" or code 106 (apilayer, exchangerate.host), or whose
+ * message is "not_available" (openexchangerates). */
+int fxrates_no_data(const char *body, size_t len);
 /* The EUR->code rate, or NULL when the table has none. */
 const struct fx_rate *fxrates_find(const struct fxrates *t, const char *code);
 

@@ -141,6 +141,9 @@ stage_finish(struct stage *st)
 		log_error("cannot write reject file", LOG_STR("error", strerror(errno)));
 		st->reject_failed = 1;
 	}
+	log_debug("end of run", LOG_INT("in", health.in), LOG_INT("out", health.out),
+	    LOG_INT("rejected", health.rejected),
+	    LOG_INT("held", health.in - health.out - health.rejected));
 	if (status < 0) /* reader went away: quiet success */
 		status = 0;
 	if (st->rejected > 0) {

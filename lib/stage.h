@@ -4,7 +4,8 @@
  * appended byte for byte to the --reject file, and counted. stage_finish
  * flushes and returns the exit code: 74 when stdout or the reject file
  * could not be written, 65 if any line was rejected, else 0 (also after
- * SIGPIPE, SIGINT or SIGTERM).
+ * SIGPIPE, SIGINT or SIGTERM). It logs one debug record, "end of run",
+ * with the lines in, out, rejected and held (casino-replay sums them up).
  *
  *   struct stage st; struct event ev;
  *   stage_open(&st, reject_path);

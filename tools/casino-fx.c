@@ -15,6 +15,7 @@
 
 #include "backoff.h"
 #include "buf.h"
+#include "fxdates.h"
 #include "fxrates.h"
 #include "health.h"
 #include "log.h"
@@ -23,7 +24,7 @@
 #include "stage.h"
 
 static const char usage_text[] =
-    "casino-fx [-a seconds] [-e hold|pass] [-k key] [-r file] [-u url]";
+    "casino-fx [-a seconds] [-D latest|event] [-e hold|pass] [-k key] [-r file] [-u url]";
 
 #define MAX_BODY (1024 * 1024)
 
@@ -68,6 +69,11 @@ struct fx {
 	int64_t fetched_ms, max_age_ms, retry_ms; /* monotonic */
 	struct backoff backoff;
 	char curl_error[CURL_ERROR_SIZE];
+	int by_date;            /* --rates-date event */
+	char *url_template;     /* the URL for libcurl, with {date} */
+	char *path_template;    /* by_date: the file of a file:// URL, with {date} */
+	char fetch_date[16];    /* by_date: the date of the last request */
+	struct fxdates dates;
 };
 
 /* Stage health counters (doc/design.md, "Stage health"). */
@@ -80,6 +86,8 @@ usage(void)
 	    "  -u, --url URL        rate API or file:// URL (CASINO_FX_URL)\n"
 	    "  -k, --key KEY        API key, sent as access_key (CASINO_FX_KEY)\n"
 	    "  -a, --max-age S      reuse rates for at most S seconds, 0-60, default 60 (CASINO_FX_MAX_AGE)\n"
+	    "  -D, --rates-date W   latest: the rates of now (default); event: of each event's\n"
+	    "                       UTC date, {date} in the URL (CASINO_FX_RATES_DATE)\n"
 	    "  -e, --on-error MODE  hold: wait for rates (default); pass: emit without amount_eur\n"
 	    "                       (CASINO_FX_ON_ERROR)\n"
 	    "  -r, --reject FILE    append rejected lines to FILE (CASINO_REJECT)\n"
@@ -194,21 +202,43 @@ fetch(struct fx *fx)
 	return 0;
 }
 
+/* --on-error pass while backing off: no request yet, the event goes on. */
+static int
+backing_off(const struct fx *fx)
+{
+	return fx->pass_on_error && fx->backoff.delay_ms > 0 &&
+	    timefmt_monotonic_ms() < fx->retry_ms;
+}
+
+/* After a failed fetch (logged by the caller): back off. 0: pass the event
+ * on (--on-error pass); 1: try again; -1: stopped by a signal. */
+static int
+fetch_retry(struct fx *fx, int64_t delay)
+{
+	fx->retry_ms = timefmt_monotonic_ms() + delay;
+	if (fx->pass_on_error)
+		return 0;
+	health_hold(1);
+	return sig_sleep_ms(delay) != 0 ? -1 : 1;
+}
+
 /* 1: fresh rates in fx->table. 0: none, pass the event on (--on-error pass).
  * -1: stopped by a signal while holding. Holding means not returning: the
  * event waits here and the ones behind it wait in the pipe. */
 static int
 rates_ready(struct fx *fx)
 {
-	for (;;) {
+	int again = 1;
+
+	while (again == 1) {
 		int64_t now = timefmt_monotonic_ms(), delay;
 		/* --max-age 0: never reused, even within the same millisecond. */
 		if (fx->have_table && fx->max_age_ms > 0 && now - fx->fetched_ms <= fx->max_age_ms) {
 			health_hold(0);
 			return 1;
 		}
-		if (fx->pass_on_error && fx->backoff.delay_ms > 0 && now < fx->retry_ms)
-			return 0; /* still backing off: no request yet */
+		if (backing_off(fx))
+			return 0;
 		out_flush(); /* what is done goes out before a slow request */
 		if (fetch(fx) == 0) {
 			health_hold(0);
@@ -216,15 +246,11 @@ rates_ready(struct fx *fx)
 			return 1; /* fresh for this event even with --max-age 0 */
 		}
 		delay = backoff_next(&fx->backoff);
-		fx->retry_ms = timefmt_monotonic_ms() + delay;
 		log_warn("cannot fetch rates", LOG_STR("url", fx->log_url),
 		    LOG_STR("error", fx->why.data), LOG_INT("retry_in_ms", delay));
-		if (fx->pass_on_error)
-			return 0;
-		health_hold(1);
-		if (sig_sleep_ms(delay) != 0)
-			return -1;
+		again = fetch_retry(fx, delay);
 	}
+	return again;
 }
 
 static void
@@ -318,6 +344,8 @@ fx_open(struct fx *fx, const char *url, const char *key)
 	    curl.url_get(u, CURLUPART_URL, &shown, 0) != CURLUE_OK)
 		die(EX_SOFTWARE, "cannot build the rate URL");
 	fx->log_url = xstrndup(shown, strlen(shown));
+	if (strstr(full, "{date}") != NULL)
+		fx->url_template = xstrndup(full, strlen(full));
 	setopt_ok(curl.easy_setopt(fx->curl, CURLOPT_URL, full));
 	setopt_ok(curl.easy_setopt(fx->curl, CURLOPT_PROTOCOLS_STR, "http,https"));
 	setopt_ok(curl.easy_setopt(fx->curl, CURLOPT_CONNECTTIMEOUT_MS, (long)opt_number(
@@ -344,10 +372,111 @@ fx_close(struct fx *fx)
 		curl.global_cleanup();
 	}
 	free(fx->path);
+	free(fx->path_template);
+	free(fx->url_template);
+	fxdates_free(&fx->dates);
 	fxrates_free(&fx->table);
 	buf_free(&fx->body);
 	buf_free(&fx->why);
 	free(fx->log_url);
+}
+
+/* One request for the rates of day (--rates-date event). "No data" is what
+ * a source says of a date it has no rates for: HTTP 404 or 410, no such
+ * file, or an API error saying so (fxrates_no_data); then the caller walks
+ * back a day. Anything else that goes wrong may pass and is a failure. */
+static enum fx_fetch
+fetch_day(void *arg, int64_t day, struct fxrates *out)
+{
+	struct fx *fx = arg;
+	const char *body;
+	char date[16], why[300];
+	long status = 0;
+	int failed;
+
+	fxdates_name(day, date);
+	memcpy(fx->fetch_date, date, sizeof(date));
+	if (fx->curl != NULL) {
+		char *url = fxdates_fill(fx->url_template, date);
+		setopt_ok(curl.easy_setopt(fx->curl, CURLOPT_URL, url));
+		free(url);
+	} else {
+		free(fx->path);
+		fx->path = fxdates_fill(fx->path_template, date);
+	}
+	failed = fetch_body(fx, why, sizeof(why)) != 0;
+	body = fx->body.data ? fx->body.data : "";
+	if (failed && fx->curl != NULL)
+		curl.easy_getinfo(fx->curl, CURLINFO_RESPONSE_CODE, &status);
+	if (failed && fx->curl == NULL && access(fx->path, F_OK) != 0 && errno == ENOENT)
+		status = 404;
+	if (!failed)
+		failed = fxrates_parse(body, fx->body.len, out, why, sizeof(why)) != 0;
+	if (failed && (status == 404 || status == 410 || fxrates_no_data(body, fx->body.len))) {
+		log_info("no rates for this date", LOG_STR("url", fx->log_url),
+		    LOG_STR("date", date), LOG_STR("reason", scrubbed(fx, why)));
+		(*fetches_ok)++; /* the source answered: it has nothing for that day */
+		return FX_FETCH_NO_DATA;
+	}
+	if (!failed && strlen(out->date) >= 10 && strncmp(out->date, date, 10) > 0) {
+		/* An API that ignores the date answers with today's rates. */
+		snprintf(why, sizeof(why), "answer is for %.10s, after the date asked", out->date);
+		fxrates_free(out);
+		failed = 1;
+	}
+	if (failed) {
+		scrubbed(fx, why);
+		(*fetches_failed)++;
+		return FX_FETCH_FAILED;
+	}
+	(*fetches_ok)++;
+	*rates_fetched_ms = timefmt_now().sec * 1000;
+	log_info("rates fetched", LOG_STR("url", fx->log_url), LOG_STR("date", date),
+	    LOG_STR("rates_date", out->date), LOG_INT("currencies", out->count));
+	return FX_FETCH_OK;
+}
+
+/* rates_ready for --rates-date event: 1 with the rates of day, or of the
+ * nearest earlier day that has them, in *table; 0: pass the event on; -1:
+ * stopped while holding. A day's rates never change: no --max-age. */
+static int
+rates_ready_on(struct fx *fx, int64_t day, const struct fxrates **table)
+{
+	enum fx_fetch result;
+	char date[16], used_date[16];
+	int64_t used;
+	int fetched, again;
+
+	if ((*table = fxdates_cached(&fx->dates, day)) != NULL)
+		return 1;
+	fxdates_name(day, date);
+	for (;;) {
+		int64_t delay;
+		if (backing_off(fx))
+			return 0;
+		out_flush(); /* what is done goes out before a slow request */
+		*table = fxdates_resolve(&fx->dates, day, fetch_day, fx, &used, &fetched, &result);
+		if (*table != NULL) {
+			health_hold(0);
+			backoff_reset(&fx->backoff);
+			fxdates_name(used, used_date);
+			if (fetched && used != day)
+				log_info("using the rates of the nearest earlier date",
+				    LOG_STR("date", date), LOG_STR("rates_date", used_date));
+			return 1;
+		}
+		delay = backoff_next(&fx->backoff);
+		if (result == FX_FETCH_NO_DATA)
+			log_warn("no rates for the date or the 7 days before it",
+			    LOG_STR("url", fx->log_url), LOG_STR("date", date),
+			    LOG_INT("retry_in_ms", delay));
+		else
+			log_warn("cannot fetch rates", LOG_STR("url", fx->log_url),
+			    LOG_STR("date", fx->fetch_date), LOG_STR("error", fx->why.data),
+			    LOG_INT("retry_in_ms", delay));
+		if ((again = fetch_retry(fx, delay)) != 1)
+			return again;
+	}
 }
 
 /* Write ev with amount_eur from the table, or without it (logged) when its
@@ -373,6 +502,21 @@ emit_converted(struct stage *st, const struct event *ev, const struct fxrates *t
 	}
 }
 
+/* --rates-date: latest or event, and event needs {date} in the URL. */
+static void
+rates_by_date(struct fx *fx, const char *value, const char *source, const char *url)
+{
+	if (strcmp(value, "latest") != 0 && strcmp(value, "event") != 0)
+		die(EX_USAGE, "bad option value", LOG_STR("option", source),
+		    LOG_STR("value", value), LOG_STR("allowed", "latest event"));
+	fx->by_date = strcmp(value, "event") == 0;
+	if (fx->by_date && strstr(url, "{date}") == NULL) {
+		log_error("rates of the event's date need {date} in the rate URL",
+		    LOG_STR("option", source));
+		opt_usage_error(usage_text);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -380,6 +524,7 @@ main(int argc, char **argv)
 		{ "url", required_argument, NULL, 'u' },
 		{ "key", required_argument, NULL, 'k' },
 		{ "max-age", required_argument, NULL, 'a' },
+		{ "rates-date", required_argument, NULL, 'D' },
 		{ "on-error", required_argument, NULL, 'e' },
 		{ "reject", required_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
@@ -387,7 +532,7 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *url_arg = NULL, *key_arg = NULL, *max_age_arg = NULL;
-	const char *on_error_arg = NULL, *reject_arg = NULL;
+	const char *on_error_arg = NULL, *reject_arg = NULL, *rates_date_arg = NULL;
 	const char *url, *key, *reject, *v, *src;
 	struct fx fx = { 0 };
 	struct stage st;
@@ -396,11 +541,12 @@ main(int argc, char **argv)
 	int c, lost = 0, status;
 
 	log_init(argv[0]);
-	while ((c = getopt_long(argc, argv, "u:k:a:e:r:hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "u:k:a:D:e:r:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'u': url_arg = optarg; break;
 		case 'k': key_arg = optarg; break;
 		case 'a': max_age_arg = optarg; break;
+		case 'D': rates_date_arg = optarg; break;
 		case 'e': on_error_arg = optarg; break;
 		case 'r': reject_arg = optarg; break;
 		case 'h': usage(); break;
@@ -420,7 +566,13 @@ main(int argc, char **argv)
 	v = opt_pick("--max-age", max_age_arg, "CASINO_FX_MAX_AGE", "60", &src);
 	fx.max_age_ms = opt_number(src, v, 0, 60) * 1000;
 	reject = opt_pick("--reject", reject_arg, "CASINO_REJECT", NULL, &src);
+	v = opt_pick("--rates-date", rates_date_arg, "CASINO_FX_RATES_DATE", "latest", &src);
+	rates_by_date(&fx, v, src, url);
 	fx_open(&fx, url, key);
+	if (fx.by_date && fx.curl == NULL) {
+		fx.path_template = fx.path;
+		fx.path = NULL;
+	}
 	fetches_ok = health_counter("fetches_ok");
 	fetches_failed = health_counter("fetches_error");
 	rates_fetched_ms = health_counter("rates_fetched_ms");
@@ -433,9 +585,11 @@ main(int argc, char **argv)
 			stage_emit_key(&st, &ev, "amount_eur", value,
 			    (size_t)snprintf(value, sizeof(value), "%lld", ev.amount));
 		} else {
-			switch (rates_ready(&fx)) {
+			const struct fxrates *table = &fx.table;
+			switch (fx.by_date ? rates_ready_on(&fx, fxdates_day(ev.created_at), &table) :
+			    rates_ready(&fx)) {
 			case 1:
-				emit_converted(&st, &ev, &fx.table);
+				emit_converted(&st, &ev, table);
 				break;
 			case 0:
 				log_warn("no fresh rates; event passed without amount_eur",

@@ -386,7 +386,7 @@ answer has no rates'
 	assert_failure 64
 	run casino-fx -h
 	assert_success
-	assert_line --index 0 'usage: casino-fx [-a seconds] [-e hold|pass] [-k key] [-r file] [-u url]'
+	assert_line --index 0 'usage: casino-fx [-a seconds] [-D latest|event] [-e hold|pass] [-k key] [-r file] [-u url]'
 	run casino-fx -V
 	assert_success
 	assert_output --regexp '^casino-fx [0-9]'
@@ -405,5 +405,108 @@ answer has no rates'
 	assert_failure 64
 	[[ "$stderr" == *'"option":"CASINO_FX_MAX_AGE","value":"abc"'* ]] || fail "$stderr"
 	run --separate-stderr env CASINO_FX_MAX_AGE=abc casino-fx -a 5 < <(ev 1 deposit 100 EUR)
+	assert_success
+}
+
+# evd ID AMOUNT CURRENCY CREATED_AT: a bet on a given date.
+evd() {
+	printf '{"id":%s,"player_id":10,"game_id":100,"type":"bet","amount":%s,"currency":"%s","created_at":"%s"}\n' "$@"
+}
+
+@test "--rates-date event: each amount at the rates of its UTC date, {date} in the URL, one request per date" {
+	answer -n 1 200 '{"base":"EUR","date":"2024-06-28","rates":{"USD":1.25}}'
+	answer -n 2 200 '{"success":true,"source":"EUR","date":"2024-07-01","quotes":{"EURUSD":1.6}}'
+	answer -n 3 200 '{"base":"USD","date":"2024-07-02","rates":{"EUR":0.5}}'
+	run --separate-stderr casino-fx -D event -k "$KEY" -u "http://127.0.0.1:$port/{date}?base=EUR" < <(
+		evd 1 1000 USD 2024-06-28T10:00:00Z
+		evd 2 1000 USD 2024-07-02T01:00:00+02:00
+		evd 3 1000 USD 2024-07-01T00:00:00Z
+		evd 4 1000 USD 2024-06-28T23:00:00Z
+		evd 5 1000 USD 2024-07-02T12:00:00Z
+	)
+	assert_success
+	# 10 / 1.25 = 8.00; 10 / 1.6 = 6.25 (event 2 is on July 1st in UTC);
+	# USD base: EUR->USD = 1 / 0.5 = 2, 10 / 2 = 5.00
+	run jq -c '[.id, .amount_eur]' <<<"$output"
+	assert_output '[1,800]
+[2,625]
+[3,625]
+[4,800]
+[5,500]'
+	run cat "$api/requests"
+	assert_output "GET /2024-06-28?base=EUR&access_key=$KEY HTTP/1.1
+GET /2024-07-01?base=EUR&access_key=$KEY HTTP/1.1
+GET /2024-07-02?base=EUR&access_key=$KEY HTTP/1.1"
+}
+
+@test "--rates-date event: a date without rates walks back a day (404, no_rates_available), logged; a 500 is retried, never walked past" {
+	answer -n 1 404 '{"error":"not found"}'
+	answer -n 2 200 '{"success":false,"error":{"code":106,"type":"no_rates_available","info":"no results"}}'
+	answer -n 3 500 'down'
+	answer -n 4 200 '{"base":"EUR","date":"2024-06-28","rates":{"USD":1.25}}'
+	run --separate-stderr casino-fx -D event -u "http://127.0.0.1:$port/hist?date={date}" < <(
+		evd 1 1000 USD 2024-06-30T12:00:00Z
+		evd 2 1000 USD 2024-06-29T12:00:00Z
+	)
+	assert_success
+	# Sunday and Saturday at Friday's rates: 10 / 1.25 = 8.00
+	run jq -c '[.id, .amount_eur]' <<<"$output"
+	assert_output '[1,800]
+[2,800]'
+	run sed 's/.*date=\([0-9-]*\) .*/\1/' "$api/requests"
+	assert_output '2024-06-30
+2024-06-29
+2024-06-28
+2024-06-28'
+	run jq -c 'select(.level != "info" or .msg != "rates fetched") | [.msg, .date]' <<<"$stderr"
+	assert_output '["no rates for this date","2024-06-30"]
+["no rates for this date","2024-06-29"]
+["cannot fetch rates","2024-06-28"]
+["using the rates of the nearest earlier date","2024-06-30"]'
+	run jq -r 'select(.msg == "using the rates of the nearest earlier date") | .rates_date' <<<"$stderr"
+	assert_output 2024-06-28
+}
+
+@test "--rates-date event: nothing within 7 days, or an answer for a later date, is a failure (--on-error pass emits without amount_eur)" {
+	answer 404 '{"error":"not found"}'
+	run --separate-stderr casino-fx -D event -e pass -u "http://127.0.0.1:$port/{date}" < <(evd 1 1000 USD 2024-06-30T12:00:00Z)
+	assert_success
+	assert_equal "$output" "$(evd 1 1000 USD 2024-06-30T12:00:00Z)"
+	# the date and the 7 before it
+	assert_equal "$(requests)" 8
+	assert_equal "$(tail -n 1 "$api/requests")" 'GET /2024-06-23 HTTP/1.1'
+	run jq -r 'select(.level == "warn") | .msg' <<<"$stderr"
+	assert_line --index 0 'no rates for the date or the 7 days before it'
+	answer 200 '{"base":"EUR","date":"2026-11-25","rates":{"USD":1.25}}'
+	run --separate-stderr casino-fx -D event -e pass -u "http://127.0.0.1:$port/{date}" < <(evd 1 1000 USD 2024-06-30T12:00:00Z)
+	assert_success
+	assert_equal "$output" "$(evd 1 1000 USD 2024-06-30T12:00:00Z)"
+	run jq -r 'select(.level == "warn") | .error' <<<"$stderr"
+	assert_line --index 0 'answer is for 2026-11-25, after the date asked'
+}
+
+@test "--rates-date event: file://{date}.json files, a missing file is a date without rates" {
+	mkdir -p "$BATS_TEST_TMPDIR/rates"
+	printf '%s' '{"base":"EUR","date":"2024-06-28","rates":{"USD":1.25}}' >"$BATS_TEST_TMPDIR/rates/2024-06-28.json"
+	run --separate-stderr casino-fx --rates-date=event -u "file://$BATS_TEST_TMPDIR/rates/{date}.json" < <(evd 1 1000 USD 2024-06-30T12:00:00Z)
+	assert_success
+	assert_equal "$output" '{"id":1,"player_id":10,"game_id":100,"type":"bet","amount":1000,"currency":"USD","created_at":"2024-06-30T12:00:00Z","amount_eur":800}'
+	run jq -c 'select(.msg == "using the rates of the nearest earlier date") | [.date, .rates_date]' <<<"$stderr"
+	assert_output '["2024-06-30","2024-06-28"]'
+}
+
+@test "--rates-date: event without {date} in the URL and a bad value are usage errors (64)" {
+	run casino-fx -D event </dev/null
+	assert_failure 64
+	assert_output --partial '{date}'
+	assert_output --partial 'usage: casino-fx'
+	CASINO_FX_RATES_DATE=event run casino-fx </dev/null
+	assert_failure 64
+	assert_output --partial '"option":"CASINO_FX_RATES_DATE"'
+	run casino-fx --rates-date today </dev/null
+	assert_failure 64
+	assert_output --partial '"option":"--rates-date","value":"today"'
+	# the option wins over the variable
+	CASINO_FX_RATES_DATE=bogus run casino-fx -D latest -u "file://$CASINO_ROOT/share/rates.json" </dev/null
 	assert_success
 }

@@ -1,0 +1,278 @@
+#!/usr/bin/env bats
+# casino-replay over a fixture spanning a Friday, a weekend, a Monday and a
+# Tuesday, against rates that differ per date: a loopback HTTP fake that logs
+# every request (rates_api.bash under socat) and file:// {date}.json files.
+# Every expected amount_eur is worked out in a comment next to it.
+load helpers
+bats_require_minimum_version 1.5.0
+
+# Friday's rates in the classic shape, Monday's in the quotes shape,
+# Tuesday's with a USD base crossed through EUR: EUR->USD = 1 / 0.5 = 2,
+# EUR->GBP = 0.25 / 0.5 = 0.5.
+FRI='{"base":"EUR","date":"2024-06-28","rates":{"USD":1.25,"GBP":0.8,"BTC":0.00002}}'
+MON='{"success":true,"source":"EUR","date":"2024-07-01","quotes":{"EURUSD":1.6,"EURGBP":0.5,"EURBTC":0.00004}}'
+TUE='{"base":"USD","date":"2024-07-02","rates":{"EUR":0.5,"GBP":0.25,"BTC":0.00001}}'
+
+setup_file() {
+	export CASINO_STATE_DIR=$BATS_FILE_TMPDIR/state
+	REPLAY_DB=$(casino-db start 2>/dev/null)
+	export REPLAY_DB
+	casino-db migrate 2>/dev/null
+}
+
+teardown_file() {
+	casino-db stop >/dev/null 2>&1 || true
+}
+
+setup() {
+	export CASINO_DB=$REPLAY_DB
+	dir=$BATS_TEST_TMPDIR
+	api=$dir/api
+	mkdir -p "$api"
+	: >"$api/requests"
+	printf '%s' "$FRI" >"$api/2024-06-28.json"
+	printf '%s' "$MON" >"$api/2024-07-01.json"
+	printf '%s' "$TUE" >"$api/2024-07-02.json"
+	port=$(free_port)
+	socat "TCP-LISTEN:$port,bind=127.0.0.1,reuseaddr,fork" \
+		EXEC:"bash $BATS_TEST_DIRNAME/rates_api.bash $api" >/dev/null 2>&1 &
+	api_pid=$!
+	wait_port "$port"
+	url="http://127.0.0.1:$port/{date}?base=EUR"
+	files="file://$api/{date}.json"
+	fixture >"$dir/events.ndjson"
+}
+
+teardown() {
+	kill "$api_pid" 2>/dev/null || true
+	wait "$api_pid" 2>/dev/null || true
+}
+
+# ev ID TYPE AMOUNT CURRENCY CREATED_AT: one event of player 10.
+ev() {
+	printf '{"id":%s,"player_id":10,"game_id":100,"type":"%s","amount":%s,"currency":"%s","created_at":"%s"}\n' "$@"
+}
+
+fixture() {
+	ev 1 bet 1000 USD 2024-06-28T10:00:00Z         # Fri: 10 / 1.25 = 8.00
+	ev 2 deposit 400 GBP 2024-06-28T23:59:59Z      # Fri: 4 / 0.8 = 5.00
+	ev 3 bet 1000 USD 2024-06-29T12:00:00Z         # Sat -> Fri: 8.00
+	ev 4 bet 1000 USD 2024-06-30T23:00:00-02:00    # Mon 01:00Z: 10 / 1.6 = 6.25
+	ev 5 deposit 100000 BTC 2024-06-30T20:00:00Z   # Sun -> Fri: 0.001 / 0.00002 = 50.00
+	ev 6 bet 333 GBP 2024-07-01T09:00:00Z          # Mon: 3.33 / 0.5 = 6.66
+	ev 7 bet 1000 USD 2024-07-02T00:00:00Z         # Tue: 10 / 2 = 5.00
+	ev 8 deposit 250 GBP 2024-07-02T10:00:00+01:00 # Tue: 2.5 / 0.5 = 5.00
+	printf '%s\n' '{"id":9,"player_id":11,"game_id":101,"type":"game_start","created_at":"2024-07-02T11:00:00Z"}'
+	ev 10 bet 123 EUR 2024-06-29T08:00:00Z         # EUR: 1.23, no rate needed
+}
+
+EXPECTED='[1,800]
+[2,500]
+[3,800]
+[4,625]
+[5,5000]
+[6,666]
+[7,500]
+[8,500]
+[9,null]
+[10,123]'
+
+amounts() {
+	jq -c '[.id, .amount_eur]' "$1"
+}
+
+@test "replay: each event at the rates of its own UTC date, from the HTTP API, one request per date" {
+	run --separate-stderr casino-replay -u "$url" -o "$dir/snap.json" "$dir/events.ndjson"
+	assert_success
+	printf '%s\n' "$output" >"$dir/out"
+	assert_equal "$(amounts "$dir/out")" "$EXPECTED"
+	# every stage did its part
+	assert_equal "$(jq -r .description "$dir/out" | sed -n 4p)" \
+		'Player #10 (john@example.com) placed a bet of 10 USD (6.25 EUR) on a game "Rocket Dice" on July 1st, 2024 at 01:00 UTC.'
+	assert_equal "$(jq .events_total "$dir/snap.json")" 10
+	# Fri, Sat (none), Mon, Sun (none), Tue: each date asked once
+	run sed 's/^GET \/\([0-9-]*\)?.*/\1/' "$api/requests"
+	assert_output "2024-06-28
+2024-06-29
+2024-07-01
+2024-06-30
+2024-07-02"
+}
+
+@test "replay: file://{date}.json files give the same amounts; the weekend uses Friday's rates, logged" {
+	run --separate-stderr casino-replay -u "$files" "$dir/events.ndjson"
+	assert_success
+	printf '%s\n' "$output" >"$dir/out"
+	assert_equal "$(amounts "$dir/out")" "$EXPECTED"
+	run jq -c 'select(.msg == "using the rates of the nearest earlier date") | [.date, .rates_date]' <<<"$stderr"
+	assert_output '["2024-06-29","2024-06-28"]
+["2024-06-30","2024-06-28"]'
+	assert_equal "$(requests)" 0
+}
+
+requests() {
+	wc -l <"$api/requests"
+}
+
+@test "replay: more dates than the cache holds are fetched again, and only then" {
+	# 17 dates (the cache holds 16), then the first again (evicted: asked
+	# again), then the last (still cached: not asked).
+	: >"$dir/many.ndjson"
+	for d in $(seq -w 1 17) 01 17; do
+		printf '{"base":"EUR","date":"2024-01-%s","rates":{"USD":2}}' "$d" >"$api/2024-01-$d.json"
+		ev "1$d" bet 1000 USD "2024-01-${d}T12:00:00Z" >>"$dir/many.ndjson" # 10 / 2 = 5.00
+	done
+	run --separate-stderr casino-replay -u "$url" "$dir/many.ndjson"
+	assert_success
+	assert_equal "$(printf '%s\n' "$output" | jq .amount_eur | sort -u)" 500
+	assert_equal "$(requests)" 18
+	assert_equal "$(grep -c '/2024-01-01?' "$api/requests")" 2
+	assert_equal "$(grep -c '/2024-01-17?' "$api/requests")" 1
+	assert_equal "$(grep -c '/2024-01-02?' "$api/requests")" 1
+}
+
+@test "replay: .gz (and .zst) input, several files in order, and - for standard input" {
+	head -n 5 "$dir/events.ndjson" | gzip >"$dir/part1.ndjson.gz"
+	tail -n +6 "$dir/events.ndjson" >"$dir/part2.ndjson"
+	run --separate-stderr casino-replay -u "$files" "$dir/part1.ndjson.gz" - <"$dir/part2.ndjson"
+	assert_success
+	printf '%s\n' "$output" >"$dir/out"
+	assert_equal "$(amounts "$dir/out")" "$EXPECTED"
+	run --separate-stderr casino-replay -u "$files" - <"$dir/events.ndjson"
+	assert_success
+	printf '%s\n' "$output" >"$dir/out"
+	assert_equal "$(amounts "$dir/out")" "$EXPECTED"
+	if command -v zstd >/dev/null; then
+		zstd -q "$dir/events.ndjson" -o "$dir/events.ndjson.zst"
+		run --separate-stderr casino-replay -u "$files" "$dir/events.ndjson.zst"
+		assert_success
+		printf '%s\n' "$output" >"$dir/out"
+		assert_equal "$(amounts "$dir/out")" "$EXPECTED"
+	fi
+}
+
+@test "replay: two replays give the same bytes, log and snapshot" {
+	casino-gen -s 7 -n 3000 -T 2024-06-28T20:00:00Z | gzip >"$dir/day.ndjson.gz"
+	casino-replay -u "$files" -o "$dir/snap1.json" "$dir/day.ndjson.gz" >"$dir/out1" 2>/dev/null
+	casino-replay -u "$files" -o "$dir/snap2.json" "$dir/day.ndjson.gz" >"$dir/out2" 2>/dev/null
+	assert_equal "$(wc -l <"$dir/out1")" 3000
+	cmp "$dir/out1" "$dir/out2"
+	cmp "$dir/snap1.json" "$dir/snap2.json"
+	assert_equal "$(jq .events_total "$dir/snap1.json")" 3000
+}
+
+@test "replay: a bad line exits 65, the line in the reject file, the rest written" {
+	{
+		head -n 3 "$dir/events.ndjson"
+		printf '%s\n' '{"id":99,"type":"bet"'
+		tail -n +4 "$dir/events.ndjson"
+	} >"$dir/bad.ndjson"
+	run --separate-stderr casino-replay -u "$files" -r "$dir/rejects" "$dir/bad.ndjson"
+	assert_failure 65
+	printf '%s\n' "$output" >"$dir/out"
+	assert_equal "$(amounts "$dir/out")" "$EXPECTED"
+	assert_equal "$(cat "$dir/rejects")" '{"id":99,"type":"bet"'
+	# the summary: one record, each stage's own counts
+	run jq -c 'select(.msg == "replay finished") | [.status, .events_in, .events_out, .rejected, .fx_rejected, .player_in, .agg_out]' <<<"$stderr"
+	assert_output '["65","11","10","1","1","10","10"]'
+}
+
+@test "replay: the database down (casino-player gives up after -w) exits 69, not the last stage's 0" {
+	run --separate-stderr casino-replay -u "$files" -w 1 -d "host=$dir port=5432 dbname=casino user=casino" \
+		"$dir/events.ndjson"
+	assert_failure 69
+	assert_output ''
+	run jq -c 'select(.msg == "a service was unavailable: events not written") | .not_written' <<<"$stderr"
+	assert_output '"10"'
+}
+
+@test "replay: stdout on a full disk exits 74" {
+	local status=0
+	casino-replay -u "$files" "$dir/events.ndjson" >/dev/full 2>"$dir/err" || status=$?
+	assert_equal "$status" 74
+	run jq -c 'select(.msg == "replay finished") | .status' "$dir/err"
+	assert_output '"74"'
+}
+
+@test "replay: progress on a terminal, cleared at the end; a summary record without one" {
+	casino-gen -s 3 -n 20000 -T 2024-06-28T00:00:00Z >"$dir/big.ndjson"
+	script -qec "casino-replay -u '$files' '$dir/big.ndjson' >'$dir/out'" "$dir/tty" >/dev/null
+	assert_equal "$(wc -l <"$dir/out")" 20000
+	run grep -a -c 'events/s' "$dir/tty"
+	assert_success
+	grep -a -q "of 2.*MB" "$dir/tty"
+	# the line is cleared at the end: CR, ESC [ K after the last progress line
+	local tty rest
+	tty=$(cat "$dir/tty")
+	rest=${tty##*events/s}
+	[[ $rest == *$'\r\e[K'* ]] || fail "progress not cleared: $(printf '%s' "$rest" | od -c | head)"
+	run grep -a -c 'replay finished' "$dir/tty"
+	assert_output 0
+	run --separate-stderr casino-replay -u "$files" "$dir/big.ndjson"
+	assert_success
+	run grep -c 'events/s' <<<"$stderr"
+	assert_output 0
+	run jq -c 'select(.msg == "replay finished") | [.level, .status, .events_in, .describe_out, .agg_held]' <<<"$stderr"
+	assert_output '["info","0","20000","20000","0"]'
+	# the same counts from the stages' text records
+	CASINO_LOG_FORMAT=text run --separate-stderr casino-replay -u "$files" "$dir/big.ndjson"
+	assert_success
+	run grep 'replay finished' <<<"$stderr"
+	assert_output --partial 'replay finished (status 0, events_in 20000, events_out 20000, rejected 0, fx_in 20000, fx_out 20000,'
+}
+
+@test "replay: no dated source: the bundled rates for every day, said once and loudly" {
+	run --separate-stderr casino-replay "$dir/events.ndjson"
+	assert_success
+	printf '%s\n' "$output" >"$dir/out"
+	# share/rates.json (2024-06-28): 10 USD / 1.0705 = 9.34; 4 GBP / 0.84638 = 4.73
+	assert_equal "$(amounts "$dir/out" | head -n 2)" '[1,934]
+[2,473]'
+	run jq -r 'select(.level == "warn") | .msg' <<<"$stderr"
+	assert_output --partial 'no dated rate source'
+	assert_equal "${#lines[@]}" 1
+}
+
+@test "replay: the private database is started when needed and stopped after, else left running" {
+	unset CASINO_DB
+	export CASINO_STATE_DIR=$dir/own
+	run --separate-stderr casino-replay -u "$files" "$dir/events.ndjson"
+	assert_success
+	assert_equal "$(printf '%s\n' "$output" | jq -r '.player.email' | head -n 1)" john@example.com
+	run casino-db status
+	assert_failure 3
+	casino-db start >/dev/null 2>&1
+	run --separate-stderr casino-replay -u "$files" "$dir/events.ndjson"
+	assert_success
+	run casino-db status
+	assert_success
+	casino-db stop >/dev/null 2>&1
+}
+
+@test "replay: usage errors exit 64; a missing file 66; -h and -V" {
+	run casino-replay
+	assert_failure 64
+	assert_output --partial 'usage: casino-replay'
+	run casino-replay -D event -u "file://$api/rates.json" "$dir/events.ndjson"
+	assert_failure 64
+	assert_output --partial '{date}'
+	run casino-replay --rates-date=yesterday "$dir/events.ndjson"
+	assert_failure 64
+	assert_output --partial 'bad --rates-date: yesterday'
+	CASINO_FX_RATES_DATE=never run casino-replay "$dir/events.ndjson"
+	assert_failure 64
+	assert_output --partial 'bad CASINO_FX_RATES_DATE: never'
+	run casino-replay -w soon "$dir/events.ndjson"
+	assert_failure 64
+	run casino-replay --bogus "$dir/events.ndjson"
+	assert_failure 64
+	assert_output --partial 'bogus'
+	run casino-replay -u "$files" "$dir/missing.ndjson"
+	assert_failure 66
+	run casino-replay --help
+	assert_success
+	assert_line --index 0 'usage: casino-replay [-D latest|event] [-d conninfo] [-o file] [-r file] [-u url] [-w seconds] file... | -'
+	run casino-replay -V
+	assert_success
+	assert_output --regexp '^casino-replay [0-9]'
+}
