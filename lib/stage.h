@@ -36,5 +36,13 @@ void stage_emit(struct stage *st, const struct event *ev);
 void stage_emit_key(struct stage *st, const struct event *ev, const char *key,
 	const char *value, size_t value_len);
 int stage_finish(struct stage *st);
+/* At a stop (SIGINT/SIGTERM) with events the stage cannot finish: saves
+ * held[0..n) and then every whole line still buffered, in input order, so
+ * nothing behind a held event overtakes it. Each is appended byte for byte
+ * (line + "\n") to the --reject file when there is one, for a later run to
+ * replay; a bad line among them is rejected as usual. One error record
+ * gives how many events were held and their first and last id and line.
+ * Returns the number of events held (n and the valid lines after them). */
+unsigned long stage_hold_rest(struct stage *st, const struct event *held, size_t n);
 
 #endif

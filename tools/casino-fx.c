@@ -451,9 +451,8 @@ main(int argc, char **argv)
 				    LOG_INT("event_id", ev.id));
 				stage_emit(&st, &ev);
 				break;
-			default:
-				log_error("stopped while waiting for rates; event not written",
-				    LOG_INT("event_id", ev.id), LOG_INT("line", ev.lineno));
+			default: /* stopped while holding: save it and all behind it */
+				stage_hold_rest(&st, &ev, 1);
 				lost = 1;
 				break;
 			}
@@ -464,5 +463,5 @@ main(int argc, char **argv)
 	}
 	status = stage_finish(&st);
 	fx_close(&fx);
-	return lost && status == 0 ? EX_UNAVAILABLE : status;
+	return lost && status != EX_IOERR ? EX_UNAVAILABLE : status;
 }

@@ -77,6 +77,19 @@ db_close(struct db *db)
 	db->prepared = 0;
 }
 
+/* A server notice (e.g. "terminating connection due to administrator
+ * command") as a log record: libpq would print it raw on stderr. */
+static void
+notice_to_log(void *arg, const char *msg)
+{
+	int len = (int)strcspn(msg, "\n");
+	char text[512];
+
+	(void)arg;
+	snprintf(text, sizeof(text), "%.*s", len, msg);
+	log_warn("database notice", LOG_STR("notice", text));
+}
+
 /* Connect if needed and prepare the statement; 0 when ready to query. */
 static int
 db_ready(struct db *db)
@@ -102,6 +115,7 @@ db_ready(struct db *db)
 			db_close(db);
 			return -1;
 		}
+		PQsetNoticeProcessor(db->conn, notice_to_log, NULL);
 		const char *idt = PQparameterStatus(db->conn, "integer_datetimes");
 		if (idt == NULL || strcmp(idt, "on") != 0)
 			die(EX_UNAVAILABLE, "server stores timestamps as floats, not supported");
@@ -369,8 +383,8 @@ main(int argc, char **argv)
 		for (n = 1; n < max_batch && stage_ready(&st) && stage_next(&st, &batch[n]); n++)
 			event_detach(&batch[n]);
 		if (enrich(&db, &st, batch, n, &lk) != 0) {
-			log_error("stopped while the database was down; held events not written",
-			    LOG_INT("held", n), LOG_INT("first_event_id", batch[0].id));
+			/* Stopped while the database was down: save the batch and all behind it. */
+			stage_hold_rest(&st, batch, n);
 			stopped = 1;
 		}
 		for (size_t i = 0; i < n; i++)
@@ -387,5 +401,5 @@ main(int argc, char **argv)
 	buf_free(&lk.line);
 	db_close(&db);
 	c = stage_finish(&st);
-	return stopped ? EX_UNAVAILABLE : c;
+	return stopped && c != EX_IOERR ? EX_UNAVAILABLE : c;
 }
