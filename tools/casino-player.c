@@ -52,6 +52,7 @@ struct db {
 	const char *conninfo; /* NULL: libpq's PG* variables */
 	PGconn *conn;
 	int prepared;
+	int options_checked, options_bad; /* see db_ready */
 	char error[512];
 };
 
@@ -113,6 +114,12 @@ db_ready(struct db *db)
 		if (PQstatus(db->conn) != CONNECTION_OK) {
 			set_error(db, "connect", PQerrorMessage(db->conn));
 			db_close(db);
+			/* libpq checks option values (sslmode=bogus) only here and then
+			 * fails as if the server were down; a ping tells them apart. */
+			if (!db->options_checked) {
+				db->options_checked = 1;
+				db->options_bad = PQpingParams(keys, values, 1) == PQPING_NO_ATTEMPT;
+			}
 			return -1;
 		}
 		PQsetNoticeProcessor(db->conn, notice_to_log, NULL);
@@ -153,6 +160,11 @@ db_wait_startup(struct db *db, long long wait_s)
 	int delay = BACKOFF_FIRST_MS, waited = 0;
 
 	while (db_ready(db) != 0) {
+		if (db->options_bad) {
+			log_error("bad connection parameters (--db, CASINO_DB or PG* variables)",
+			    LOG_STR("error", db->error));
+			opt_usage_error(usage_text);
+		}
 		if (wait_s > 0 && timefmt_monotonic_ms() >= deadline)
 			die(EX_UNAVAILABLE, "database unavailable, giving up",
 			    LOG_STR("error", db->error), LOG_INT("waited_s", wait_s));

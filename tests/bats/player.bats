@@ -347,6 +347,24 @@ wait_err() {
 	[[ $stderr != *s3cret* ]]
 }
 
+@test "a bad option value in the connection parameters is a usage error at once, not an outage (exit 64)" {
+	# libpq checks sslmode's value only when it connects; with -w 5 an
+	# outage would be waited for 5 s and end with 69.
+	SECONDS=0
+	run --separate-stderr casino-player -w 5 -d "dbname=x password=s3cret sslmode=bogus" </dev/null
+	assert_equal "$status" 64
+	[ "$SECONDS" -le 2 ]
+	[[ $stderr == *'"msg":"bad connection parameters (--db, CASINO_DB or PG* variables)"'*'sslmode'* ]]
+	[[ $stderr == *'usage: casino-player [-d conninfo] [-b events] [-w seconds] [-r file]'* ]]
+	[[ $stderr != *s3cret* ]]
+	[[ $stderr != *'waiting for the database'* ]]
+	PGSSLMODE=bogus run --separate-stderr casino-player -w 5 </dev/null
+	assert_equal "$status" 64
+	# A server that is merely down is still waited for.
+	run --separate-stderr casino-player -w 1 -d "host=$BATS_TEST_TMPDIR dbname=x" </dev/null
+	assert_equal "$status" 69
+}
+
 @test "--help and --version" {
 	run --separate-stderr casino-player --help
 	assert_success
