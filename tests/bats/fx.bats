@@ -388,8 +388,8 @@ answer reports an error: bad key ***, ***"
 	exec 5>&-
 	assert_equal "$status" 69
 	assert_equal "$(wc -c <"$BATS_TEST_TMPDIR/out")" 0
-	run jq -c 'select(.level == "error") | [.msg, .event_id]' "$BATS_TEST_TMPDIR/err"
-	assert_output '["stopped while waiting for rates; event not written",7]'
+	run jq -c 'select(.level == "error") | [.msg, .held, .first_event_id, .last_event_id]' "$BATS_TEST_TMPDIR/err"
+	assert_output '["stopped with events not done; not written (no reject file)",1,7,7]'
 }
 
 @test "usage: no URL, bad --max-age, bad --on-error exit 64; -h and -V" {
