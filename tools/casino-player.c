@@ -29,8 +29,6 @@ static const char usage_text[] =
 #define QUERY "SELECT id::int8, email::text, last_signed_in_at::timestamptz " \
 	"FROM players WHERE id = ANY($1::int8[])"
 #define PG_EPOCH 946684800LL          /* 2000-01-01T00:00:00Z */
-#define MIN_SEC (-62135596800LL)      /* 0001-01-01T00:00:00Z */
-#define MAX_SEC 253402300799LL        /* 9999-12-31T23:59:59Z */
 #define BACKOFF_FIRST_MS 100
 #define BACKOFF_MAX_MS 5000
 
@@ -259,7 +257,7 @@ player_json(struct lookup *lk, const PGresult *res, int row)
 			rem += 1000000;
 			sec--;
 		}
-		if (sec >= MIN_SEC && sec <= MAX_SEC) {
+		if (sec >= TIMEFMT_MIN_SEC && sec <= TIMEFMT_MAX_SEC) {
 			char text[TIMEFMT_MAX];
 			struct utc_time t = { sec, (int32_t)(rem * 1000) };
 			buf_puts(b, ",\"last_signed_in_at\":\"");
