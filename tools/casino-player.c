@@ -272,10 +272,96 @@ player_json(struct lookup *lk, const PGresult *res, int row)
 	lk->len[i] = b->len - lk->start[i];
 }
 
+/* Unknown players, so a stream full of them does not flood the log: each
+ * player's first miss is logged at once, later ones at most once a minute
+ * per player as a count with the first and last event id, and what is left
+ * at exit. The counts add up to the misses. Players beyond the table are
+ * counted together in one more entry. */
+#define MISS_TABLE_MAX 4096
+#define MISS_REPORT_MS 60000
+#define NEVER_MS (INT64_MIN / 2)
+
+struct miss {
+	long long player_id; /* first: the key bsearch compares */
+	unsigned long count; /* misses not yet logged */
+	long long first_id, last_id;
+	int64_t logged_ms;
+};
+
+struct misses {
+	struct miss *v; /* sorted by player_id */
+	size_t n;
+	struct miss others;
+	int64_t swept_ms;
+};
+
+static void
+miss_log(struct miss *m, int is_other, int64_t now)
+{
+	if (m->count == 0)
+		return;
+	if (is_other)
+		log_warn("player not found (one of more unknown players than are counted apart)",
+		    LOG_INT("count", m->count), LOG_INT("first_event_id", m->first_id),
+		    LOG_INT("last_event_id", m->last_id), LOG_INT("players_counted_apart", MISS_TABLE_MAX));
+	else if (m->count == 1)
+		log_warn("player not found", LOG_INT("event_id", m->first_id),
+		    LOG_INT("player_id", m->player_id), LOG_INT("count", 1));
+	else
+		log_warn("player not found", LOG_INT("player_id", m->player_id),
+		    LOG_INT("count", m->count), LOG_INT("first_event_id", m->first_id),
+		    LOG_INT("last_event_id", m->last_id));
+	m->count = 0;
+	m->logged_ms = now;
+}
+
+static void
+miss_note(struct misses *ms, long long player_id, long long event_id)
+{
+	int64_t now = timefmt_monotonic_ms();
+	struct miss *m = bsearch(&player_id, ms->v, ms->n, sizeof(*ms->v), compare_ll);
+
+	if (m == NULL && ms->n < MISS_TABLE_MAX) {
+		size_t i = 0;
+		if (ms->v == NULL)
+			ms->v = xmalloc(MISS_TABLE_MAX * sizeof(*ms->v));
+		while (i < ms->n && ms->v[i].player_id < player_id)
+			i++;
+		memmove(ms->v + i + 1, ms->v + i, (ms->n - i) * sizeof(*ms->v));
+		ms->n++;
+		m = &ms->v[i];
+		*m = (struct miss){ .player_id = player_id, .logged_ms = NEVER_MS };
+	}
+	if (m == NULL)
+		m = &ms->others;
+	if (m->count++ == 0)
+		m->first_id = event_id;
+	m->last_id = event_id;
+	if (now - m->logged_ms >= MISS_REPORT_MS)
+		miss_log(m, m == &ms->others, now);
+}
+
+/* Log the counts whose minute is over (all of them when at_exit). */
+static void
+misses_sweep(struct misses *ms, int at_exit)
+{
+	int64_t now = timefmt_monotonic_ms();
+
+	if (!at_exit && now - ms->swept_ms < 1000)
+		return;
+	ms->swept_ms = now;
+	for (size_t i = 0; i < ms->n; i++)
+		if (at_exit || now - ms->v[i].logged_ms >= MISS_REPORT_MS)
+			miss_log(&ms->v[i], 0, now);
+	if (at_exit || now - ms->others.logged_ms >= MISS_REPORT_MS)
+		miss_log(&ms->others, 1, now);
+}
+
 /* Look up the batch's players and write every event, in order. -1 when a
  * stop request ended the wait for the database. */
 static int
-enrich(struct db *db, struct stage *st, struct event *batch, size_t n, struct lookup *lk)
+enrich(struct db *db, struct stage *st, struct event *batch, size_t n, struct lookup *lk,
+    struct misses *ms)
 {
 	size_t i;
 
@@ -317,8 +403,7 @@ enrich(struct db *db, struct stage *st, struct event *batch, size_t n, struct lo
 		if (lk->len[k] > 0) {
 			stage_emit_key(st, ev, "player", lk->json.data + lk->start[k], lk->len[k]);
 		} else {
-			log_warn("player not found", LOG_INT("event_id", ev->id),
-			    LOG_INT("player_id", ev->player_id));
+			miss_note(ms, ev->player_id, ev->id);
 			if (ev->player == NULL) {
 				stage_emit(st, ev);
 			} else { /* a player from upstream is not this query's answer */
@@ -348,6 +433,7 @@ main(int argc, char **argv)
 	const char *wait_opt = "--wait", *wait_text = opt_env("CASINO_PLAYER_WAIT", "0");
 	struct db db = { .conninfo = opt_env("CASINO_DB", NULL) };
 	struct lookup lk = { 0 };
+	struct misses ms = { .others.logged_ms = NEVER_MS };
 	struct stage st;
 	int c, stopped = 0;
 
@@ -392,7 +478,7 @@ main(int argc, char **argv)
 		event_detach(&batch[0]);
 		for (n = 1; n < max_batch && stage_ready(&st) && stage_next(&st, &batch[n]); n++)
 			event_detach(&batch[n]);
-		if (enrich(&db, &st, batch, n, &lk) != 0) {
+		if (enrich(&db, &st, batch, n, &lk, &ms) != 0) {
 			/* Stopped while the database was down: save the batch and all behind it. */
 			stage_hold_rest(&st, batch, n);
 			stopped = 1;
@@ -401,7 +487,10 @@ main(int argc, char **argv)
 			event_free(&batch[i]);
 		if (stopped)
 			break;
+		misses_sweep(&ms, 0);
 	}
+	misses_sweep(&ms, 1);
+	free(ms.v);
 	free(batch);
 	free(lk.ids);
 	free(lk.start);

@@ -125,7 +125,46 @@ wait_err() {
 	{"id":2,"player_id":19,"type":"game_stop","game_id":105,"created_at":"2022-02-02T23:45:00Z"}
 	{"id":3,"player_id":19,"type":"game_stop","game_id":105,"created_at":"2022-02-02T23:45:00Z" }
 	EOF
-	[ "$(printf '%s\n' "$stderr" | grep -c '"msg":"player not found"')" -eq 3 ]
+	# the first miss at once, the other two counted at exit
+	assert_equal "$(printf '%s\n' "$stderr" | jq -c 'select(.msg == "player not found") | [.player_id, .count]')" \
+		"$(printf '%s\n' '[19,1]' '[19,2]')"
+}
+
+# unknown_counts: the "player not found" records on $stderr as
+# "player_id count first last" lines, and their counts' sum in $sum.
+unknown_counts() {
+	printf '%s\n' "$stderr" | jq -r 'select(.msg | startswith("player not found")) |
+		"\(.player_id) \(.count) \(.first_event_id // .event_id) \(.last_event_id // .event_id)"' >"$dir/records"
+	sum=$(awk '{ s += $2 } END { print s + 0 }' "$dir/records")
+}
+
+@test "unknown players do not flood the log: first miss at once, then counts that add up to the misses" {
+	# 6000 events of players 10-29: 10-14 and 20 are known, 14 players not.
+	for i in $(seq 1 6000); do event "$i" $((10 + i % 20)); done >"$dir/in.ndjson"
+	misses=$(jq -c 'select(.player_id > 14 and .player_id != 20)' "$dir/in.ndjson" | wc -l)
+	run --separate-stderr casino-player <"$dir/in.ndjson"
+	assert_success
+	assert_equal "$(jq -c 'select(.player == null)' <<<"$output" | wc -l)" "$misses"
+	unknown_counts
+	assert_equal "$sum" "$misses"
+	# at most a first record and one at exit per player: a few KiB, not one per miss
+	[ "$(wc -l <"$dir/records")" -le 28 ] || fail "$(wc -l <"$dir/records") records for 14 players"
+	[ "${#stderr}" -le 8192 ] || fail "${#stderr} bytes of log for $misses misses"
+	# player 15's first miss is event 5, alone; the rest count from event 25 to 5985
+	grep -qx '15 1 5 5' "$dir/records"
+	grep -qx '15 299 25 5985' "$dir/records"
+}
+
+@test "unknown players beyond the table are counted together: bounded memory, nothing hidden" {
+	# 5000 distinct unknown players, more than the 4096 counted apart
+	for i in $(seq 1 5000); do event "$i" $((1000 + i)); done >"$dir/in.ndjson"
+	run --separate-stderr casino-player <"$dir/in.ndjson"
+	assert_success
+	unknown_counts
+	assert_equal "$sum" 5000
+	assert_equal "$(grep -c '^null ' "$dir/records")" 2 # the others: the first at once, the rest at exit
+	grep -qx 'null 1 4097 4097' "$dir/records"
+	grep -qx 'null 903 4098 5000' "$dir/records"
 }
 
 @test "the same player many times in one batch, in input order" {
