@@ -319,7 +319,8 @@ static void
 miss_note(struct misses *ms, long long player_id, long long event_id)
 {
 	int64_t now = timefmt_monotonic_ms();
-	struct miss *m = bsearch(&player_id, ms->v, ms->n, sizeof(*ms->v), compare_ll);
+	struct miss *m = ms->n == 0 ? NULL :
+	    bsearch(&player_id, ms->v, ms->n, sizeof(*ms->v), compare_ll);
 
 	if (m == NULL && ms->n < MISS_TABLE_MAX) {
 		size_t i = 0;
