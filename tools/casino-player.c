@@ -274,11 +274,10 @@ player_json(struct lookup *lk, const PGresult *res, int row)
 
 /* Unknown players, so a stream full of them does not flood the log: each
  * player's first miss is logged at once, later ones at most once a minute
- * per player as a count with the first and last event id, and what is left
- * at exit. The counts add up to the misses. Players beyond the table are
- * counted together in one more entry. */
+ * (CASINO_PLAYER_UNKNOWN_EVERY) per player as a count with the first and
+ * last event id, and what is left at exit. The counts add up to the misses.
+ * Players beyond the table are counted together in one more entry. */
 #define MISS_TABLE_MAX 4096
-#define MISS_REPORT_MS 60000
 #define NEVER_MS (INT64_MIN / 2)
 
 struct miss {
@@ -292,7 +291,7 @@ struct misses {
 	struct miss *v; /* sorted by player_id */
 	size_t n;
 	struct miss others;
-	int64_t swept_ms;
+	int64_t swept_ms, every_ms; /* every_ms: CASINO_PLAYER_UNKNOWN_EVERY */
 };
 
 static void
@@ -338,7 +337,7 @@ miss_note(struct misses *ms, long long player_id, long long event_id)
 	if (m->count++ == 0)
 		m->first_id = event_id;
 	m->last_id = event_id;
-	if (now - m->logged_ms >= MISS_REPORT_MS)
+	if (now - m->logged_ms >= ms->every_ms)
 		miss_log(m, m == &ms->others, now);
 }
 
@@ -352,9 +351,9 @@ misses_sweep(struct misses *ms, int at_exit)
 		return;
 	ms->swept_ms = now;
 	for (size_t i = 0; i < ms->n; i++)
-		if (at_exit || now - ms->v[i].logged_ms >= MISS_REPORT_MS)
+		if (at_exit || now - ms->v[i].logged_ms >= ms->every_ms)
 			miss_log(&ms->v[i], 0, now);
-	if (at_exit || now - ms->others.logged_ms >= MISS_REPORT_MS)
+	if (at_exit || now - ms->others.logged_ms >= ms->every_ms)
 		miss_log(&ms->others, 1, now);
 }
 
@@ -458,6 +457,8 @@ main(int argc, char **argv)
 		opt_usage_error(usage_text);
 	size_t max_batch = (size_t)opt_number(batch_opt, batch_text, 1, 1000000);
 	long long wait_s = opt_number(wait_opt, wait_text, 0, 1000000000);
+	ms.every_ms = 1000 * opt_number("CASINO_PLAYER_UNKNOWN_EVERY",
+	    opt_env("CASINO_PLAYER_UNKNOWN_EVERY", "60"), 1, 86400);
 	if (db.conninfo != NULL) {
 		char *err = NULL;
 		PQconninfoOption *parsed = PQconninfoParse(db.conninfo, &err);

@@ -155,6 +155,39 @@ unknown_counts() {
 	grep -qx '15 299 25 5985' "$dir/records"
 }
 
+@test "an unknown player's later misses: one count per interval, also sent by the next batch, the rest at exit" {
+	export CASINO_PLAYER_UNKNOWN_EVERY=3
+	start_fed
+	event 1 19 >&5
+	next_line
+	wait_err '"event_id":1,"player_id":19,"count":1'  # the first miss at once
+	event 2 19 >&5
+	next_line
+	event 3 18 >&5                                    # another player's own first
+	next_line
+	event 4 19 >&5
+	next_line
+	wait_err '"event_id":3,"player_id":18,"count":1'
+	assert_equal "$(grep -c '"player_id":19' "$dir/err")" 1 # 2 and 4 are counted, not logged
+	sleep 3.1 # a time condition: the interval is over
+	event 5 10 >&5                                    # a known player's batch sends the count
+	next_line
+	wait_err '"player_id":19,"count":2,"first_event_id":2,"last_event_id":4'
+	event 6 19 >&5
+	next_line
+	sleep 3.1
+	event 7 19 >&5                                    # a miss after the interval: at once
+	next_line
+	wait_err '"player_id":19,"count":2,"first_event_id":6,"last_event_id":7'
+	event 8 19 >&5
+	next_line
+	exec 5>&-
+	wait "$player_pid"
+	player_pid=
+	run jq -c 'select(.msg == "player not found") | [.player_id, .count, .first_event_id // .event_id]' "$dir/err"
+	assert_output "$(printf '%s\n' '[19,1,1]' '[18,1,3]' '[19,2,2]' '[19,2,6]' '[19,1,8]')"
+}
+
 @test "unknown players beyond the table are counted together: bounded memory, nothing hidden" {
 	# 5000 distinct unknown players, more than the 4096 counted apart
 	for i in $(seq 1 5000); do event "$i" $((1000 + i)); done >"$dir/in.ndjson"
