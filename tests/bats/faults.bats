@@ -123,7 +123,10 @@ assert_whole_prefix() {
 		n=$(wc -l <"$dir/out")
 		assert_whole_prefix cat
 	done
-	# At the live rate the signal lands in the sleep between events.
+	# At the live rate the signal lands in the sleep between events. (The
+	# old output goes first: wait_lines must not count it before the
+	# background shell truncates the file.)
+	rm -f "$dir/out"
 	casino-gen >"$dir/out" 2>"$dir/err" &
 	pids+=($!)
 	wait_lines "$dir/out" 3
