@@ -172,3 +172,47 @@ exit_worst(int a, int b)
 {
 	return exit_rank(b) > exit_rank(a) ? b : a;
 }
+
+struct held_span {
+	unsigned long count, first_line, last_line;
+	long long first_id, last_id;
+};
+
+static void
+hold_one(struct stage *st, struct held_span *h, const struct event *ev)
+{
+	reject_bytes(st, ev->raw, ev->raw_len);
+	reject_bytes(st, "\n", 1);
+	if (h->count++ == 0) {
+		h->first_id = ev->id;
+		h->first_line = ev->lineno;
+	}
+	h->last_id = ev->id;
+	h->last_line = ev->lineno;
+}
+
+unsigned long
+stage_hold_rest(struct stage *st, const struct event *held, size_t n)
+{
+	struct held_span h = { 0 };
+	struct event ev;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		hold_one(st, &h, &held[i]);
+	/* After a stop the reader hands out only the lines already buffered. */
+	while (stage_next(st, &ev)) {
+		hold_one(st, &h, &ev);
+		event_free(&ev);
+	}
+	log_error(st->reject_fd >= 0 ?
+	    "stopped with events not done; not written, saved to the reject file" :
+	    "stopped with events not done; not written (no reject file)",
+	    LOG_INT("held", h.count), LOG_INT("first_event_id", h.first_id),
+	    LOG_INT("last_event_id", h.last_id), LOG_INT("first_line", h.first_line),
+	    LOG_INT("last_line", h.last_line));
+	if (st->in.end > st->in.start)
+		log_warn("stopped in the middle of a line; its bytes read so far are not kept",
+		    LOG_INT("line", st->in.lineno + 1), LOG_INT("bytes", st->in.end - st->in.start));
+	return h.count;
+}

@@ -41,6 +41,14 @@ void stage_emit_key(struct stage *st, const struct event *ev, const char *key,
 /* ev without key (an upstream copy the stage must not pass on). */
 void stage_emit_without_key(struct stage *st, const struct event *ev, const char *key);
 int stage_finish(struct stage *st);
+/* At a stop (SIGINT/SIGTERM) with events the stage cannot finish: saves
+ * held[0..n) and then every whole line still buffered, in input order, so
+ * nothing behind a held event overtakes it. Each is appended byte for byte
+ * (line + "\n") to the --reject file when there is one, for a later run to
+ * replay; a bad line among them is rejected as usual. One error record
+ * gives how many events were held and their first and last id and line.
+ * Returns the number of events held (n and the valid lines after them). */
+unsigned long stage_hold_rest(struct stage *st, const struct event *held, size_t n);
 
 /* The exit status that says the most of a and b, so no failure is hidden
  * behind a lesser one: 74 (I/O error) > 69 (events held, service

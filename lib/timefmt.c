@@ -106,7 +106,7 @@ timefmt_parse(const char *s, size_t n, struct utc_time *t)
 	t->sec = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se -
 	    sign * (oh * 3600 + om * 60);
 	t->nsec = nsec;
-	return 0;
+	return t->sec < TIMEFMT_MIN_SEC || t->sec > TIMEFMT_MAX_SEC ? -1 : 0;
 }
 
 size_t

@@ -17,7 +17,13 @@ struct civil_time {
 	int year, month, day, hour, minute, second; /* month 1-12 */
 };
 
-/* 0 on success, -1 when s[0..n) is not an accepted timestamp. */
+/* The one valid range for every tool, in UTC: 0001-01-01T00:00:00Z to
+ * 9999-12-31T23:59:59.999999999Z (four-digit years in RFC 3339). */
+#define TIMEFMT_MIN_SEC (-62135596800LL)
+#define TIMEFMT_MAX_SEC 253402300799LL
+
+/* 0 on success, -1 when s[0..n) is not an accepted timestamp or its offset
+ * moves it out of the valid range. */
 int timefmt_parse(const char *s, size_t n, struct utc_time *t);
 /* Writes "YYYY-MM-DDThh:mm:ss[.fff]Z" and a NUL; returns its length.
  * out needs TIMEFMT_MAX bytes. */

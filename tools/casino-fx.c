@@ -96,20 +96,50 @@ usage(void)
 	exit(0);
 }
 
-/* msg into fx->why with every copy of the key replaced by "***". */
+static int
+hex_digit(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 :
+	    c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* The length of a copy of key at the start of msg, each byte as itself, as
+ * %XX in either case, or a space as '+' (an API may echo the query it got);
+ * -1 when there is none. */
+static long
+key_at(const char *msg, const char *key)
+{
+	long n;
+
+	if (*key == '\0')
+		return 0;
+	if (*msg == '%' && hex_digit(msg[1]) >= 0 && hex_digit(msg[2]) >= 0 &&
+	    hex_digit(msg[1]) * 16 + hex_digit(msg[2]) == (unsigned char)*key &&
+	    (n = key_at(msg + 3, key + 1)) >= 0)
+		return n + 3;
+	if (*msg != '\0' && (*msg == *key || (*msg == '+' && *key == ' ')) &&
+	    (n = key_at(msg + 1, key + 1)) >= 0)
+		return n + 1;
+	return -1;
+}
+
+/* msg into fx->why with every copy of the key, in any of the forms of
+ * key_at, replaced by "***". */
 static const char *
 scrubbed(struct fx *fx, const char *msg)
 {
-	size_t klen = fx->key ? strlen(fx->key) : 0;
-	const char *hit;
+	long n;
 
 	fx->why.len = 0;
-	while (klen > 0 && (hit = strstr(msg, fx->key)) != NULL) {
-		buf_append(&fx->why, msg, (size_t)(hit - msg));
-		buf_puts(&fx->why, "***");
-		msg = hit + klen;
+	buf_puts(&fx->why, "");
+	while (*msg != '\0') {
+		if (fx->key != NULL && (n = key_at(msg, fx->key)) > 0) {
+			buf_puts(&fx->why, "***");
+			msg += n;
+		} else {
+			buf_putc(&fx->why, *msg++);
+		}
 	}
-	buf_puts(&fx->why, msg);
 	return fx->why.data;
 }
 
@@ -596,9 +626,8 @@ main(int argc, char **argv)
 				    LOG_INT("event_id", ev.id));
 				stage_emit(&st, &ev);
 				break;
-			default:
-				log_error("stopped while waiting for rates; event not written",
-				    LOG_INT("event_id", ev.id), LOG_INT("line", ev.lineno));
+			default: /* stopped while holding: save it and all behind it */
+				stage_hold_rest(&st, &ev, 1);
 				lost = 1;
 				break;
 			}

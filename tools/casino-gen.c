@@ -124,7 +124,8 @@ main(int argc, char **argv)
 	if ((v = opt_pick("--start", start_arg, "CASINO_GEN_START", NULL, &src))) {
 		if (timefmt_parse(v, strlen(v), &clock))
 			die(EX_USAGE, "bad option value", LOG_STR("option", src),
-			    LOG_STR("value", v));
+			    LOG_STR("value", v),
+			    LOG_STR("allowed", "RFC 3339, 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z"));
 		synthetic = 1;
 	}
 	sig_init();
@@ -164,6 +165,12 @@ main(int argc, char **argv)
 		    timefmt_monotonic_ms() - wall_start;
 		if (elapsed >= duration_ms)
 			break;
+		if (clock.sec > TIMEFMT_MAX_SEC) {
+			/* An event past it would be rejected by every stage. */
+			out_flush();
+			die(EX_DATAERR, "the clock passed 9999-12-31T23:59:59Z, the last valid time; stopping",
+			    LOG_INT("events", id - 1));
+		}
 		line.len = 0;
 		event_write(&line, &rng, id, clock);
 		out_write(line.data, line.len);

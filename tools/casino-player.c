@@ -30,8 +30,6 @@ static const char usage_text[] =
 #define QUERY "SELECT id::int8, email::text, last_signed_in_at::timestamptz " \
 	"FROM players WHERE id = ANY($1::int8[])"
 #define PG_EPOCH 946684800LL          /* 2000-01-01T00:00:00Z */
-#define MIN_SEC (-62135596800LL)      /* 0001-01-01T00:00:00Z */
-#define MAX_SEC 253402300799LL        /* 9999-12-31T23:59:59Z */
 
 /* Stage health counters (doc/design.md, "Stage health"). */
 static long long *queries_ok, *queries_failed, *reconnects, *unknown_players;
@@ -54,6 +52,7 @@ struct db {
 	const char *conninfo; /* NULL: libpq's PG* variables */
 	PGconn *conn;
 	int prepared, connected_once;
+	int options_checked, options_bad; /* see db_ready */
 	char error[512];
 };
 
@@ -79,6 +78,19 @@ db_close(struct db *db)
 	db->prepared = 0;
 }
 
+/* A server notice (e.g. "terminating connection due to administrator
+ * command") as a log record: libpq would print it raw on stderr. */
+static void
+notice_to_log(void *arg, const char *msg)
+{
+	int len = (int)strcspn(msg, "\n");
+	char text[512];
+
+	(void)arg;
+	snprintf(text, sizeof(text), "%.*s", len, msg);
+	log_warn("database notice", LOG_STR("notice", text));
+}
+
 /* Connect if needed and prepare the statement; 0 when ready to query. */
 static int
 db_ready(struct db *db)
@@ -102,8 +114,15 @@ db_ready(struct db *db)
 		if (PQstatus(db->conn) != CONNECTION_OK) {
 			set_error(db, "connect", PQerrorMessage(db->conn));
 			db_close(db);
+			/* libpq checks option values (sslmode=bogus) only here and then
+			 * fails as if the server were down; a ping tells them apart. */
+			if (!db->options_checked) {
+				db->options_checked = 1;
+				db->options_bad = PQpingParams(keys, values, 1) == PQPING_NO_ATTEMPT;
+			}
 			return -1;
 		}
+		PQsetNoticeProcessor(db->conn, notice_to_log, NULL);
 		if (db->connected_once)
 			(*reconnects)++;
 		db->connected_once = 1;
@@ -133,6 +152,11 @@ db_wait_startup(struct db *db, long long wait_s)
 	int waited = 0;
 
 	while (db_ready(db) != 0) {
+		if (db->options_bad) {
+			log_error("bad connection parameters (--db, CASINO_DB or PG* variables)",
+			    LOG_STR("error", db->error));
+			opt_usage_error(usage_text);
+		}
 		if (wait_s > 0 && timefmt_monotonic_ms() >= deadline)
 			die(EX_UNAVAILABLE, "database unavailable, giving up",
 			    LOG_STR("error", db->error), LOG_INT("waited_s", wait_s));
@@ -234,7 +258,7 @@ player_json(struct lookup *lk, const PGresult *res, int row)
 			rem += 1000000;
 			sec--;
 		}
-		if (sec >= MIN_SEC && sec <= MAX_SEC) {
+		if (sec >= TIMEFMT_MIN_SEC && sec <= TIMEFMT_MAX_SEC) {
 			char text[TIMEFMT_MAX];
 			struct utc_time t = { sec, (int32_t)(rem * 1000) };
 			buf_puts(b, ",\"last_signed_in_at\":\"");
@@ -249,10 +273,96 @@ player_json(struct lookup *lk, const PGresult *res, int row)
 	lk->len[i] = b->len - lk->start[i];
 }
 
+/* Unknown players, so a stream full of them does not flood the log: each
+ * player's first miss is logged at once, later ones at most once a minute
+ * (CASINO_PLAYER_UNKNOWN_EVERY) per player as a count with the first and
+ * last event id, and what is left at exit. The counts add up to the misses.
+ * Players beyond the table are counted together in one more entry. */
+#define MISS_TABLE_MAX 4096
+#define NEVER_MS (INT64_MIN / 2)
+
+struct miss {
+	long long player_id; /* first: the key bsearch compares */
+	unsigned long count; /* misses not yet logged */
+	long long first_id, last_id;
+	int64_t logged_ms;
+};
+
+struct misses {
+	struct miss *v; /* sorted by player_id */
+	size_t n;
+	struct miss others;
+	int64_t swept_ms, every_ms; /* every_ms: CASINO_PLAYER_UNKNOWN_EVERY */
+};
+
+static void
+miss_log(struct miss *m, int is_other, int64_t now)
+{
+	if (m->count == 0)
+		return;
+	if (is_other)
+		log_warn("player not found (one of more unknown players than are counted apart)",
+		    LOG_INT("count", m->count), LOG_INT("first_event_id", m->first_id),
+		    LOG_INT("last_event_id", m->last_id), LOG_INT("players_counted_apart", MISS_TABLE_MAX));
+	else if (m->count == 1)
+		log_warn("player not found", LOG_INT("event_id", m->first_id),
+		    LOG_INT("player_id", m->player_id), LOG_INT("count", 1));
+	else
+		log_warn("player not found", LOG_INT("player_id", m->player_id),
+		    LOG_INT("count", m->count), LOG_INT("first_event_id", m->first_id),
+		    LOG_INT("last_event_id", m->last_id));
+	m->count = 0;
+	m->logged_ms = now;
+}
+
+static void
+miss_note(struct misses *ms, long long player_id, long long event_id)
+{
+	int64_t now = timefmt_monotonic_ms();
+	struct miss *m = ms->n == 0 ? NULL :
+	    bsearch(&player_id, ms->v, ms->n, sizeof(*ms->v), compare_ll);
+
+	if (m == NULL && ms->n < MISS_TABLE_MAX) {
+		size_t i = 0;
+		if (ms->v == NULL)
+			ms->v = xmalloc(MISS_TABLE_MAX * sizeof(*ms->v));
+		while (i < ms->n && ms->v[i].player_id < player_id)
+			i++;
+		memmove(ms->v + i + 1, ms->v + i, (ms->n - i) * sizeof(*ms->v));
+		ms->n++;
+		m = &ms->v[i];
+		*m = (struct miss){ .player_id = player_id, .logged_ms = NEVER_MS };
+	}
+	if (m == NULL)
+		m = &ms->others;
+	if (m->count++ == 0)
+		m->first_id = event_id;
+	m->last_id = event_id;
+	if (now - m->logged_ms >= ms->every_ms)
+		miss_log(m, m == &ms->others, now);
+}
+
+/* Log the counts whose minute is over (all of them when at_exit). */
+static void
+misses_sweep(struct misses *ms, int at_exit)
+{
+	int64_t now = timefmt_monotonic_ms();
+
+	if (!at_exit && now - ms->swept_ms < 1000)
+		return;
+	ms->swept_ms = now;
+	for (size_t i = 0; i < ms->n; i++)
+		if (at_exit || now - ms->v[i].logged_ms >= ms->every_ms)
+			miss_log(&ms->v[i], 0, now);
+	if (at_exit || now - ms->others.logged_ms >= ms->every_ms)
+		miss_log(&ms->others, 1, now);
+}
+
 /* Look up the batch's players and write every event, in order. -1 when a
  * stop request ended the wait for the database. */
 static int
-enrich(struct db *db, struct stage *st, struct event *batch, size_t n, struct lookup *lk)
+enrich(struct db *db, struct stage *st, struct event *batch, size_t n, struct lookup *lk,
+    struct misses *ms)
 {
 	size_t i;
 
@@ -294,8 +404,7 @@ enrich(struct db *db, struct stage *st, struct event *batch, size_t n, struct lo
 		if (lk->len[k] > 0) {
 			stage_emit_key(st, ev, "player", lk->json.data + lk->start[k], lk->len[k]);
 		} else {
-			log_warn("player not found", LOG_INT("event_id", ev->id),
-			    LOG_INT("player_id", ev->player_id));
+			miss_note(ms, ev->player_id, ev->id);
 			(*unknown_players)++;
 			if (ev->player == NULL)
 				stage_emit(st, ev);
@@ -322,6 +431,7 @@ main(int argc, char **argv)
 	const char *reject, *v, *src;
 	struct db db = { 0 };
 	struct lookup lk = { 0 };
+	struct misses ms = { .others.logged_ms = NEVER_MS };
 	struct stage st;
 	int c, stopped = 0;
 
@@ -344,6 +454,8 @@ main(int argc, char **argv)
 	long long wait_s = opt_number(src, v, 0, 1000000000);
 	reject = opt_pick("--reject", reject_arg, "CASINO_REJECT", NULL, &src);
 	db.conninfo = opt_pick("--db", db_arg, "CASINO_DB", NULL, &src);
+	v = opt_pick(NULL, NULL, "CASINO_PLAYER_UNKNOWN_EVERY", "60", &src);
+	ms.every_ms = 1000 * opt_number(src, v, 1, 86400);
 	if (db.conninfo != NULL) {
 		char *err = NULL;
 		PQconninfoOption *parsed = PQconninfoParse(db.conninfo, &err);
@@ -370,16 +482,19 @@ main(int argc, char **argv)
 		event_detach(&batch[0]);
 		for (n = 1; n < max_batch && stage_ready(&st) && stage_next(&st, &batch[n]); n++)
 			event_detach(&batch[n]);
-		if (enrich(&db, &st, batch, n, &lk) != 0) {
-			log_error("stopped while the database was down; held events not written",
-			    LOG_INT("held", n), LOG_INT("first_event_id", batch[0].id));
+		if (enrich(&db, &st, batch, n, &lk, &ms) != 0) {
+			/* Stopped while the database was down: save the batch and all behind it. */
+			stage_hold_rest(&st, batch, n);
 			stopped = 1;
 		}
 		for (size_t i = 0; i < n; i++)
 			event_free(&batch[i]);
 		if (stopped)
 			break;
+		misses_sweep(&ms, 0);
 	}
+	misses_sweep(&ms, 1);
+	free(ms.v);
 	free(batch);
 	free(lk.ids);
 	free(lk.start);

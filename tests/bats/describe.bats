@@ -65,6 +65,36 @@ describe() {
 	CASES
 }
 
+# deposit_at ID TIME: a deposit line with that created_at.
+deposit_at() {
+	printf '{"id":%s,"player_id":10,"type":"deposit","amount":100,"currency":"EUR","created_at":"%s"}\n' "$1" "$2"
+}
+
+@test "describe: one valid range, 0001-01-01 to 9999-12-31 in UTC; an offset that leaves it is bad input (65)" {
+	while IFS='|' read -r ts want; do
+		run describe "$(deposit_at 1 "$ts")"
+		assert_output "Player #10 made a deposit of 1 EUR on $want UTC."
+	done <<-'CASES'
+	0001-01-01T00:00:00Z|January 1st, 1 at 00:00
+	0001-01-01T01:00:00+01:00|January 1st, 1 at 00:00
+	9999-12-31T23:59:59.999999999Z|December 31st, 9999 at 23:59
+	9999-12-31T22:59:00-01:00|December 31st, 9999 at 23:59
+	CASES
+	{
+		deposit_at 1 0001-01-01T00:30:00+01:00
+		deposit_at 2 9999-12-31T23:30:00-01:00
+		deposit_at 3 0000-12-31T12:00:00Z
+		deposit_at 4 9999-12-31T23:59:60Z
+	} >"$BATS_TEST_TMPDIR/out-of-range"
+	run --separate-stderr casino-describe -r "$BATS_TEST_TMPDIR/rej" <"$BATS_TEST_TMPDIR/out-of-range"
+	assert_failure 65
+	assert_output ''
+	cmp "$BATS_TEST_TMPDIR/out-of-range" "$BATS_TEST_TMPDIR/rej"
+	for line in 1 2 3 4; do
+		[[ $stderr == *'"level":"error"'*"\"line\":$line}"* ]] || fail "line $line not rejected: $stderr"
+	done
+}
+
 @test "describe: email only when set; EUR part only for other currencies with amount_eur" {
 	run describe '{"id":1,"player_id":14,"game_id":103,"type":"bet","amount":1999,"currency":"GBP","created_at":"2022-01-10T12:34:56Z","player":{"id":14}}'
 	assert_output 'Player #14 placed a bet of 19.99 GBP on a game "Book of Dead" on January 10th, 2022 at 12:34 UTC.'

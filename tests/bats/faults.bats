@@ -123,7 +123,10 @@ assert_whole_prefix() {
 		n=$(wc -l <"$dir/out")
 		assert_whole_prefix cat
 	done
-	# At the live rate the signal lands in the sleep between events.
+	# At the live rate the signal lands in the sleep between events. (The
+	# old output goes first: wait_lines must not count it before the
+	# background shell truncates the file.)
+	rm -f "$dir/out"
 	casino-gen >"$dir/out" 2>"$dir/err" &
 	pids+=($!)
 	wait_lines "$dir/out" 3
@@ -332,9 +335,17 @@ fx_event() {
 	! grep -q '"level":"error"' "$dir/err"
 }
 
-@test "casino-player: the database killed with pg_ctl -m immediate mid-stream: every event enriched, in order" {
-	local pgdata=$CASINO_STATE_DIR/pg/data player_pid feed_pid held as_owner=()
+# Kill the suite's server at once (pg_ctl -m immediate, as its owner);
+# teardown starts it again.
+kill_db() {
+	local pgdata=$CASINO_STATE_DIR/pg/data as_owner=()
 	[ "$(id -u)" -ne 0 ] || as_owner=(runuser -u "$(stat -c %U "$pgdata")" --)
+	(cd / && "${as_owner[@]}" "/usr/lib/postgresql/$(cat "$pgdata/PG_VERSION")/bin/pg_ctl" \
+		-D "$pgdata" -m immediate stop >/dev/null)
+}
+
+@test "casino-player: the database killed with pg_ctl -m immediate mid-stream: every event enriched, in order" {
+	local player_pid feed_pid held
 	mkfifo "$dir/in"
 	casino-player <"$dir/in" >"$dir/out" 2>"$dir/err" &
 	player_pid=$!
@@ -343,8 +354,7 @@ fx_event() {
 	feed_pid=$!
 	pids+=("$feed_pid")
 	wait_lines "$dir/out" 50
-	(cd / && "${as_owner[@]}" "/usr/lib/postgresql/$(cat "$pgdata/PG_VERSION")/bin/pg_ctl" \
-		-D "$pgdata" -m immediate stop >/dev/null)
+	kill_db
 	wait_grep "$dir/err" '"msg":"database unavailable, holding events"'
 	held=$(wc -l <"$dir/out")
 	sleep 0.5
@@ -358,6 +368,63 @@ fx_event() {
 	casino-gen -n 1000 -s 5 -T "$T0" | enrich_players >"$dir/expected"
 	cmp "$dir/expected" "$dir/out"
 	grep -q '"msg":"database back, sending held events"' "$dir/err"
+}
+
+# assert_saved_at_stop HELD FIRST LAST FIRST_LINE LAST_LINE: after a stop
+# while holding, exit 69 and one error record counting the events not done.
+assert_saved_at_stop() {
+	[ "$waited" -eq 69 ] || fail "exit $waited, expected 69: $(cat "$dir/err")"
+	assert_equal "$(jq -c 'select(.msg | startswith("stopped with events not done")) |
+		[.held, .first_event_id, .last_event_id, .first_line, .last_line]' "$dir/err")" "[$1,$2,$3,$4,$5]"
+}
+
+@test "casino-fx stopped while holding: the held event and every line behind it saved in order, exit 69" {
+	local fx_pid
+	{
+		start_event 1 1
+		fx_event 2 bet 500 EUR
+		start_event 3 3
+		fx_event 4 bet 1000 USD    # needs a rate: held
+		start_event 5 5            # needs none, yet must not overtake 4
+		printf '%s\n' 'not json'   # a bad line behind the held one
+		fx_event 7 deposit 100 EUR
+		fx_event 8 bet 20 GBP
+	} >"$dir/events"
+	casino-fx -u "file://$dir/missing.json" -r "$dir/rej" <"$dir/events" >"$dir/out" 2>"$dir/err" &
+	fx_pid=$!
+	pids+=("$fx_pid")
+	wait_grep "$dir/err" '"msg":"cannot fetch rates"'
+	kill -INT "$fx_pid"
+	wait_pid "$fx_pid"
+	assert_saved_at_stop 4 4 8 4 8
+	assert_equal "$(cat "$dir/out")" "$(head -n 3 "$dir/events" | casino-fx -u "$RATES_URL")"
+	cmp <(tail -n +4 "$dir/events") "$dir/rej" || fail "the reject file is not lines 4-8: $(cat "$dir/rej")"
+	grep -q '"level":"error".*"line":6}' "$dir/err"
+	# Replaying the saved lines with rates completes exactly what was not done.
+	casino-fx -u "$RATES_URL" <"$dir/events" >"$dir/expected" 2>/dev/null || true
+	casino-fx -u "$RATES_URL" <"$dir/rej" >>"$dir/out" 2>/dev/null || true
+	cmp "$dir/expected" "$dir/out"
+}
+
+@test "casino-player -b 2 stopped with the database down: all 9 lines of one write saved, exit 69" {
+	local player_pid
+	mkfifo "$dir/in"
+	casino-player -b 2 -r "$dir/rej" <"$dir/in" >"$dir/out" 2>"$dir/err" &
+	player_pid=$!
+	pids+=("$player_pid")
+	exec 5>"$dir/in"
+	casino-gen -n 10 -s 6 -T "$T0" >"$dir/events"
+	head -n 1 "$dir/events" >&5
+	wait_lines "$dir/out" 1                        # connected and working
+	kill_db
+	tail -n +2 "$dir/events" >"$dir/rest"
+	cat "$dir/rest" >&5                            # 9 lines in one write
+	wait_grep "$dir/err" '"msg":"database unavailable, holding events"'
+	kill -INT "$player_pid"
+	wait_pid "$player_pid"
+	assert_saved_at_stop 9 2 10 2 10
+	assert_equal "$(cat "$dir/out")" "$(head -n 1 "$dir/events" | enrich_players)"
+	cmp "$dir/rest" "$dir/rej"
 }
 
 @test "10 million lines through casino-describe and casino-tee-agg: peak RSS flat" {

@@ -287,6 +287,26 @@ answer has no rates'
 	refute_output --partial "$KEY"
 }
 
+@test "the key is masked in every form an API may echo it: %xx in either case, + for space, raw" {
+	local key='S3cr3t K3y+/=&x'
+	# The API echoes the query it got: access_key=S3cr3t%20K3y%2b%2f%3d%26x
+	answer -n 1 200 '{"success":false,"error":{"info":"bad key in {query}"}}'
+	answer -n 2 200 '{"success":false,"error":{"info":"bad key in {query_upper}"}}'
+	answer -n 3 200 '{"success":false,"error":{"info":"bad key in {query_form}"}}'
+	answer -n 4 200 '{"success":false,"error":{"info":"bad key S3cr3t%20K3y+/=%26x, S3cr3t K3y+/=&x"}}'
+	answer 200 "$CLASSIC"
+	run --separate-stderr casino-fx -a 0 -k "$key" < <(ev 1 bet 1000 USD)
+	assert_success
+	assert_equal "$(requests)" 5
+	grep -q 'access_key=S3cr3t%20K3y%2b%2f%3d%26x HTTP' "$api/requests"
+	[[ $stderr != *K3y* && $stderr != *k3y* && $stderr != *S3cr3t* ]] || fail "the key leaks: $stderr"
+	run jq -r 'select(.msg == "cannot fetch rates") | .error' <<<"$stderr"
+	assert_output "answer reports an error: bad key in access_key=***
+answer reports an error: bad key in access_key=***
+answer reports an error: bad key in access_key=***
+answer reports an error: bad key ***, ***"
+}
+
 @test "bad input: exit 65, the line rejected byte for byte, good lines around it" {
 	answer 200 "$CLASSIC"
 	bad='{"id":2,"player_id":10,"type":"bet","amount":"12","currency":"USD"}  '
@@ -368,8 +388,8 @@ answer has no rates'
 	exec 5>&-
 	assert_equal "$status" 69
 	assert_equal "$(wc -c <"$BATS_TEST_TMPDIR/out")" 0
-	run jq -c 'select(.level == "error") | [.msg, .event_id]' "$BATS_TEST_TMPDIR/err"
-	assert_output '["stopped while waiting for rates; event not written",7]'
+	run jq -c 'select(.level == "error") | [.msg, .held, .first_event_id, .last_event_id]' "$BATS_TEST_TMPDIR/err"
+	assert_output '["stopped with events not done; not written (no reject file)",1,7,7]'
 }
 
 @test "usage: no URL, bad --max-age, bad --on-error exit 64; -h and -V" {

@@ -3,7 +3,10 @@
 # Every request line is appended to DIR/requests. The Nth request is answered
 # from DIR/answer.N.status and DIR/answer.N.body if they exist, else from
 # DIR/answer.status and DIR/answer.body. A status file holds
-# "CODE [DELAY_SECONDS]": the answer is sent after the delay.
+# "CODE [DELAY_SECONDS]": the answer is sent after the delay. Like an API
+# that echoes the request in its error message, a body's {query} stands for
+# the request's query string as received, {query_upper} for it with
+# upper-case %XX escapes, {query_form} for it with '+' for %20.
 # shellcheck shell=bash
 dir=$1
 IFS= read -r request || exit 0
@@ -14,7 +17,21 @@ answer=$dir/answer.$n
 [ -f "$answer.status" ] || answer=$dir/answer
 read -r code delay <"$answer.status"
 [ -z "$delay" ] || sleep "$delay"
-length=$(wc -c <"$answer.body")
+body=$answer.body
+if grep -q '{query' "$body"; then
+	target=${request#* }
+	target=${target%% *}
+	query=
+	[[ $target != *\?* ]] || query=${target#*\?}
+	upper=$(printf '%s' "$query" | sed 's/%\(..\)/%\U\1/g')
+	text=$(cat "$body")
+	text=${text//"{query}"/"$query"}
+	text=${text//"{query_upper}"/"$upper"}
+	text=${text//"{query_form}"/"${query//%20/+}"}
+	body=$dir/echo.$n
+	printf '%s' "$text" >"$body"
+fi
+length=$(wc -c <"$body")
 printf 'HTTP/1.1 %s Scripted\r\nContent-Type: application/json\r\nContent-Length: %s\r\nConnection: close\r\n\r\n' \
 	"$code" "$length"
-cat "$answer.body"
+cat "$body"

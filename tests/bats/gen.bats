@@ -106,6 +106,24 @@ T0=2022-01-10T12:34:56Z
 	assert_output --partial '"created_at":"2021-12-31T23:30:00Z"'
 }
 
+@test "gen: the clock never leaves 0001-9999: -T out of range is refused (64), a clock passing 9999 stops (65)" {
+	run --separate-stderr casino-gen -n 1000 -s 1 -T 9999-12-31T23:59:59.8Z
+	assert_failure 65
+	[ "${#lines[@]}" -ge 1 ]
+	# every event written is valid for the next stage, none in year 10000
+	printf '%s\n' "$output" | casino-describe >/dev/null
+	refute_output --partial '"created_at":"10000'
+	[[ $stderr == *'"msg":"the clock passed 9999-12-31T23:59:59Z, the last valid time; stopping","events":'"${#lines[@]}}"* ]]
+	for start in 9999-12-31T23:59:59-01:00 0000-12-31T23:59:59Z 0001-01-01T00:59:59+01:00; do
+		run --separate-stderr casino-gen -n 1 -T "$start"
+		assert_failure 64
+		[[ $stderr == *'"option":"--start"'* ]]
+	done
+	run casino-gen -n 1 -s 1 -T 0001-01-01T01:00:00+01:00
+	assert_success
+	assert_output --partial '"created_at":"0001-01-01T00:00:00Z"'
+}
+
 @test "gen: -t with -T stops after that much synthetic time" {
 	casino-gen -t 3 -s 2 -T "$T0" >"$BATS_TEST_TMPDIR/ev"
 	n=$(wc -l <"$BATS_TEST_TMPDIR/ev")

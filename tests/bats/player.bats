@@ -125,7 +125,79 @@ wait_err() {
 	{"id":2,"player_id":19,"type":"game_stop","game_id":105,"created_at":"2022-02-02T23:45:00Z"}
 	{"id":3,"player_id":19,"type":"game_stop","game_id":105,"created_at":"2022-02-02T23:45:00Z" }
 	EOF
-	[ "$(printf '%s\n' "$stderr" | grep -c '"msg":"player not found"')" -eq 3 ]
+	# the first miss at once, the other two counted at exit
+	assert_equal "$(printf '%s\n' "$stderr" | jq -c 'select(.msg == "player not found") | [.player_id, .count]')" \
+		"$(printf '%s\n' '[19,1]' '[19,2]')"
+}
+
+# unknown_counts: the "player not found" records on $stderr as
+# "player_id count first last" lines, and their counts' sum in $sum.
+unknown_counts() {
+	printf '%s\n' "$stderr" | jq -r 'select(.msg | startswith("player not found")) |
+		"\(.player_id) \(.count) \(.first_event_id // .event_id) \(.last_event_id // .event_id)"' >"$dir/records"
+	sum=$(awk '{ s += $2 } END { print s + 0 }' "$dir/records")
+}
+
+@test "unknown players do not flood the log: first miss at once, then counts that add up to the misses" {
+	# 6000 events of players 10-29: 10-14 and 20 are known, 14 players not.
+	for i in $(seq 1 6000); do event "$i" $((10 + i % 20)); done >"$dir/in.ndjson"
+	misses=$(jq -c 'select(.player_id > 14 and .player_id != 20)' "$dir/in.ndjson" | wc -l)
+	run --separate-stderr casino-player <"$dir/in.ndjson"
+	assert_success
+	assert_equal "$(jq -c 'select(.player == null)' <<<"$output" | wc -l)" "$misses"
+	unknown_counts
+	assert_equal "$sum" "$misses"
+	# at most a first record and one at exit per player: a few KiB, not one per miss
+	[ "$(wc -l <"$dir/records")" -le 28 ] || fail "$(wc -l <"$dir/records") records for 14 players"
+	[ "${#stderr}" -le 8192 ] || fail "${#stderr} bytes of log for $misses misses"
+	# player 15's first miss is event 5, alone; the rest count from event 25 to 5985
+	grep -qx '15 1 5 5' "$dir/records"
+	grep -qx '15 299 25 5985' "$dir/records"
+}
+
+@test "an unknown player's later misses: one count per interval, also sent by the next batch, the rest at exit" {
+	export CASINO_PLAYER_UNKNOWN_EVERY=3
+	start_fed
+	event 1 19 >&5
+	next_line
+	wait_err '"event_id":1,"player_id":19,"count":1'  # the first miss at once
+	event 2 19 >&5
+	next_line
+	event 3 18 >&5                                    # another player's own first
+	next_line
+	event 4 19 >&5
+	next_line
+	wait_err '"event_id":3,"player_id":18,"count":1'
+	assert_equal "$(grep -c '"player_id":19' "$dir/err")" 1 # 2 and 4 are counted, not logged
+	sleep 3.1 # a time condition: the interval is over
+	event 5 10 >&5                                    # a known player's batch sends the count
+	next_line
+	wait_err '"player_id":19,"count":2,"first_event_id":2,"last_event_id":4'
+	event 6 19 >&5
+	next_line
+	sleep 3.1
+	event 7 19 >&5                                    # a miss after the interval: at once
+	next_line
+	wait_err '"player_id":19,"count":2,"first_event_id":6,"last_event_id":7'
+	event 8 19 >&5
+	next_line
+	exec 5>&-
+	wait "$player_pid"
+	player_pid=
+	run jq -c 'select(.msg == "player not found") | [.player_id, .count, .first_event_id // .event_id]' "$dir/err"
+	assert_output "$(printf '%s\n' '[19,1,1]' '[18,1,3]' '[19,2,2]' '[19,2,6]' '[19,1,8]')"
+}
+
+@test "unknown players beyond the table are counted together: bounded memory, nothing hidden" {
+	# 5000 distinct unknown players, more than the 4096 counted apart
+	for i in $(seq 1 5000); do event "$i" $((1000 + i)); done >"$dir/in.ndjson"
+	run --separate-stderr casino-player <"$dir/in.ndjson"
+	assert_success
+	unknown_counts
+	assert_equal "$sum" 5000
+	assert_equal "$(grep -c '^null ' "$dir/records")" 2 # the others: the first at once, the rest at exit
+	grep -qx 'null 1 4097 4097' "$dir/records"
+	grep -qx 'null 903 4098 5000' "$dir/records"
 }
 
 @test "the same player many times in one batch, in input order" {
@@ -345,6 +417,24 @@ wait_err() {
 	assert_equal "$status" 64
 	[[ $stderr == *'"msg":"bad connection string"'* ]]
 	[[ $stderr != *s3cret* ]]
+}
+
+@test "a bad option value in the connection parameters is a usage error at once, not an outage (exit 64)" {
+	# libpq checks sslmode's value only when it connects; with -w 5 an
+	# outage would be waited for 5 s and end with 69.
+	SECONDS=0
+	run --separate-stderr casino-player -w 5 -d "dbname=x password=s3cret sslmode=bogus" </dev/null
+	assert_equal "$status" 64
+	[ "$SECONDS" -le 2 ]
+	[[ $stderr == *'"msg":"bad connection parameters (--db, CASINO_DB or PG* variables)"'*'sslmode'* ]]
+	[[ $stderr == *'usage: casino-player [-d conninfo] [-b events] [-w seconds] [-r file]'* ]]
+	[[ $stderr != *s3cret* ]]
+	[[ $stderr != *'waiting for the database'* ]]
+	PGSSLMODE=bogus run --separate-stderr casino-player -w 5 </dev/null
+	assert_equal "$status" 64
+	# A server that is merely down is still waited for.
+	run --separate-stderr casino-player -w 1 -d "host=$BATS_TEST_TMPDIR dbname=x" </dev/null
+	assert_equal "$status" 69
 }
 
 @test "--help and --version" {
