@@ -15,6 +15,24 @@ opt_env(const char *name, const char *fallback)
 	return v != NULL && *v != '\0' ? v : fallback;
 }
 
+const char *
+opt_pick(const char *option, const char *optval, const char *env,
+    const char *fallback, const char **source)
+{
+	const char *v;
+
+	if (optval != NULL) {
+		*source = option;
+		return optval;
+	}
+	if ((v = opt_env(env, NULL)) != NULL) {
+		*source = env;
+		return v;
+	}
+	*source = "default";
+	return fallback;
+}
+
 long long
 opt_number(const char *option, const char *value, long long min, long long max)
 {
