@@ -65,7 +65,8 @@ BINS = $(PROGS:%=$(BUILD)/%)
 # Debian packages: build, run and test.
 DEBS = gcc make libjansson-dev libpq-dev libcurl4-openssl-dev postgresql \
 	postgresql-contrib socat jq curl kcat librdkafka-dev bats bats-assert \
-	bats-support mandoc shellcheck clang libclang-rt-dev valgrind wrk
+	bats-support mandoc shellcheck clang libclang-rt-dev valgrind wrk \
+	prometheus chromium nginx-light busybox
 
 all: $(BINS) $(TESTPROGS:%=$(BUILD)/%)
 
@@ -139,7 +140,8 @@ bench: all
 
 install: all
 	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
-		$(DESTDIR)$(PREFIX)/share/man/man7 $(DESTDIR)$(PREFIX)/share/casino/migrations
+		$(DESTDIR)$(PREFIX)/share/man/man7 $(DESTDIR)$(PREFIX)/share/casino/migrations \
+		$(DESTDIR)$(PREFIX)/share/casino/dashboard
 	cp $(BINS) $(DESTDIR)$(PREFIX)/bin/
 	for s in $(SCRIPTS); do \
 		sed -e 's|^datadir=.*|datadir=$(PREFIX)/share/casino|' \
@@ -150,6 +152,7 @@ install: all
 	cp man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	cp man/*.7 $(DESTDIR)$(PREFIX)/share/man/man7/
 	if [ -d share ]; then cp share/*.json $(DESTDIR)$(PREFIX)/share/casino/ 2>/dev/null || true; fi
+	cp share/dashboard/* $(DESTDIR)$(PREFIX)/share/casino/dashboard/
 	if [ -d migrations ]; then cp migrations/*.sql $(DESTDIR)$(PREFIX)/share/casino/migrations/ 2>/dev/null || true; fi
 
 uninstall:
