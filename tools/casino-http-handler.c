@@ -12,6 +12,7 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sysexits.h>
@@ -709,6 +710,10 @@ main(int argc, char **argv)
 		cfg.snapshot = snapshot.data;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	/* When casino-serve (socat, our parent) stops, its kept connections end
+	 * with it: a polling dashboard would otherwise keep one for minutes. */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0)
+		log_warn("cannot ask to end with casino-serve", LOG_STR("error", strerror(errno)));
 	peer_name(conn.peer, sizeof conn.peer);
 	serve(&conn, &cfg);
 	buf_free(&conn.resp.body);

@@ -2,7 +2,6 @@
 # casino-serve + casino-http-handler: curl and raw sockets against a real
 # server on a free loopback port.
 load helpers
-bats_require_minimum_version 1.5.0
 
 setup_file() {
 	# make check-valgrind wraps every program in valgrind, which cannot check
@@ -655,4 +654,19 @@ handlers_at_least() {
 	assert_output CASINO_HTTP_TIMEOUT
 	run curl -s "$url/materialized"
 	assert_failure 7
+}
+
+@test "stopping casino-serve ends the connections it kept open" {
+	export CASINO_HTTP_TIMEOUT=30
+	start_server
+	exec 5<>"/dev/tcp/127.0.0.1/$port"
+	run fd_get /healthz
+	assert_line --index 0 200
+	kill "$serve_pid"
+	wait "$serve_pid" || true
+	serve_pid=
+	# Closed at once, not after the 30 s idle timeout.
+	run timeout 5 cat <&5
+	assert_success
+	exec 5<&-
 }
