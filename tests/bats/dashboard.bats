@@ -2,6 +2,7 @@
 # The dashboard at / in a real headless Chromium, driven over the DevTools
 # protocol on a pipe (--remote-debugging-pipe: NUL-separated JSON on fds 3
 # and 4), against casino-serve on a free loopback port.
+# shellcheck disable=SC2030,SC2031,SC2154 # bats runs each test in a subshell and sets stderr
 load helpers
 
 setup() {

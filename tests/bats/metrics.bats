@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # /metrics against Prometheus' own tools: promtool checks the exposition,
 # and a real Prometheus server on a free loopback port scrapes casino-serve.
+# shellcheck disable=SC2030,SC2031,SC2154 # bats runs each test in a subshell and sets stderr
 load helpers
 
 setup() {

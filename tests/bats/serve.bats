@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # casino-serve + casino-http-handler: curl and raw sockets against a real
 # server on a free loopback port.
+# shellcheck disable=SC2030,SC2031,SC2154 # bats runs each test in a subshell and sets stderr
 load helpers
 
 setup_file() {
