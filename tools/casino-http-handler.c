@@ -18,10 +18,9 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-#include <jansson.h>
-
 #include "buf.h"
 #include "httpreq.h"
+#include "json.h"
 #include "log.h"
 #include "ndjson.h"
 #include "opt.h"
@@ -78,6 +77,7 @@ struct response {
 	char etag[96];                     /* with quotes; empty: none */
 	time_t modified;                   /* Last-Modified; 0: none */
 	struct buf body;                   /* kept across requests: no allocation */
+	struct buf source;                 /* the snapshot /metrics is made from */
 };
 
 /* "address:port" of the client on stdin, or "-" when it is no socket. */
@@ -197,19 +197,16 @@ set_validators(struct response *r, const struct stat *st, const char *kind, long
 	r->modified = st->st_mtim.tv_sec;
 }
 
-/* The snapshot into r->body: 200, or 503 when there is none yet. */
-static int
-load_snapshot(struct response *r, const char *path, struct stat *st)
+/* The answer when the snapshot cannot be read: 503 when there is none yet. */
+static void
+snapshot_error(struct response *r, const char *path)
 {
-	if (read_file(path, &r->body, st) == 0)
-		return 0;
 	if (errno == ENOENT)
 		set_error(r, 503, "Service Unavailable", "no snapshot yet");
 	else {
 		log_error("cannot read snapshot", LOG_STR("path", path), LOG_STR("error", strerror(errno)));
 		set_error(r, 500, "Internal Server Error", "snapshot unreadable");
 	}
-	return -1;
 }
 
 static void
@@ -217,8 +214,10 @@ serve_snapshot(struct response *r, const char *path)
 {
 	struct stat st;
 
-	if (load_snapshot(r, path, &st) != 0)
+	if (read_file(path, &r->body, &st) != 0) {
+		snapshot_error(r, path);
 		return;
+	}
 	set_status(r, 200, "OK");
 	r->type = "application/json";
 	set_validators(r, &st, "", 0);
@@ -235,30 +234,46 @@ age_ms(const struct stat *st)
 }
 
 /* One metric: HELP, TYPE and a sample, the sample only when the snapshot
- * has the value (label: a player id, or NULL). */
+ * holds the value as a number (a JSON number is a valid Prometheus value).
+ * player: the player_id label, or -1 for none. cents: the value is in
+ * cents, the metric in units. */
 static void
 put_metric(struct buf *b, const char *name, const char *type, const char *help,
-    json_t *value, const char *label, json_t *label_value, double scale)
+    const struct json_member *value, long long player, int cents)
 {
-	if (!json_is_number(value) || (label != NULL && !json_is_integer(label_value)))
+	long long v;
+
+	if (value == NULL || (value->kind != JSON_KIND_INTEGER && value->kind != JSON_KIND_REAL))
 		return;
 	buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n%s", name, help, name, type, name);
-	if (label != NULL)
-		buf_printf(b, "{%s=\"%lld\"}", label, (long long)json_integer_value(label_value));
-	if (json_is_integer(value) && scale == 1)
-		buf_printf(b, " %lld\n", (long long)json_integer_value(value));
+	if (player >= 0)
+		buf_printf(b, "{player_id=\"%lld\"}", player);
+	buf_putc(b, ' ');
+	if (!cents)
+		buf_append(b, value->value, value->value_len);
+	else if (value->kind == JSON_KIND_INTEGER && json_member_integer(value, &v) == 0)
+		buf_printf(b, "%s%lld.%02lld", v < 0 ? "-" : "", llabs(v / 100), llabs(v % 100));
 	else
-		buf_printf(b, " %.15g\n", json_number_value(value) / scale);
+		buf_printf(b, "%.15g", strtod(value->value, NULL) / 100);
+	buf_putc(b, '\n');
 }
 
+/* A top player, {"id":N,"count":N}, as a gauge labelled with the id. */
 static void
-put_top_player(struct buf *b, json_t *snap, const char *key, const char *name,
-    const char *help, double scale)
+put_top_player(struct buf *b, const struct json_members *snap, const char *key,
+    const char *name, const char *help, int cents)
 {
-	json_t *top = json_object_get(snap, key);
+	const struct json_member *top = json_member_find(snap, key);
+	struct json_members player = { 0 };
+	char why[128];
+	long long id;
 
-	put_metric(b, name, "gauge", help, json_object_get(top, "count"), "player_id",
-	    json_object_get(top, "id"), scale);
+	if (top != NULL && top->kind == JSON_KIND_OBJECT &&
+	    json_scan_object(&player, top->value, top->value_len, why, sizeof why) == 0 &&
+	    json_member_find(&player, "id") != NULL &&
+	    json_member_integer(json_member_find(&player, "id"), &id) == 0 && id >= 0)
+		put_metric(b, name, "gauge", help, json_member_find(&player, "count"), id, cents);
+	json_members_free(&player);
 }
 
 /* /metrics: the snapshot in the Prometheus text format 0.0.4. The age is in
@@ -266,17 +281,18 @@ put_top_player(struct buf *b, json_t *snap, const char *key, const char *name,
 static void
 serve_metrics(struct response *r, const char *path)
 {
+	struct json_members snap = { 0 };
 	struct stat st;
-	json_t *snap;
-	json_error_t err;
+	char why[128];
 	long long age;
 
-	if (load_snapshot(r, path, &st) != 0)
+	if (read_file(path, &r->source, &st) != 0) {
+		snapshot_error(r, path);
 		return;
-	snap = json_loadb(r->body.data, r->body.len, 0, &err);
-	if (!json_is_object(snap)) {
-		json_decref(snap);
-		log_error("snapshot is not a JSON object", LOG_STR("path", path), LOG_STR("error", err.text));
+	}
+	if (json_scan_object(&snap, r->source.data, r->source.len, why, sizeof why) != 0) {
+		json_members_free(&snap);
+		log_error("snapshot is not a JSON object", LOG_STR("path", path), LOG_STR("error", why));
 		set_error(r, 500, "Internal Server Error", "snapshot unreadable");
 		return;
 	}
@@ -284,23 +300,23 @@ serve_metrics(struct response *r, const char *path)
 	age = age < 0 ? 0 : age / 1000;
 	r->body.len = 0;
 	put_metric(&r->body, "casino_events_total", "counter", "Events seen by casino-tee-agg.",
-	    json_object_get(snap, "events_total"), NULL, NULL, 1);
+	    json_member_find(&snap, "events_total"), -1, 0);
 	put_metric(&r->body, "casino_events_per_minute", "gauge",
 	    "Events per minute since the first event.",
-	    json_object_get(snap, "events_per_minute"), NULL, NULL, 1);
+	    json_member_find(&snap, "events_per_minute"), -1, 0);
 	put_metric(&r->body, "casino_events_per_second_moving_average", "gauge",
 	    "Events per second over the last 60 seconds.",
-	    json_object_get(snap, "events_per_second_moving_average"), NULL, NULL, 1);
-	put_top_player(&r->body, snap, "top_player_bets", "casino_top_player_bets",
-	    "Bets placed by the player with the most bets.", 1);
-	put_top_player(&r->body, snap, "top_player_wins", "casino_top_player_wins",
-	    "Winning bets of the player with the most winning bets.", 1);
-	put_top_player(&r->body, snap, "top_player_deposits", "casino_top_player_deposits_eur",
-	    "Deposits in EUR of the player with the largest deposits.", 100);
+	    json_member_find(&snap, "events_per_second_moving_average"), -1, 0);
+	put_top_player(&r->body, &snap, "top_player_bets", "casino_top_player_bets",
+	    "Bets placed by the player with the most bets.", 0);
+	put_top_player(&r->body, &snap, "top_player_wins", "casino_top_player_wins",
+	    "Winning bets of the player with the most winning bets.", 0);
+	put_top_player(&r->body, &snap, "top_player_deposits", "casino_top_player_deposits_eur",
+	    "Deposits in EUR of the player with the largest deposits.", 1);
 	buf_printf(&r->body, "# HELP casino_snapshot_age_seconds Whole seconds since the "
 	    "snapshot was written.\n# TYPE casino_snapshot_age_seconds gauge\n"
 	    "casino_snapshot_age_seconds %lld\n", age);
-	json_decref(snap);
+	json_members_free(&snap);
 	set_status(r, 200, "OK");
 	r->type = "text/plain; version=0.0.4; charset=utf-8";
 	set_validators(r, &st, "m", age);
@@ -717,6 +733,7 @@ main(int argc, char **argv)
 	peer_name(conn.peer, sizeof conn.peer);
 	serve(&conn, &cfg);
 	buf_free(&conn.resp.body);
+	buf_free(&conn.resp.source);
 	buf_free(&conn.out);
 	buf_free(&cfg.root_buf);
 	buf_free(&snapshot);
