@@ -17,7 +17,7 @@ setup() {
 
 teardown() {
 	local pid
-	exec 7>&- 8<&- 2>/dev/null || true
+	exec 7>&- 8<&-
 	for pid in ${browser_pid:-} ${serve_pid:-}; do
 		kill "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true

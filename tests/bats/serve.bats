@@ -671,3 +671,16 @@ handlers_at_least() {
 	assert_success
 	exec 5<&-
 }
+
+@test "an installed handler finds its dashboard in ../share/casino/dashboard" {
+	real=$(readlink -f "$(command -v casino-http-handler)")
+	# A wrapper script (make check-valgrind) is no program to copy.
+	head -c 4 "$real" | grep -q ELF || skip "casino-http-handler is a wrapper here"
+	mkdir -p "$BATS_TEST_TMPDIR/prefix/bin" "$BATS_TEST_TMPDIR/prefix/share/casino/dashboard"
+	cp "$real" "$BATS_TEST_TMPDIR/prefix/bin/"
+	printf 'installed page\n' >"$BATS_TEST_TMPDIR/prefix/share/casino/dashboard/index.html"
+	printf 'GET / HTTP/1.0\r\n\r\n' >"$BATS_TEST_TMPDIR/req"
+	run sh -c "'$BATS_TEST_TMPDIR/prefix/bin/casino-http-handler' -f '$snap' <'$BATS_TEST_TMPDIR/req' 2>/dev/null"
+	assert_line --index 0 $'HTTP/1.1 200 OK\r'
+	assert_line 'installed page'
+}
