@@ -157,10 +157,15 @@ read_file(const char *path, struct buf *b, struct stat *st)
 
 	if (fd < 0)
 		return -1;
-	if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode) || st->st_size > FILE_MAX) {
-		saved = fstat(fd, st) != 0 ? errno : EFBIG;
+	if (fstat(fd, st) != 0) {
+		saved = errno;
 		close(fd);
 		errno = saved;
+		return -1;
+	}
+	if (!S_ISREG(st->st_mode) || st->st_size > FILE_MAX) {
+		close(fd);
+		errno = EFBIG;
 		return -1;
 	}
 	b->len = 0;
@@ -613,9 +618,7 @@ static int
 keep_alive(const struct httpreq *req)
 {
 	size_t len;
-	const char *conn;
-
-	const char *length = httpreq_field(req, "content-length", &len);
+	const char *length = httpreq_field(req, "content-length", &len), *conn;
 
 	/* A body we do not read: end the connection after the answer. */
 	if (length != NULL && (len != 1 || length[0] != '0'))
