@@ -723,6 +723,12 @@ main(int argc, char **argv)
 	timeout_opt = opt_pick("--timeout", timeout_opt, "CASINO_HTTP_TIMEOUT", "5", &source);
 	cfg.timeout = opt_real(source, timeout_opt, 0.001, 3600);
 	cfg.root = opt_pick("--root", root_opt, "CASINO_HTTP_ROOT", NULL, &source);
+	if (cfg.root != NULL) {
+		buf_printf(&cfg.root_buf, "%s/index.html", cfg.root);
+		if (access(cfg.root_buf.data, R_OK) != 0)
+			die(EX_USAGE, "no dashboard in that folder", LOG_STR("option", source),
+			    LOG_STR("value", cfg.root), LOG_STR("error", strerror(errno)));
+	}
 	cfg.snapshot = opt_pick("--snapshot", snapshot_opt, "CASINO_SNAPSHOT", NULL, &source);
 	if (cfg.snapshot == NULL) {
 		rundir_snapshot_path(&snapshot);

@@ -684,3 +684,19 @@ handlers_at_least() {
 	assert_line --index 0 $'HTTP/1.1 200 OK\r'
 	assert_line 'installed page'
 }
+
+@test "a CASINO_HTTP_ROOT without a dashboard: 64 naming it, from the handler and from casino-serve; -r wins" {
+	export CASINO_HTTP_ROOT=$BATS_TEST_TMPDIR/none
+	run --separate-stderr casino-http-handler -f "$snap" </dev/null
+	assert_failure 64
+	run jq -r '[.option, .value] | join(" ")' <<<"$stderr"
+	assert_output "CASINO_HTTP_ROOT $BATS_TEST_TMPDIR/none"
+	run --separate-stderr casino-serve -p "$port" -f "$snap"
+	assert_failure 64
+	run jq -r .option <<<"$stderr"
+	assert_output CASINO_HTTP_ROOT
+	printf 'GET / HTTP/1.0\r\n\r\n' >"$BATS_TEST_TMPDIR/req"
+	run --separate-stderr casino-http-handler -r "$CASINO_ROOT/share/dashboard" -f "$snap" <"$BATS_TEST_TMPDIR/req"
+	assert_success
+	assert_line --index 0 $'HTTP/1.1 200 OK\r'
+}
