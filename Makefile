@@ -53,10 +53,6 @@ MANPAGES = $(wildcard man/*.[17])
 # Libraries each program needs beyond libcasino and jansson.
 LIBS_casino-fx     = -ldl
 LIBS_casino-player = -lpq
-# Static: socat execs the handler once per connection, and skipping the
-# dynamic loader makes that markedly faster (bench/serve). Sanitizers need
-# dynamic linking.
-LIBS_casino-http-handler = $(if $(findstring -fsanitize,$(LDFLAGS)),,-static)
 LIBS_casino-produce = -lrdkafka
 LIBS_kafka-mock    = -lrdkafka -lpthread
 
@@ -71,7 +67,8 @@ BINS = $(PROGS:%=$(BUILD)/%)
 # Debian packages: build, run and test.
 DEBS = gcc make libjansson-dev libpq-dev libcurl4-openssl-dev postgresql \
 	postgresql-contrib socat jq curl kcat librdkafka-dev bats bats-assert \
-	bats-support mandoc shellcheck clang libclang-rt-dev valgrind wrk zstd
+	bats-support mandoc shellcheck clang libclang-rt-dev valgrind wrk zstd \
+	musl-tools prometheus chromium nginx-light busybox
 
 all: $(BINS) $(TESTPROGS:%=$(BUILD)/%)
 
@@ -85,6 +82,20 @@ $(BUILD)/libcasino.a: $(LIBOBJ)
 
 $(BUILD)/%: tools/%.c $(BUILD)/libcasino.a lib/*.h
 	$(CC) $(CFLAGS) $(CPPFLAGS) -o $@ $< $(BUILD)/libcasino.a $(LIBS_$*) -ljansson -lm $(LDFLAGS)
+
+# socat execs the handler once per connection: it is linked statically
+# against musl (musl-tools), whose start-up is ~0.1 ms where static glibc's
+# takes ~1 ms on a virtual machine (its CPU feature probing traps to the
+# hypervisor; bench/serve). Without musl-gcc it is static glibc; sanitizer
+# builds link it dynamically like every other program.
+HANDLER_LIB = $(filter-out lib/fxrates.c lib/fxdates.c,$(LIBSRC))
+MUSL_CC = $(shell command -v musl-gcc 2>/dev/null)
+$(BUILD)/casino-http-handler: tools/casino-http-handler.c $(BUILD)/libcasino.a $(HANDLER_LIB) lib/*.h
+	$(if $(findstring -fsanitize,$(LDFLAGS)), \
+		$(CC) $(CFLAGS) $(CPPFLAGS) -o $@ $< $(BUILD)/libcasino.a -lm $(LDFLAGS), \
+		$(if $(MUSL_CC), \
+			$(MUSL_CC) $(CFLAGS) $(CPPFLAGS) -static -o $@ $< $(HANDLER_LIB), \
+			$(CC) $(CFLAGS) $(CPPFLAGS) -static -o $@ $< $(BUILD)/libcasino.a -lm $(LDFLAGS)))
 
 $(BUILD)/%: tests/%.c
 	@mkdir -p $(BUILD)
@@ -145,7 +156,8 @@ bench: all
 
 install: all
 	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
-		$(DESTDIR)$(PREFIX)/share/man/man7 $(DESTDIR)$(PREFIX)/share/casino/migrations
+		$(DESTDIR)$(PREFIX)/share/man/man7 $(DESTDIR)$(PREFIX)/share/casino/migrations \
+		$(DESTDIR)$(PREFIX)/share/casino/dashboard
 	cp $(BINS) $(DESTDIR)$(PREFIX)/bin/
 	for s in $(SCRIPTS); do \
 		sed -e 's|^datadir=.*|datadir=$(PREFIX)/share/casino|' \
@@ -156,6 +168,7 @@ install: all
 	cp man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	cp man/*.7 $(DESTDIR)$(PREFIX)/share/man/man7/
 	if [ -d share ]; then cp share/*.json $(DESTDIR)$(PREFIX)/share/casino/ 2>/dev/null || true; fi
+	cp share/dashboard/* $(DESTDIR)$(PREFIX)/share/casino/dashboard/
 	if [ -d migrations ]; then cp migrations/*.sql $(DESTDIR)$(PREFIX)/share/casino/migrations/ 2>/dev/null || true; fi
 
 uninstall:

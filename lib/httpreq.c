@@ -143,6 +143,7 @@ httpreq_parse(const char *buf, size_t len, struct httpreq *req)
 	if (hosts > 1 || (hosts == 0 && req->version_minor >= 1))
 		return bad(req, hosts > 1 ? "more than one Host field" : "no Host field");
 	req->head_len = pos;
+	req->end = buf + pos;
 	split_path(req);
 	return HTTPREQ_OK;
 }
@@ -157,4 +158,56 @@ int
 httpreq_path_is(const struct httpreq *req, const char *p)
 {
 	return req->path_len == strlen(p) && memcmp(req->path, p, req->path_len) == 0;
+}
+
+const char *
+httpreq_field(const struct httpreq *req, const char *name, size_t *len)
+{
+	size_t name_len = strlen(name);
+	/* The request line is whole and valid: fields start after its LF. */
+	const char *line = memchr(req->method, '\n', (size_t)(req->end - req->method));
+
+	while (line != NULL) {
+		const char *start = line + 1, *end, *v;
+
+		line = memchr(start, '\n', (size_t)(req->end - start));
+		end = line != NULL ? line : req->end;
+		if (end > start && end[-1] == '\r')
+			end--;
+		if (end == start)
+			return NULL; /* the empty line that ends the head */
+		if ((size_t)(end - start) > name_len && start[name_len] == ':' &&
+		    strncasecmp(start, name, name_len) == 0) {
+			v = start + name_len + 1;
+			while (v < end && (*v == ' ' || *v == '\t'))
+				v++;
+			while (end > v && (end[-1] == ' ' || end[-1] == '\t'))
+				end--;
+			*len = (size_t)(end - v);
+			return v;
+		}
+	}
+	return NULL;
+}
+
+int
+httpreq_list_has(const char *v, size_t len, const char *token)
+{
+	size_t token_len = strlen(token), i = 0;
+
+	while (i < len) {
+		size_t start, end;
+
+		while (i < len && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
+			i++;
+		start = i;
+		while (i < len && v[i] != ',')
+			i++;
+		end = i;
+		while (end > start && (v[end - 1] == ' ' || v[end - 1] == '\t'))
+			end--;
+		if (end - start == token_len && strncasecmp(v + start, token, token_len) == 0)
+			return 1;
+	}
+	return 0;
 }

@@ -31,6 +31,7 @@ struct httpreq {
 	size_t method_len, target_len, path_len;
 	int version_minor;  /* HTTP/1.<version_minor> */
 	size_t head_len;    /* bytes of the head, final empty line included */
+	const char *end;    /* buf + head_len */
 	const char *error;  /* why HTTPREQ_BAD, else NULL */
 };
 
@@ -39,5 +40,12 @@ enum httpreq_status httpreq_parse(const char *buf, size_t len, struct httpreq *r
 int httpreq_method_is(const struct httpreq *req, const char *m);
 /* 1 when the path is exactly p. */
 int httpreq_path_is(const struct httpreq *req, const char *p);
+/* The value of the first header field named name (case-insensitive),
+ * without surrounding spaces, *len bytes long; NULL when there is none.
+ * req must come from httpreq_parse returning HTTPREQ_OK. */
+const char *httpreq_field(const struct httpreq *req, const char *name, size_t *len);
+/* 1 when the comma-separated list v[0..len) holds token (case-insensitive),
+ * as in "Connection: keep-alive, Upgrade". */
+int httpreq_list_has(const char *v, size_t len, const char *token);
 
 #endif

@@ -1,8 +1,10 @@
-/* casino-http-handler: answer one HTTP/1.x request on stdin/stdout with the
- * casino-tee-agg snapshot. socat runs one per connection (casino-serve). */
+/* casino-http-handler: serve HTTP/1.1 on one connection (stdin/stdout) with
+ * the casino-tee-agg snapshot: /materialized, /metrics, /healthz and the
+ * dashboard. socat runs one per connection (casino-serve). */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -10,6 +12,7 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sysexits.h>
@@ -17,18 +20,22 @@
 
 #include "buf.h"
 #include "httpreq.h"
+#include "json.h"
 #include "log.h"
 #include "ndjson.h"
 #include "opt.h"
 #include "rundir.h"
 #include "timefmt.h"
 
-static const char usage_text[] = "casino-http-handler [-f snapshot] [-t seconds]";
+static const char usage_text[] =
+    "casino-http-handler [-f snapshot] [-t seconds] [-r dashboard-dir]";
 
 enum {
 	HEALTHY_AGE_MS = 5000,     /* /healthz: a snapshot younger than this */
-	SNAPSHOT_MAX = 16 << 20,   /* refuse to serve anything bigger */
-	LINGER_MS = 2000,          /* drain input this long after answering */
+	FILE_MAX = 16 << 20,       /* refuse to serve anything bigger */
+	LINGER_MS = 2000,          /* drain input this long after the last answer */
+	MAX_REQUESTS = 1000,       /* per connection */
+	OUT_FLUSH = 64 << 10,      /* write pipelined answers at least this often */
 };
 
 static void
@@ -37,12 +44,41 @@ usage(void)
 	printf("usage: %s\n"
 	    "  -f, --snapshot FILE  the snapshot to serve (CASINO_SNAPSHOT,\n"
 	    "                       default: materialized.json in the runtime dir)\n"
-	    "  -t, --timeout S      close when no complete request came in S seconds\n"
-	    "                       (CASINO_HTTP_TIMEOUT, default 5)\n"
+	    "  -t, --timeout S      close when no complete request came S seconds after\n"
+	    "                       the connection or the last answer (CASINO_HTTP_TIMEOUT,\n"
+	    "                       default 5)\n"
+	    "  -r, --root DIR       the dashboard's files (CASINO_HTTP_ROOT, default:\n"
+	    "                       share/casino/dashboard next to the program's bin)\n"
 	    "  -h, --help           this text\n"
 	    "  -V, --version        the version\n", usage_text);
 	exit(0);
 }
+
+/* The files this handler may serve besides the snapshot: a fixed table, so
+ * no path from a request is ever opened. */
+static const struct asset {
+	const char *path, *file, *type;
+} assets[] = {
+	{ "/", "index.html", "text/html; charset=utf-8" },
+	{ "/dashboard.css", "dashboard.css", "text/css; charset=utf-8" },
+	{ "/dashboard.js", "dashboard.js", "text/javascript; charset=utf-8" },
+};
+
+struct config {
+	const char *snapshot;
+	const char *root;     /* NULL: found next to the program when first needed */
+	struct buf root_buf;
+	double timeout;
+};
+
+struct response {
+	int status;
+	const char *reason, *type, *extra; /* extra: header lines, each ending CRLF */
+	char etag[96];                     /* with quotes; empty: none */
+	time_t modified;                   /* Last-Modified; 0: none */
+	struct buf body;                   /* kept across requests: no allocation */
+	struct buf source;                 /* the snapshot /metrics is made from */
+};
 
 /* "address:port" of the client on stdin, or "-" when it is no socket. */
 static void
@@ -89,67 +125,206 @@ wait_readable(int fd, int64_t deadline_ms)
 	return r != 0;
 }
 
-struct response {
-	int status;
-	const char *reason, *extra; /* extra: header lines, each ending CRLF */
-	struct buf body;
-};
+static void
+set_status(struct response *r, int status, const char *reason)
+{
+	r->status = status;
+	r->reason = reason;
+}
 
 static void
 set_error(struct response *r, int status, const char *reason, const char *error)
 {
-	r->status = status;
-	r->reason = reason;
+	set_status(r, status, reason);
+	r->type = "application/json";
+	r->etag[0] = '\0';
+	r->modified = 0;
 	r->body.len = 0;
 	buf_puts(&r->body, "{\"error\":");
 	buf_json_string(&r->body, error, strlen(error));
 	buf_puts(&r->body, "}\n");
 }
 
-/* The snapshot into r->body: 200, or 503 when there is none yet. */
-static void
-serve_snapshot(struct response *r, const char *path)
+/* The whole regular file at path into b (replacing its contents), st its
+ * status. -1 with errno set when it cannot be opened or read; EFBIG when it
+ * is no regular file of at most FILE_MAX bytes. The writer renames complete
+ * files into place, so the file opened stays whole to its end. */
+static int
+read_file(const char *path, struct buf *b, struct stat *st)
 {
-	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	struct stat st;
-	ssize_t n;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC), saved;
+	ssize_t n = 0;
 
-	if (fd < 0) {
-		if (errno == ENOENT) {
-			set_error(r, 503, "Service Unavailable", "no snapshot yet");
-			return;
-		}
-		log_error("cannot open snapshot", LOG_STR("path", path), LOG_STR("error", strerror(errno)));
-		set_error(r, 500, "Internal Server Error", "snapshot unreadable");
-		return;
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > SNAPSHOT_MAX) {
-		log_error("snapshot is not a regular file of at most 16 MiB", LOG_STR("path", path));
-		set_error(r, 500, "Internal Server Error", "snapshot unreadable");
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, st) != 0) {
+		saved = errno;
 		close(fd);
-		return;
+		errno = saved;
+		return -1;
 	}
-	r->status = 200;
-	r->reason = "OK";
-	/* The writer renames a complete file into place, so whatever file we
-	 * opened stays whole; read it to its end. */
+	if (!S_ISREG(st->st_mode) || st->st_size > FILE_MAX) {
+		close(fd);
+		errno = EFBIG;
+		return -1;
+	}
+	b->len = 0;
 	for (;;) {
-		buf_reserve(&r->body, 4096);
-		n = read(fd, r->body.data + r->body.len, r->body.cap - r->body.len - 1);
+		buf_reserve(b, (size_t)st->st_size + 1);
+		n = read(fd, b->data + b->len, b->cap - b->len - 1);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			break;
-		r->body.len += (size_t)n;
-		r->body.data[r->body.len] = '\0';
-		if (r->body.len > SNAPSHOT_MAX)
+		b->len += (size_t)n;
+		if (b->len > FILE_MAX) {
+			n = -1;
+			errno = EFBIG;
 			break;
+		}
 	}
-	if (n < 0 || r->body.len > SNAPSHOT_MAX) {
-		log_error("cannot read snapshot", LOG_STR("path", path));
+	saved = errno;
+	close(fd);
+	b->data[b->len] = '\0';
+	errno = saved;
+	return n < 0 ? -1 : 0;
+}
+
+/* A strong validator for one representation of the file st describes: the
+ * writer renames a new file into place, so inode, size and mtime change. */
+static void
+set_validators(struct response *r, const struct stat *st, const char *kind, long long extra)
+{
+	snprintf(r->etag, sizeof r->etag, "\"%s%llx-%llx-%llx.%lx-%llx\"", kind,
+	    (unsigned long long)st->st_ino, (unsigned long long)st->st_size,
+	    (unsigned long long)st->st_mtim.tv_sec, (unsigned long)st->st_mtim.tv_nsec,
+	    (unsigned long long)extra);
+	r->modified = st->st_mtim.tv_sec;
+}
+
+/* The answer when the snapshot cannot be read: 503 when there is none yet. */
+static void
+snapshot_error(struct response *r, const char *path)
+{
+	if (errno == ENOENT)
+		set_error(r, 503, "Service Unavailable", "no snapshot yet");
+	else {
+		log_error("cannot read snapshot", LOG_STR("path", path), LOG_STR("error", strerror(errno)));
 		set_error(r, 500, "Internal Server Error", "snapshot unreadable");
 	}
-	close(fd);
+}
+
+static void
+serve_snapshot(struct response *r, const char *path)
+{
+	struct stat st;
+
+	if (read_file(path, &r->body, &st) != 0) {
+		snapshot_error(r, path);
+		return;
+	}
+	set_status(r, 200, "OK");
+	r->type = "application/json";
+	set_validators(r, &st, "", 0);
+}
+
+/* Milliseconds since the file st describes was written (negative: future). */
+static long long
+age_ms(const struct stat *st)
+{
+	struct utc_time now = timefmt_now();
+
+	return (long long)(now.sec - st->st_mtim.tv_sec) * 1000 +
+	    (now.nsec - st->st_mtim.tv_nsec) / 1000000;
+}
+
+/* One metric: HELP, TYPE and a sample, the sample only when the snapshot
+ * holds the value as a number (a JSON number is a valid Prometheus value).
+ * player: the player_id label, or -1 for none. cents: the value is in
+ * cents, the metric in units. */
+static void
+put_metric(struct buf *b, const char *name, const char *type, const char *help,
+    const struct json_member *value, long long player, int cents)
+{
+	long long v;
+
+	if (value == NULL || (value->kind != JSON_KIND_INTEGER && value->kind != JSON_KIND_REAL))
+		return;
+	buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n%s", name, help, name, type, name);
+	if (player >= 0)
+		buf_printf(b, "{player_id=\"%lld\"}", player);
+	buf_putc(b, ' ');
+	if (!cents)
+		buf_append(b, value->value, value->value_len);
+	else if (value->kind == JSON_KIND_INTEGER && json_member_integer(value, &v) == 0)
+		buf_printf(b, "%s%lld.%02lld", v < 0 ? "-" : "", llabs(v / 100), llabs(v % 100));
+	else
+		buf_printf(b, "%.15g", strtod(value->value, NULL) / 100);
+	buf_putc(b, '\n');
+}
+
+/* A top player, {"id":N,"count":N}, as a gauge labelled with the id. */
+static void
+put_top_player(struct buf *b, const struct json_members *snap, const char *key,
+    const char *name, const char *help, int cents)
+{
+	const struct json_member *top = json_member_find(snap, key);
+	struct json_members player = { 0 };
+	char why[128];
+	long long id;
+
+	if (top != NULL && top->kind == JSON_KIND_OBJECT &&
+	    json_scan_object(&player, top->value, top->value_len, why, sizeof why) == 0 &&
+	    json_member_find(&player, "id") != NULL &&
+	    json_member_integer(json_member_find(&player, "id"), &id) == 0 && id >= 0)
+		put_metric(b, name, "gauge", help, json_member_find(&player, "count"), id, cents);
+	json_members_free(&player);
+}
+
+/* /metrics: the snapshot in the Prometheus text format 0.0.4. The age is in
+ * whole seconds, so one answer (and its ETag) holds for a second. */
+static void
+serve_metrics(struct response *r, const char *path)
+{
+	struct json_members snap = { 0 };
+	struct stat st;
+	char why[128];
+	long long age;
+
+	if (read_file(path, &r->source, &st) != 0) {
+		snapshot_error(r, path);
+		return;
+	}
+	if (json_scan_object(&snap, r->source.data, r->source.len, why, sizeof why) != 0) {
+		json_members_free(&snap);
+		log_error("snapshot is not a JSON object", LOG_STR("path", path), LOG_STR("error", why));
+		set_error(r, 500, "Internal Server Error", "snapshot unreadable");
+		return;
+	}
+	age = age_ms(&st);
+	age = age < 0 ? 0 : age / 1000;
+	r->body.len = 0;
+	put_metric(&r->body, "casino_events_total", "counter", "Events seen by casino-tee-agg.",
+	    json_member_find(&snap, "events_total"), -1, 0);
+	put_metric(&r->body, "casino_events_per_minute", "gauge",
+	    "Events per minute since the first event.",
+	    json_member_find(&snap, "events_per_minute"), -1, 0);
+	put_metric(&r->body, "casino_events_per_second_moving_average", "gauge",
+	    "Events per second over the last 60 seconds.",
+	    json_member_find(&snap, "events_per_second_moving_average"), -1, 0);
+	put_top_player(&r->body, &snap, "top_player_bets", "casino_top_player_bets",
+	    "Bets placed by the player with the most bets.", 0);
+	put_top_player(&r->body, &snap, "top_player_wins", "casino_top_player_wins",
+	    "Winning bets of the player with the most winning bets.", 0);
+	put_top_player(&r->body, &snap, "top_player_deposits", "casino_top_player_deposits_eur",
+	    "Deposits in EUR of the player with the largest deposits.", 1);
+	buf_printf(&r->body, "# HELP casino_snapshot_age_seconds Whole seconds since the "
+	    "snapshot was written.\n# TYPE casino_snapshot_age_seconds gauge\n"
+	    "casino_snapshot_age_seconds %lld\n", age);
+	json_members_free(&snap);
+	set_status(r, 200, "OK");
+	r->type = "text/plain; version=0.0.4; charset=utf-8";
+	set_validators(r, &st, "m", age);
 }
 
 /* /healthz: 200 while the snapshot was written less than 5 s ago. */
@@ -157,79 +332,205 @@ static void
 serve_health(struct response *r, const char *path)
 {
 	struct stat st;
-	struct utc_time now;
-	long long age_ms;
+	long long age;
 
 	if (stat(path, &st) != 0) {
 		set_error(r, 503, "Service Unavailable", "no snapshot yet");
 		return;
 	}
-	now = timefmt_now();
-	age_ms = (long long)(now.sec - st.st_mtim.tv_sec) * 1000 +
-	    (now.nsec - st.st_mtim.tv_nsec) / 1000000;
+	age = age_ms(&st);
+	r->body.len = 0;
+	r->type = "application/json";
 	/* A time far in the future is as suspect as an old one. */
-	if (age_ms < HEALTHY_AGE_MS && age_ms > -HEALTHY_AGE_MS) {
-		r->status = 200;
-		r->reason = "OK";
-		buf_printf(&r->body, "{\"status\":\"ok\",\"age_ms\":%lld}\n", age_ms);
+	if (age < HEALTHY_AGE_MS && age > -HEALTHY_AGE_MS) {
+		set_status(r, 200, "OK");
+		buf_printf(&r->body, "{\"status\":\"ok\",\"age_ms\":%lld}\n", age);
 	} else {
-		r->status = 503;
-		r->reason = "Service Unavailable";
-		buf_printf(&r->body, "{\"status\":\"stale\",\"age_ms\":%lld}\n", age_ms);
+		set_status(r, 503, "Service Unavailable");
+		buf_printf(&r->body, "{\"status\":\"stale\",\"age_ms\":%lld}\n", age);
 	}
 }
 
-static void
-route(struct response *r, const struct httpreq *req, const char *snapshot)
+/* The dashboard's folder when none was given: share/casino/dashboard beside
+ * the bin folder of this program once installed, share/dashboard in the
+ * source tree (build/casino-http-handler). */
+static const char *
+dashboard_root(struct config *cfg)
 {
-	int snap = httpreq_path_is(req, "/materialized");
-	int health = httpreq_path_is(req, "/healthz");
+	static const char *const tails[] = { "/../share/casino/dashboard", "/../share/dashboard" };
+	char exe[PATH_MAX];
+	ssize_t n;
+	char *slash;
+	size_t i, dir_len;
 
-	if (!snap && !health)
+	if (cfg->root != NULL)
+		return cfg->root;
+	n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (n <= 0)
+		return cfg->root = ".";
+	exe[n] = '\0';
+	slash = strrchr(exe, '/');
+	dir_len = slash != NULL ? (size_t)(slash - exe) : 0;
+	for (i = 0; i < sizeof tails / sizeof tails[0]; i++) {
+		cfg->root_buf.len = 0;
+		buf_append(&cfg->root_buf, exe, dir_len);
+		buf_puts(&cfg->root_buf, tails[i]);
+		buf_puts(&cfg->root_buf, "/index.html");
+		if (access(cfg->root_buf.data, R_OK) == 0)
+			break;
+	}
+	cfg->root_buf.len -= strlen("/index.html");
+	cfg->root_buf.data[cfg->root_buf.len] = '\0';
+	return cfg->root = cfg->root_buf.data;
+}
+
+static void
+serve_asset(struct response *r, struct config *cfg, const struct asset *a)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	const char *root = dashboard_root(cfg);
+
+	if (snprintf(path, sizeof path, "%s/%s", root, a->file) >= (int)sizeof path ||
+	    read_file(path, &r->body, &st) != 0) {
+		log_error("cannot read the dashboard", LOG_STR("path", path),
+		    LOG_STR("error", strerror(errno)));
+		set_error(r, 500, "Internal Server Error", "dashboard missing");
+		return;
+	}
+	set_status(r, 200, "OK");
+	r->type = a->type;
+	set_validators(r, &st, "a", 0);
+}
+
+static void
+route(struct response *r, const struct httpreq *req, struct config *cfg)
+{
+	enum { NONE, SNAPSHOT, METRICS, HEALTH, ASSET } what = NONE;
+	const struct asset *asset = NULL;
+	size_t i;
+
+	if (httpreq_path_is(req, "/materialized"))
+		what = SNAPSHOT;
+	else if (httpreq_path_is(req, "/metrics"))
+		what = METRICS;
+	else if (httpreq_path_is(req, "/healthz"))
+		what = HEALTH;
+	for (i = 0; what == NONE && i < sizeof assets / sizeof assets[0]; i++)
+		if (httpreq_path_is(req, assets[i].path)) {
+			what = ASSET;
+			asset = &assets[i];
+		}
+	r->etag[0] = '\0';
+	r->modified = 0;
+	r->extra = NULL;
+	if (what == NONE)
 		set_error(r, 404, "Not Found", "not found");
 	else if (!httpreq_method_is(req, "GET") && !httpreq_method_is(req, "HEAD")) {
 		set_error(r, 405, "Method Not Allowed", "method not allowed");
 		r->extra = "Allow: GET, HEAD\r\n";
-	} else if (snap)
-		serve_snapshot(r, snapshot);
+	} else if (what == SNAPSHOT)
+		serve_snapshot(r, cfg->snapshot);
+	else if (what == METRICS)
+		serve_metrics(r, cfg->snapshot);
+	else if (what == HEALTH)
+		serve_health(r, cfg->snapshot);
 	else
-		serve_health(r, snapshot);
+		serve_asset(r, cfg, asset);
+}
+
+/* 1 when If-None-Match (a list of entity tags, or "*") names tag; weak
+ * comparison, as RFC 9110 asks for If-None-Match. */
+static int
+etag_matches(const char *v, size_t len, const char *tag)
+{
+	size_t tag_len = strlen(tag), i = 0;
+
+	while (i < len) {
+		while (i < len && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
+			i++;
+		if (i < len && v[i] == '*')
+			return 1;
+		if (len - i > 2 && v[i] == 'W' && v[i + 1] == '/')
+			i += 2;
+		if (len - i >= tag_len && memcmp(v + i, tag, tag_len) == 0 &&
+		    (len - i == tag_len || v[i + tag_len] == ',' || v[i + tag_len] == ' '))
+			return 1;
+		while (i < len && v[i] != ',')
+			i++;
+	}
+	return 0;
 }
 
 /* IMF-fixdate (RFC 9110) by hand: strftime would read /etc/localtime, and
- * the handler opens nothing but its snapshot. */
+ * the handler opens nothing it does not serve. */
 static void
-http_date(char *out, size_t size)
+http_date(char *out, size_t size, int64_t sec)
 {
 	static const char days[][4] = { "Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed" };
 	static const char months[][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
 		"Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-	struct utc_time now = timefmt_now();
 	struct civil_time c;
 
-	timefmt_civil(now.sec, &c);
+	timefmt_civil(sec, &c);
 	snprintf(out, size, "%s, %02d %s %04d %02d:%02d:%02d GMT",
-	    days[(now.sec / 86400) % 7], c.day, months[c.month - 1], c.year,
+	    days[((sec / 86400) % 7 + 7) % 7], c.day, months[c.month - 1], c.year,
 	    c.hour, c.minute, c.second);
 }
 
-static int
-send_response(const struct response *r, int head_only)
+/* Today's Date header value, formatted once a second. */
+static const char *
+date_now(void)
 {
-	struct buf out = { 0 };
-	char date[64];
-	int rc;
+	static char date[64];
+	static int64_t when = -1;
+	int64_t now = timefmt_now().sec;
 
-	http_date(date, sizeof date);
-	buf_printf(&out, "HTTP/1.1 %d %s\r\nDate: %s\r\n"
-	    "Content-Type: application/json\r\nContent-Length: %zu\r\n"
-	    "Cache-Control: no-store\r\n%sConnection: close\r\n\r\n",
-	    r->status, r->reason, date, r->body.len, r->extra ? r->extra : "");
+	if (now != when) {
+		http_date(date, sizeof date, now);
+		when = now;
+	}
+	return date;
+}
+
+/* Append the answer to out. connection: the Connection header's value, or
+ * NULL for none (HTTP/1.1 keep-alive). */
+static void
+put_response(struct buf *out, const struct response *r, int head_only, const char *connection)
+{
+	char modified[64];
+
+	buf_puts(out, "HTTP/1.1 ");
+	buf_put_int(out, r->status);
+	buf_putc(out, ' ');
+	buf_puts(out, r->reason);
+	buf_puts(out, "\r\nDate: ");
+	buf_puts(out, date_now());
+	buf_puts(out, "\r\nContent-Type: ");
+	buf_puts(out, r->type);
+	buf_puts(out, "\r\nContent-Length: ");
+	buf_put_int(out, (long long)r->body.len);
+	if (r->etag[0] != '\0') {
+		buf_puts(out, "\r\nETag: ");
+		buf_puts(out, r->etag);
+	}
+	if (r->modified != 0) {
+		http_date(modified, sizeof modified, r->modified);
+		buf_puts(out, "\r\nLast-Modified: ");
+		buf_puts(out, modified);
+	}
+	/* Cache, but ask every time: the snapshot changes several times a second. */
+	buf_puts(out, "\r\nCache-Control: no-cache\r\n");
+	if (r->extra != NULL)
+		buf_puts(out, r->extra);
+	if (connection != NULL) {
+		buf_puts(out, "Connection: ");
+		buf_puts(out, connection);
+		buf_puts(out, "\r\n");
+	}
+	buf_puts(out, "\r\n");
 	if (!head_only)
-		buf_append(&out, r->body.data, r->body.len);
-	rc = fd_write_all(STDOUT_FILENO, out.data, out.len);
-	buf_free(&out);
-	return rc;
+		buf_append(out, r->body.data, r->body.len);
 }
 
 /* Close our side, then read what the client still sends until it closes:
@@ -249,41 +550,6 @@ linger(void)
 		;
 }
 
-/* Read until the request head is complete, within timeout seconds of now.
- * HTTPREQ_INCOMPLETE: close without an answer (a timeout, logged, or a port
- * probe that connected and left). head holds HTTPREQ_MAX_HEAD + 1 bytes, so
- * that a head over the limit is seen as such. */
-static enum httpreq_status
-read_request(char *head, struct httpreq *req, double timeout, const char *peer)
-{
-	int64_t deadline = timefmt_monotonic_ms() + (int64_t)(timeout * 1000);
-	enum httpreq_status st;
-	size_t len = 0;
-
-	while ((st = httpreq_parse(head, len, req)) == HTTPREQ_INCOMPLETE) {
-		ssize_t n;
-
-		if (!wait_readable(STDIN_FILENO, deadline)) {
-			log_warn("no complete request in time, closing", LOG_STR("peer", peer),
-			    LOG_NUM("timeout_s", timeout), LOG_INT("bytes", len));
-			return HTTPREQ_INCOMPLETE;
-		}
-		n = read(STDIN_FILENO, head + len, HTTPREQ_MAX_HEAD + 1 - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			die(EX_IOERR, "cannot read request", LOG_STR("error", strerror(errno)));
-		if (n == 0 && len == 0)
-			return HTTPREQ_INCOMPLETE;
-		if (n == 0) {
-			req->error = "connection closed inside the request head";
-			return HTTPREQ_BAD;
-		}
-		len += (size_t)n;
-	}
-	return st;
-}
-
 static void
 log_request(const struct httpreq *req, const struct response *resp, const char *peer)
 {
@@ -296,32 +562,157 @@ log_request(const struct httpreq *req, const struct response *resp, const char *
 	    LOG_INT("bytes", resp->body.len));
 }
 
+/* One connection: the head buffer holds what was read and not yet handled
+ * (HTTPREQ_MAX_HEAD + 1 bytes, so a head over the limit is seen as such). */
+struct conn {
+	char in[HTTPREQ_MAX_HEAD + 1];
+	size_t len;
+	struct buf out;
+	struct response resp;
+	unsigned requests;
+	char peer[INET6_ADDRSTRLEN + 10];
+};
+
+static int
+flush(struct conn *c)
+{
+	if (c->out.len == 0)
+		return 0;
+	if (fd_write_all(STDOUT_FILENO, c->out.data, c->out.len) != 0) {
+		log_warn("cannot send the response", LOG_STR("peer", c->peer),
+		    LOG_STR("error", strerror(errno)));
+		return -1;
+	}
+	c->out.len = 0;
+	return 0;
+}
+
+/* Read more of the next request head, waiting until deadline. 1: read
+ * something; 0: close quietly (idle, or the client left between requests);
+ * -1: the client left inside a head; -2: timed out inside a head. */
+static int
+read_more(struct conn *c, int64_t deadline)
+{
+	ssize_t n;
+
+	for (;;) {
+		if (!wait_readable(STDIN_FILENO, deadline))
+			return c->len == 0 ? 0 : -2;
+		n = read(STDIN_FILENO, c->in + c->len, sizeof c->in - c->len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			log_warn("cannot read request", LOG_STR("peer", c->peer),
+			    LOG_STR("error", strerror(errno)));
+			return 0;
+		}
+		if (n == 0)
+			return c->len == 0 ? 0 : -1;
+		c->len += (size_t)n;
+		return 1;
+	}
+}
+
+/* 1 when the connection stays open after answering req. */
+static int
+keep_alive(const struct httpreq *req)
+{
+	size_t len;
+	const char *length = httpreq_field(req, "content-length", &len), *conn;
+
+	/* A body we do not read: end the connection after the answer. */
+	if (length != NULL && (len != 1 || length[0] != '0'))
+		return 0;
+	if (httpreq_field(req, "transfer-encoding", &len) != NULL)
+		return 0;
+	conn = httpreq_field(req, "connection", &len);
+	if (req->version_minor >= 1)
+		return conn == NULL || !httpreq_list_has(conn, len, "close");
+	return conn != NULL && httpreq_list_has(conn, len, "keep-alive");
+}
+
+/* Serve requests until one side ends the connection. */
+static void
+serve(struct conn *c, struct config *cfg)
+{
+	int64_t deadline = timefmt_monotonic_ms() + (int64_t)(cfg->timeout * 1000);
+	struct httpreq req;
+	enum httpreq_status st;
+	const char *inm;
+	size_t inm_len;
+	int keep, r;
+
+	for (;;) {
+		st = httpreq_parse(c->in, c->len, &req);
+		if (st == HTTPREQ_INCOMPLETE) {
+			if (flush(c) != 0)
+				return;
+			r = read_more(c, deadline);
+			if (r == 1)
+				continue;
+			if (r == -2)
+				log_warn("no complete request in time, closing", LOG_STR("peer", c->peer),
+				    LOG_NUM("timeout_s", cfg->timeout), LOG_INT("bytes", c->len));
+			if (r == 0 || r == -2)
+				return;
+			req.error = "connection closed inside the request head";
+			st = HTTPREQ_BAD;
+		}
+		c->requests++;
+		if (st == HTTPREQ_BAD) {
+			log_warn("bad request", LOG_STR("peer", c->peer), LOG_STR("reason", req.error));
+			set_error(&c->resp, 400, "Bad Request", req.error);
+			c->resp.extra = NULL;
+			put_response(&c->out, &c->resp, 0, "close");
+			break;
+		}
+		route(&c->resp, &req, cfg);
+		keep = keep_alive(&req) && c->requests < MAX_REQUESTS;
+		inm = httpreq_field(&req, "if-none-match", &inm_len);
+		if (inm != NULL && c->resp.status == 200 && c->resp.etag[0] != '\0' &&
+		    etag_matches(inm, inm_len, c->resp.etag)) {
+			set_status(&c->resp, 304, "Not Modified");
+			c->resp.body.len = 0;
+		}
+		put_response(&c->out, &c->resp,
+		    httpreq_method_is(&req, "HEAD") || c->resp.status == 304,
+		    !keep ? "close" : req.version_minor == 0 ? "keep-alive" : NULL);
+		log_request(&req, &c->resp, c->peer);
+		if (!keep)
+			break;
+		c->len -= req.head_len;
+		memmove(c->in, c->in + req.head_len, c->len);
+		deadline = timefmt_monotonic_ms() + (int64_t)(cfg->timeout * 1000);
+		if (c->out.len >= OUT_FLUSH && flush(c) != 0)
+			return;
+	}
+	if (flush(c) == 0)
+		linger();
+}
+
 int
 main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "snapshot", required_argument, NULL, 'f' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "root", required_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *timeout_env = opt_env("CASINO_HTTP_TIMEOUT", NULL);
-	char peer[INET6_ADDRSTRLEN + 10];
+	const char *snapshot_opt = NULL, *timeout_opt = NULL, *root_opt = NULL, *source;
+	struct config cfg = { 0 };
 	struct buf snapshot = { 0 };
-	char head[HTTPREQ_MAX_HEAD + 1];
-	double timeout = timeout_env ? opt_real("CASINO_HTTP_TIMEOUT", timeout_env, 0.001, 3600) : 5;
-	struct httpreq req;
-	enum httpreq_status st;
-	struct response resp = { 0 };
+	static struct conn conn;
 	int c;
 
 	log_init(argv[0]);
-	buf_puts(&snapshot, opt_env("CASINO_SNAPSHOT", ""));
-	while ((c = getopt_long(argc, argv, "f:t:hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "f:t:r:hV", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'f': snapshot.len = 0; buf_puts(&snapshot, optarg); break;
-		case 't': timeout = opt_real("--timeout", optarg, 0.001, 3600); break;
+		case 'f': snapshot_opt = optarg; break;
+		case 't': timeout_opt = optarg; break;
+		case 'r': root_opt = optarg; break;
 		case 'h': usage(); break;
 		case 'V': opt_version(); break;
 		default: opt_usage_error(usage_text);
@@ -329,26 +720,31 @@ main(int argc, char **argv)
 	}
 	if (optind != argc)
 		opt_usage_error(usage_text);
-	if (snapshot.len == 0)
-		rundir_snapshot_path(&snapshot);
-	signal(SIGPIPE, SIG_IGN);
-	peer_name(peer, sizeof peer);
-
-	st = read_request(head, &req, timeout, peer);
-	if (st != HTTPREQ_INCOMPLETE) {
-		if (st == HTTPREQ_BAD) {
-			log_warn("bad request", LOG_STR("peer", peer), LOG_STR("reason", req.error));
-			set_error(&resp, 400, "Bad Request", req.error);
-		} else
-			route(&resp, &req, snapshot.data);
-		if (send_response(&resp, st == HTTPREQ_OK && httpreq_method_is(&req, "HEAD")) != 0)
-			log_warn("cannot send the response", LOG_STR("peer", peer),
-			    LOG_STR("error", strerror(errno)));
-		else if (st == HTTPREQ_OK)
-			log_request(&req, &resp, peer);
-		linger();
+	timeout_opt = opt_pick("--timeout", timeout_opt, "CASINO_HTTP_TIMEOUT", "5", &source);
+	cfg.timeout = opt_real(source, timeout_opt, 0.001, 3600);
+	cfg.root = opt_pick("--root", root_opt, "CASINO_HTTP_ROOT", NULL, &source);
+	if (cfg.root != NULL) {
+		buf_printf(&cfg.root_buf, "%s/index.html", cfg.root);
+		if (access(cfg.root_buf.data, R_OK) != 0)
+			die(EX_USAGE, "no dashboard in that folder", LOG_STR("option", source),
+			    LOG_STR("value", cfg.root), LOG_STR("error", strerror(errno)));
 	}
-	buf_free(&resp.body);
+	cfg.snapshot = opt_pick("--snapshot", snapshot_opt, "CASINO_SNAPSHOT", NULL, &source);
+	if (cfg.snapshot == NULL) {
+		rundir_snapshot_path(&snapshot);
+		cfg.snapshot = snapshot.data;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	/* When casino-serve (socat, our parent) stops, its kept connections end
+	 * with it: a polling dashboard would otherwise keep one for minutes. */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0)
+		log_warn("cannot ask to end with casino-serve", LOG_STR("error", strerror(errno)));
+	peer_name(conn.peer, sizeof conn.peer);
+	serve(&conn, &cfg);
+	buf_free(&conn.resp.body);
+	buf_free(&conn.resp.source);
+	buf_free(&conn.out);
+	buf_free(&cfg.root_buf);
 	buf_free(&snapshot);
 	return 0;
 }

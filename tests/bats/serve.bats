@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # casino-serve + casino-http-handler: curl and raw sockets against a real
 # server on a free loopback port.
+# shellcheck disable=SC2030,SC2031,SC2154 # bats runs each test in a subshell and sets stderr
 load helpers
 
 setup_file() {
@@ -61,12 +62,15 @@ raw_status() {
 	assert_line --index 0 'HTTP/1.1 200 OK'
 	assert_line 'Content-Type: application/json'
 	assert_line "Content-Length: $(wc -c <"$snap")"
-	assert_line 'Connection: close'
+	assert_line --regexp '^ETag: "[0-9a-f.-]+"$'
+	assert_line --regexp '^Last-Modified: [A-Z][a-z]{2}, [0-9]{2} [A-Z][a-z]{2} [0-9]{4} [0-9:]{8} GMT$'
+	refute_line --partial 'Connection:'
 }
 
 @test "a new snapshot is served on the next request" {
 	start_server
-	printf '{"events_total":43}' >"$snap.tmp" && mv "$snap.tmp" "$snap"
+	printf '{"events_total":43}' >"$snap.tmp"
+	mv "$snap.tmp" "$snap"
 	run curl -sS "$url/materialized"
 	assert_output '{"events_total":43}'
 }
@@ -96,7 +100,7 @@ raw_status() {
 
 @test "other paths: 404 with a JSON error" {
 	start_server
-	for path in / /nope /materialized/ /materialized.json /Materialized /healthz/x; do
+	for path in /nope /index.html /materialized/ /materialized.json /Materialized /healthz/x; do
 		run curl -sS -o "$BATS_TEST_TMPDIR/body" -w '%{http_code}' "$url$path"
 		assert_output 404
 		run jq -r .error "$BATS_TEST_TMPDIR/body"
@@ -111,7 +115,6 @@ raw_status() {
 		assert_output 405
 		run tr -d '\r' <"$BATS_TEST_TMPDIR/head"
 		assert_line 'Allow: GET, HEAD'
-		assert_line 'Connection: close'
 	done
 }
 
@@ -177,7 +180,8 @@ close_after_ms() {
 	export CASINO_HTTP_TIMEOUT=1
 	start_server
 	ms=$(close_after_ms 'GET /materialized HTTP/1.1\r\nHost: t\r\n')
-	[ "$ms" -ge 900 ] && [ "$ms" -lt 3000 ]
+	[ "$ms" -ge 900 ]
+	[ "$ms" -lt 3000 ]
 	[ ! -s "$BATS_TEST_TMPDIR/answer" ]
 	grep -q '"msg":"no complete request in time, closing"' "$BATS_TEST_TMPDIR/serve.err"
 }
@@ -201,14 +205,16 @@ close_after_ms() {
 	wait "$writer" || true
 	exec 5<&-
 	# The trickle would take 2.4 s; the server closes at about 1 s.
-	[ "$ms" -ge 900 ] && [ "$ms" -lt 2000 ]
+	[ "$ms" -ge 900 ]
+	[ "$ms" -lt 2000 ]
 	[ ! -s "$BATS_TEST_TMPDIR/answer" ]
 }
 
 @test "the default timeout is 5 s" {
 	start_server
 	ms=$(close_after_ms 'GET /mat')
-	[ "$ms" -ge 4900 ] && [ "$ms" -lt 7000 ]
+	[ "$ms" -ge 4900 ]
+	[ "$ms" -lt 7000 ]
 }
 
 @test "no snapshot: 503 with a JSON error on /materialized and /healthz" {
@@ -276,7 +282,7 @@ close_after_ms() {
 	start_server
 	curl -sS -o /dev/null "$url/materialized"
 	curl -sS -o /dev/null "$url/nope"
-	sleep 0.2
+	wait_until 5 grep -q '"path":"/nope"' "$BATS_TEST_TMPDIR/serve.err"
 	run jq -c 'select(.msg == "request") | [.tool, .method, .path, .status]' "$BATS_TEST_TMPDIR/serve.err"
 	assert_line '["casino-http-handler","GET","/materialized",200]'
 	assert_line '["casino-http-handler","GET","/nope",404]'
@@ -354,7 +360,7 @@ handler_alone() {
 	run handler_alone "$req"
 	assert_success
 	assert_line --index 0 $'HTTP/1.1 200 OK\r'
-	assert_line --index 7 "$(cat "$snap")"
+	assert_line "$(cat "$snap")"
 	printf 'GET /nope HTTP/1.0\r\n\r\n' >"$req"
 	run handler_alone "$req"
 	assert_success
@@ -375,4 +381,322 @@ handler_alone() {
 	start_server
 	run curl -sS "$url/materialized"
 	assert_output '{"odd":true}'
+}
+
+# One GET of path $1 on the connection open on fd 5: prints the status code,
+# then the body (read to its Content-Length).
+fd_get() {
+	local line status len=0
+	printf 'GET %s HTTP/1.1\r\nHost: t\r\n\r\n' "$1" >&5
+	IFS= read -r line <&5
+	status=${line#HTTP/1.1 }
+	echo "${status%% *}"
+	while IFS= read -r line <&5 && [ "$line" != $'\r' ]; do
+		case $line in Content-Length:*) len=${line#Content-Length: } len=${len%$'\r'} ;; esac
+	done
+	if [ "$len" -gt 0 ]; then
+		IFS= read -r -N "$len" line <&5
+		printf '%s\n' "$line"
+	fi
+}
+
+@test "keep-alive: curl sends two requests on one connection" {
+	start_server
+	run curl -sS -v "$url/materialized" "$url/healthz"
+	assert_success
+	assert_output --partial 'Re-using existing connection'
+	assert_output --partial "$(cat "$snap")"
+	assert_output --partial '"status":"ok"'
+	# The handler saw both, from the same client port.
+	wait_until 5 grep -q '"path":"/healthz"' "$BATS_TEST_TMPDIR/serve.err"
+	run sh -c "jq -r 'select(.msg == \"request\") | .peer' '$BATS_TEST_TMPDIR/serve.err' | sort -u | wc -l"
+	assert_output 1
+}
+
+@test "each answer on a kept connection reads the snapshot as it is then" {
+	start_server
+	exec 5<>"/dev/tcp/127.0.0.1/$port"
+	run fd_get /materialized
+	assert_line --index 0 200
+	assert_line --index 1 "$(cat "$snap")"
+	printf '{"events_total":44}\n' >"$snap.tmp"
+	mv "$snap.tmp" "$snap"
+	run fd_get /materialized
+	assert_line --index 0 200
+	assert_line --index 1 '{"events_total":44}'
+	run fd_get /metrics
+	assert_line --index 0 200
+	assert_line 'casino_events_total 44'
+	rm "$snap"
+	run fd_get /materialized
+	assert_line --index 0 503
+	exec 5<&-
+}
+
+@test "pipelining: requests sent in one write are answered in order" {
+	start_server
+	raw 'GET /materialized HTTP/1.1\r\nHost: t\r\n\r\nHEAD /healthz HTTP/1.1\r\nHost: t\r\n\r\nGET /nope HTTP/1.1\r\nHost: t\r\n\r\nGET /metrics HTTP/1.1\r\nHost: t\r\n\r\n' >"$BATS_TEST_TMPDIR/answer"
+	run grep -a '^HTTP/1.1 ' "$BATS_TEST_TMPDIR/answer"
+	assert_equal "${#lines[@]}" 4
+	assert_line --index 0 $'HTTP/1.1 200 OK\r'
+	assert_line --index 1 $'HTTP/1.1 200 OK\r'
+	assert_line --index 2 $'HTTP/1.1 404 Not Found\r'
+	assert_line --index 3 $'HTTP/1.1 200 OK\r'
+	run grep -c '^{"events_total":42' "$BATS_TEST_TMPDIR/answer"
+	assert_output 1
+	run grep -c '"status":"ok"' "$BATS_TEST_TMPDIR/answer"
+	assert_output 0
+	run grep -c '^casino_events_total 42' "$BATS_TEST_TMPDIR/answer"
+	assert_output 1
+}
+
+@test "a kept connection closes after CASINO_HTTP_TIMEOUT idle" {
+	export CASINO_HTTP_TIMEOUT=1
+	start_server
+	ms=$(close_after_ms 'GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n')
+	[ "$ms" -ge 900 ]
+	[ "$ms" -lt 3000 ]
+	run head -n 1 "$BATS_TEST_TMPDIR/answer"
+	assert_output $'HTTP/1.1 200 OK\r'
+	run grep -c '"msg":"no complete request in time, closing"' "$BATS_TEST_TMPDIR/serve.err"
+	assert_output 0
+}
+
+@test "Connection: close ends the connection after the answer" {
+	export CASINO_HTTP_TIMEOUT=3
+	start_server
+	ms=$(close_after_ms 'GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n')
+	[ "$ms" -lt 2000 ]
+	run tr -d '\r' <"$BATS_TEST_TMPDIR/answer"
+	assert_line --index 0 'HTTP/1.1 200 OK'
+	assert_line 'Connection: close'
+}
+
+@test "HTTP/1.0: closed after the answer, kept only with Connection: keep-alive" {
+	export CASINO_HTTP_TIMEOUT=1
+	start_server
+	ms=$(close_after_ms 'GET /materialized HTTP/1.0\r\n\r\n')
+	[ "$ms" -lt 800 ]
+	run tr -d '\r' <"$BATS_TEST_TMPDIR/answer"
+	assert_line --index 0 'HTTP/1.1 200 OK'
+	assert_line 'Connection: close'
+	assert_line "$(cat "$snap")"
+	ms=$(close_after_ms 'GET /materialized HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\nGET /healthz HTTP/1.0\r\n\r\n')
+	[ "$ms" -lt 800 ]
+	run tr -d '\r' <"$BATS_TEST_TMPDIR/answer"
+	assert_line 'Connection: keep-alive'
+	assert_line 'Connection: close'
+	assert_line --partial '"status":"ok"'
+	ms=$(close_after_ms 'GET /materialized HTTP/1.0\r\nConnection: keep-alive\r\n\r\n')
+	[ "$ms" -ge 900 ]
+	[ "$ms" -lt 3000 ]
+}
+
+@test "at most 1000 requests on one connection; the 1000th says Connection: close" {
+	start_server
+	for _ in $(seq 1001); do
+		printf 'GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n'
+	done >"$BATS_TEST_TMPDIR/req"
+	socat -t 5 - "TCP:127.0.0.1:$port" <"$BATS_TEST_TMPDIR/req" >"$BATS_TEST_TMPDIR/answer"
+	run grep -c '^HTTP/1.1 200 OK' "$BATS_TEST_TMPDIR/answer"
+	assert_output 1000
+	run grep -c '^Connection: close' "$BATS_TEST_TMPDIR/answer"
+	assert_output 1
+	run sh -c "grep -a '^HTTP/1.1\|^Connection' '$BATS_TEST_TMPDIR/answer' | tail -n 2"
+	assert_line --index 0 $'HTTP/1.1 200 OK\r'
+	assert_line --index 1 $'Connection: close\r'
+}
+
+@test "a 400 ends the connection: the requests behind it are not answered" {
+	start_server
+	raw 'GET /healthz HTTP/1.1\r\nHost: t\r\n\r\nBAD\r\n\r\nGET /healthz HTTP/1.1\r\nHost: t\r\n\r\n' >"$BATS_TEST_TMPDIR/answer"
+	run grep -a '^HTTP/1.1 ' "$BATS_TEST_TMPDIR/answer"
+	assert_equal "${#lines[@]}" 2
+	assert_line --index 0 $'HTTP/1.1 200 OK\r'
+	assert_line --index 1 $'HTTP/1.1 400 Bad Request\r'
+}
+
+@test "If-None-Match with the current ETag: 304, no body; a new snapshot: 200" {
+	start_server
+	for path in /materialized /metrics /; do
+		etag=$(curl -sS -D - -o /dev/null "$url$path" | tr -d '\r' | sed -n 's/^ETag: //p')
+		[ -n "$etag" ]
+		run curl -sS -H "If-None-Match: $etag" -D "$BATS_TEST_TMPDIR/head" -w '%{http_code} %{size_download}' "$url$path"
+		assert_output '304 0'
+		run tr -d '\r' <"$BATS_TEST_TMPDIR/head"
+		assert_line "ETag: $etag"
+		run curl -sS -H "If-None-Match: \"x\", W/$etag" -o /dev/null -w '%{http_code}' "$url$path"
+		assert_output 304
+		run curl -sS -H 'If-None-Match: "other"' -o /dev/null -w '%{http_code}' "$url$path"
+		assert_output 200
+	done
+	etag=$(curl -sS -D - -o /dev/null "$url/materialized" | tr -d '\r' | sed -n 's/^ETag: //p')
+	printf '{"events_total":43}\n' >"$snap.tmp"
+	mv "$snap.tmp" "$snap"
+	run curl -sS -H "If-None-Match: $etag" -w ' %{http_code}' "$url/materialized"
+	assert_output '{"events_total":43}'$'\n'' 200'
+}
+
+@test "HEAD on every route: the GET's status and headers, no body" {
+	start_server
+	for path in /materialized /metrics /healthz / /dashboard.css /dashboard.js /nope; do
+		get=$(curl -sS -D - -o /dev/null "$url$path" | tr -d '\r' | grep -v -e '^Date:' -e '^ETag:' -e '^Last-Modified:' -e '^Content-Length:')
+		# HEAD then GET /nope on one connection: the GET's answer follows the
+		# HEAD's head at once, so the HEAD sent no body.
+		raw "HEAD $path HTTP/1.1\r\nHost: t\r\n\r\nGET /nope HTTP/1.1\r\nHost: t\r\n\r\n" >"$BATS_TEST_TMPDIR/answer"
+		run sh -c "tr -d '\r' <'$BATS_TEST_TMPDIR/answer' | sed -n '1,/^\$/p' | grep -v -e '^Date:' -e '^ETag:' -e '^Last-Modified:' -e '^Content-Length:'"
+		assert_output "$get"
+		run sh -c "tr -d '\r' <'$BATS_TEST_TMPDIR/answer' | sed '1,/^\$/d' | head -n 1"
+		assert_output 'HTTP/1.1 404 Not Found'
+	done
+}
+
+@test "/metrics: the snapshot in the Prometheus text format" {
+	cat >"$snap" <<-'JSON'
+	{"events_total":200,"events_per_minute":12.5,"events_per_second_moving_average":0.21,
+	 "top_player_bets":{"id":17,"count":8},"top_player_wins":{"id":13,"count":1},
+	 "top_player_deposits":{"id":14,"count":3275}}
+	JSON
+	start_server
+	run curl -sS -D "$BATS_TEST_TMPDIR/head" "$url/metrics"
+	assert_success
+	assert_line 'casino_events_total 200'
+	assert_line '# TYPE casino_events_total counter'
+	assert_line 'casino_events_per_minute 12.5'
+	assert_line 'casino_events_per_second_moving_average 0.21'
+	assert_line 'casino_top_player_bets{player_id="17"} 8'
+	assert_line 'casino_top_player_wins{player_id="13"} 1'
+	assert_line 'casino_top_player_deposits_eur{player_id="14"} 32.75'
+	assert_line --regexp '^casino_snapshot_age_seconds [0-9]+$'
+	run tr -d '\r' <"$BATS_TEST_TMPDIR/head"
+	assert_line 'Content-Type: text/plain; version=0.0.4; charset=utf-8'
+	printf 'not json' >"$snap"
+	run curl -sS -o /dev/null -w '%{http_code}' "$url/metrics"
+	assert_output 500
+}
+
+@test "/ serves the dashboard page, its style and its script" {
+	start_server
+	run curl -sS -D "$BATS_TEST_TMPDIR/head" "$url/"
+	assert_success
+	cmp <(printf '%s\n' "$output") "$CASINO_ROOT/share/dashboard/index.html"
+	run tr -d '\r' <"$BATS_TEST_TMPDIR/head"
+	assert_line 'Content-Type: text/html; charset=utf-8'
+	run curl -sS -o "$BATS_TEST_TMPDIR/js" -w '%{content_type}' "$url/dashboard.js"
+	assert_output 'text/javascript; charset=utf-8'
+	cmp "$BATS_TEST_TMPDIR/js" "$CASINO_ROOT/share/dashboard/dashboard.js"
+	mkdir "$BATS_TEST_TMPDIR/root"
+	printf 'other page\n' >"$BATS_TEST_TMPDIR/root/index.html"
+	run sh -c "printf 'GET / HTTP/1.0\r\n\r\n' | CASINO_HTTP_ROOT='$BATS_TEST_TMPDIR/root' casino-http-handler -f '$snap' 2>/dev/null"
+	assert_line 'other page'
+	run sh -c "printf 'GET /dashboard.css HTTP/1.0\r\n\r\n' | casino-http-handler -r '$BATS_TEST_TMPDIR/root' -f '$snap' 2>/dev/null | head -n 1"
+	assert_output $'HTTP/1.1 500 Internal Server Error\r'
+}
+
+@test "a client holding a connection idle does not hold up others" {
+	export CASINO_HTTP_TIMEOUT=1
+	start_server
+	exec 5<>"/dev/tcp/127.0.0.1/$port"
+	exec 6<>"/dev/tcp/127.0.0.1/$port"
+	printf 'GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n' >&6
+	run curl -sS -m 0.8 "$url/materialized"
+	assert_success
+	assert_output "$(cat "$snap")"
+	# Both idle connections are closed by the server after the timeout.
+	run timeout 3 cat <&5
+	assert_success
+	assert_output ''
+	run timeout 3 cat <&6
+	assert_success
+	assert_line --index 0 $'HTTP/1.1 200 OK\r'
+	exec 5<&- 6<&-
+}
+
+# 0 when casino-serve runs at least $1 handlers.
+handlers_at_least() {
+	[ "$(pgrep -c -P "$serve_pid")" -ge "$1" ]
+}
+
+@test "max-children connections idle: a new client waits in the backlog until one times out" {
+	export CASINO_HTTP_TIMEOUT=1
+	casino-serve -p "$port" -f "$snap" -c 2 2>"$BATS_TEST_TMPDIR/serve.err" &
+	serve_pid=$!
+	wait_port "$port"
+	exec 5<>"/dev/tcp/127.0.0.1/$port"
+	exec 6<>"/dev/tcp/127.0.0.1/$port"
+	wait_until 5 handlers_at_least 2
+	run curl -sS -m 5 -o /dev/null -w '%{http_code} %{time_total}' "$url/healthz"
+	assert_success
+	read -r code seconds <<<"$output"
+	assert_equal "$code" 200
+	# Served only once an idle connection timed out after 1 s.
+	run awk -v s="$seconds" 'BEGIN { exit !(s >= 0.5) }'
+	assert_success
+	exec 5<&- 6<&-
+}
+
+@test "a bad CASINO_HTTP_TIMEOUT: the option wins, -h works, else 64 naming the variable" {
+	printf 'GET /materialized HTTP/1.1\r\nHost: t\r\n\r\n' >"$BATS_TEST_TMPDIR/req"
+	export CASINO_HTTP_TIMEOUT=abc
+	run --separate-stderr casino-http-handler -t 2 -f "$snap" <"$BATS_TEST_TMPDIR/req"
+	assert_success
+	assert_line --index 0 $'HTTP/1.1 200 OK\r'
+	run casino-http-handler -h
+	assert_success
+	assert_output --partial 'usage: casino-http-handler'
+	run --separate-stderr casino-http-handler -f "$snap" <"$BATS_TEST_TMPDIR/req"
+	assert_failure 64
+	assert_output ''
+	run jq -r '[.tool, .option, .value] | join(" ")' <<<"$stderr"
+	assert_output 'casino-http-handler CASINO_HTTP_TIMEOUT abc'
+	run --separate-stderr casino-serve -p "$port" -f "$snap"
+	assert_failure 64
+	run jq -r .option <<<"$stderr"
+	assert_output CASINO_HTTP_TIMEOUT
+	run curl -s "$url/materialized"
+	assert_failure 7
+}
+
+@test "stopping casino-serve ends the connections it kept open" {
+	export CASINO_HTTP_TIMEOUT=30
+	start_server
+	exec 5<>"/dev/tcp/127.0.0.1/$port"
+	run fd_get /healthz
+	assert_line --index 0 200
+	kill "$serve_pid"
+	wait "$serve_pid" || true
+	serve_pid=
+	# Closed at once, not after the 30 s idle timeout.
+	run timeout 5 cat <&5
+	assert_success
+	exec 5<&-
+}
+
+@test "an installed handler finds its dashboard in ../share/casino/dashboard" {
+	real=$(readlink -f "$(command -v casino-http-handler)")
+	# A wrapper script (make check-valgrind) is no program to copy.
+	head -c 4 "$real" | grep -q ELF || skip "casino-http-handler is a wrapper here"
+	mkdir -p "$BATS_TEST_TMPDIR/prefix/bin" "$BATS_TEST_TMPDIR/prefix/share/casino/dashboard"
+	cp "$real" "$BATS_TEST_TMPDIR/prefix/bin/"
+	printf 'installed page\n' >"$BATS_TEST_TMPDIR/prefix/share/casino/dashboard/index.html"
+	printf 'GET / HTTP/1.0\r\n\r\n' >"$BATS_TEST_TMPDIR/req"
+	run sh -c "'$BATS_TEST_TMPDIR/prefix/bin/casino-http-handler' -f '$snap' <'$BATS_TEST_TMPDIR/req' 2>/dev/null"
+	assert_line --index 0 $'HTTP/1.1 200 OK\r'
+	assert_line 'installed page'
+}
+
+@test "a CASINO_HTTP_ROOT without a dashboard: 64 naming it, from the handler and from casino-serve; -r wins" {
+	export CASINO_HTTP_ROOT=$BATS_TEST_TMPDIR/none
+	run --separate-stderr casino-http-handler -f "$snap" </dev/null
+	assert_failure 64
+	run jq -r '[.option, .value] | join(" ")' <<<"$stderr"
+	assert_output "CASINO_HTTP_ROOT $BATS_TEST_TMPDIR/none"
+	run --separate-stderr casino-serve -p "$port" -f "$snap"
+	assert_failure 64
+	run jq -r .option <<<"$stderr"
+	assert_output CASINO_HTTP_ROOT
+	printf 'GET / HTTP/1.0\r\n\r\n' >"$BATS_TEST_TMPDIR/req"
+	run --separate-stderr casino-http-handler -r "$CASINO_ROOT/share/dashboard" -f "$snap" <"$BATS_TEST_TMPDIR/req"
+	assert_success
+	assert_line --index 0 $'HTTP/1.1 200 OK\r'
 }

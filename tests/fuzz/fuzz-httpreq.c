@@ -1,5 +1,6 @@
 /* libFuzzer: any bytes as an HTTP request head. Every pointer the parser
- * returns lies inside the input, and an accepted head fits the limit. */
+ * returns lies inside the input (a field's value inside the head), and an
+ * accepted head fits the limit. */
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -16,6 +17,8 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct httpreq req;
+	const char *v;
+	size_t n;
 
 	switch (httpreq_parse((const char *)data, size, &req)) {
 	case HTTPREQ_OK:
@@ -29,6 +32,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		(void)httpreq_method_is(&req, "GET");
 		(void)httpreq_path_is(&req, "/materialized");
+		/* A field's value lies inside the head. */
+		if ((v = httpreq_field(&req, "connection", &n)) != NULL) {
+			inside(v, n, data, req.head_len);
+			(void)httpreq_list_has(v, n, "keep-alive");
+		}
+		if ((v = httpreq_field(&req, "if-none-match", &n)) != NULL)
+			inside(v, n, data, req.head_len);
 		break;
 	case HTTPREQ_BAD:
 		if (req.error == NULL)
