@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "health.h"
 #include "httpreq.h"
 #include "json.h"
 #include "log.h"
@@ -32,6 +33,8 @@ static const char usage_text[] =
 
 enum {
 	HEALTHY_AGE_MS = 5000,     /* /healthz: a snapshot younger than this */
+	HELD_TOO_LONG_MS = 5000,   /* /healthz: no stage holding events longer */
+	MAX_STAGES = 64,           /* stage files read per request */
 	FILE_MAX = 16 << 20,       /* refuse to serve anything bigger */
 	LINGER_MS = 2000,          /* drain input this long after the last answer */
 	MAX_REQUESTS = 1000,       /* per connection */
@@ -78,6 +81,7 @@ struct response {
 	time_t modified;                   /* Last-Modified; 0: none */
 	struct buf body;                   /* kept across requests: no allocation */
 	struct buf source;                 /* the snapshot /metrics is made from */
+	struct health_stage stages[MAX_STAGES]; /* the live stages' counters */
 };
 
 /* "address:port" of the client on stdin, or "-" when it is no socket. */
@@ -281,6 +285,124 @@ put_top_player(struct buf *b, const struct json_members *snap, const char *key,
 	json_members_free(&player);
 }
 
+/* A stage's own counters in /metrics (doc/design.md, "Stage health"): the
+ * counter's name in the stage file, the metric, and its extra label. */
+static const struct stage_metric {
+	const char *counter, *metric, *label, *type, *help;
+} stage_metrics[] = {
+	{ "fetches_ok", "casino_fx_fetches_total", ",result=\"ok\"", "counter", "Rate requests by result." },
+	{ "fetches_error", "casino_fx_fetches_total", ",result=\"error\"", NULL, NULL },
+	{ "queries_ok", "casino_player_queries_total", ",result=\"ok\"", "counter", "Player queries by result." },
+	{ "queries_error", "casino_player_queries_total", ",result=\"error\"", NULL, NULL },
+	{ "reconnects", "casino_player_reconnects_total", "", "counter", "Database connections made again after one was lost." },
+	{ "unknown", "casino_player_unknown_total", "", "counter", "Events whose player the database does not know." },
+	{ "snapshots_ok", "casino_agg_snapshots_total", ",result=\"ok\"", "counter", "Snapshot writes by result." },
+	{ "snapshots_error", "casino_agg_snapshots_total", ",result=\"error\"", NULL, NULL },
+};
+
+/* Several processes of one stage (a rerun, a second worker) count as one:
+ * sums, and the oldest of the times. Returns the new count. */
+static int
+fold_stages(struct health_stage *st, int n)
+{
+	int kept = 0;
+
+	for (int i = 0; i < n; i++) {
+		struct health_stage *to = &st[kept - 1], *from = &st[i];
+		if (kept == 0 || strcmp(to->name, from->name) != 0) {
+			st[kept++] = *from;
+			continue;
+		}
+		to->in += from->in;
+		to->out += from->out;
+		to->rejected += from->rejected;
+		to->held += from->held;
+		if (from->held_since_ms > 0 && (to->held_since_ms == 0 || from->held_since_ms < to->held_since_ms))
+			to->held_since_ms = from->held_since_ms;
+		for (int k = 0; k < to->ncounters; k++) {
+			long long v = health_stage_counter(from, to->counter[k].name);
+			if (v >= 0)
+				to->counter[k].value += v;
+		}
+	}
+	return kept;
+}
+
+static double
+seconds_since(long long ms, long long now_ms)
+{
+	return ms > 0 && now_ms > ms ? (double)(now_ms - ms) / 1000 : 0;
+}
+
+/* The live stages' counters, one series per stage. */
+static void
+put_stage_metrics(struct buf *b, const struct health_stage *st, int n, long long now_ms)
+{
+	static const char *const outcomes[] = { "in", "out", "rejected" };
+
+	if (n == 0)
+		return;
+	buf_puts(b, "# HELP casino_stage_lines_total Lines each stage took in, wrote out, rejected.\n"
+	    "# TYPE casino_stage_lines_total counter\n");
+	for (int i = 0; i < n; i++) {
+		long long v[] = { st[i].in, st[i].out, st[i].rejected };
+		for (int k = 0; k < 3; k++)
+			buf_printf(b, "casino_stage_lines_total{stage=\"%s\",outcome=\"%s\"} %lld\n",
+			    st[i].name, outcomes[k], v[k]);
+	}
+	buf_puts(b, "# HELP casino_stage_held_events Events a stage holds now, waiting for a service.\n"
+	    "# TYPE casino_stage_held_events gauge\n");
+	for (int i = 0; i < n; i++)
+		buf_printf(b, "casino_stage_held_events{stage=\"%s\"} %lld\n", st[i].name, st[i].held);
+	buf_puts(b, "# HELP casino_stage_oldest_held_seconds Age of the oldest held event, 0 when none.\n"
+	    "# TYPE casino_stage_oldest_held_seconds gauge\n");
+	for (int i = 0; i < n; i++)
+		buf_printf(b, "casino_stage_oldest_held_seconds{stage=\"%s\"} %.3f\n", st[i].name,
+		    st[i].held > 0 ? seconds_since(st[i].held_since_ms, now_ms) : 0.0);
+	for (size_t m = 0; m < sizeof(stage_metrics) / sizeof(*stage_metrics); m++) {
+		const struct stage_metric *sm = &stage_metrics[m];
+		int headed = sm->type == NULL; /* a further series of the metric above */
+		for (int i = 0; i < n; i++) {
+			long long v = health_stage_counter(&st[i], sm->counter);
+			if (v < 0)
+				continue;
+			if (!headed++)
+				buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", sm->metric, sm->help,
+				    sm->metric, sm->type);
+			buf_printf(b, "%s{stage=\"%s\"%s} %lld\n", sm->metric, st[i].name, sm->label, v);
+		}
+	}
+	for (int i = 0, headed = 0; i < n; i++) {
+		long long fetched = health_stage_counter(&st[i], "rates_fetched_ms");
+		if (fetched <= 0)
+			continue;
+		if (!headed++)
+			buf_puts(b, "# HELP casino_fx_rates_age_seconds Age of the rates in use.\n"
+			    "# TYPE casino_fx_rates_age_seconds gauge\n");
+		buf_printf(b, "casino_fx_rates_age_seconds{stage=\"%s\"} %.3f\n", st[i].name,
+		    seconds_since(fetched, now_ms));
+	}
+}
+
+/* FNV-1a: the ETag of an answer made from more than one file. */
+static unsigned long long
+text_hash(const char *p, size_t n)
+{
+	unsigned long long h = 1469598103934665603ULL;
+
+	while (n-- > 0)
+		h = (h ^ (unsigned char)*p++) * 1099511628211ULL;
+	return h;
+}
+
+static long long
+now_ms(void)
+{
+	struct utc_time t = timefmt_now();
+
+	return (long long)t.sec * 1000 + t.nsec / 1000000;
+}
+
 /* /metrics: the snapshot in the Prometheus text format 0.0.4. The age is in
  * whole seconds, so one answer (and its ETag) holds for a second. */
 static void
@@ -321,18 +443,23 @@ serve_metrics(struct response *r, const char *path)
 	buf_printf(&r->body, "# HELP casino_snapshot_age_seconds Whole seconds since the "
 	    "snapshot was written.\n# TYPE casino_snapshot_age_seconds gauge\n"
 	    "casino_snapshot_age_seconds %lld\n", age);
+	put_stage_metrics(&r->body, r->stages, fold_stages(r->stages,
+	    health_read_all(r->stages, MAX_STAGES)), now_ms());
 	json_members_free(&snap);
 	set_status(r, 200, "OK");
 	r->type = "text/plain; version=0.0.4; charset=utf-8";
-	set_validators(r, &st, "m", age);
+	/* The stage counters change apart from the snapshot: the tag is the text's. */
+	set_validators(r, &st, "m", (long long)text_hash(r->body.data, r->body.len));
 }
 
-/* /healthz: 200 while the snapshot was written less than 5 s ago. */
+/* /healthz: 200 while the snapshot was written less than 5 s ago and no
+ * stage has held an event for 5 s or more; else 503 with the reason. */
 static void
 serve_health(struct response *r, const char *path)
 {
+	long long age, now = now_ms();
 	struct stat st;
-	long long age;
+	int n;
 
 	if (stat(path, &st) != 0) {
 		set_error(r, 503, "Service Unavailable", "no snapshot yet");
@@ -341,10 +468,21 @@ serve_health(struct response *r, const char *path)
 	age = age_ms(&st);
 	r->body.len = 0;
 	r->type = "application/json";
+	n = health_read_all(r->stages, MAX_STAGES);
+	for (int i = 0; i < n; i++) {
+		const struct health_stage *s = &r->stages[i];
+		if (s->held > 0 && s->held_since_ms > 0 && now - s->held_since_ms >= HELD_TOO_LONG_MS) {
+			set_status(r, 503, "Service Unavailable");
+			buf_printf(&r->body, "{\"status\":\"held\",\"stage\":\"%s\",\"pid\":%ld,"
+			    "\"held\":%lld,\"held_ms\":%lld,\"age_ms\":%lld}\n", s->name, s->pid,
+			    s->held, now - s->held_since_ms, age);
+			return;
+		}
+	}
 	/* A time far in the future is as suspect as an old one. */
 	if (age < HEALTHY_AGE_MS && age > -HEALTHY_AGE_MS) {
 		set_status(r, 200, "OK");
-		buf_printf(&r->body, "{\"status\":\"ok\",\"age_ms\":%lld}\n", age);
+		buf_printf(&r->body, "{\"status\":\"ok\",\"age_ms\":%lld,\"stages\":%d}\n", age, n);
 	} else {
 		set_status(r, 503, "Service Unavailable");
 		buf_printf(&r->body, "{\"status\":\"stale\",\"age_ms\":%lld}\n", age);

@@ -4,9 +4,11 @@
 const POLL_MS = 1000;
 const WINDOW_S = 300;        // the chart's width in seconds
 const STOPPED_AFTER_S = 5;   // no new event for this long: the stream stopped
+const STAGES = ["casino-fx", "casino-player", "casino-describe", "casino-tee-agg"];
 const rates = [];            // {t: ms, eps: events/s between two polls}
 let last = null;             // {t, total} of the previous good poll
 let lastChange = Date.now(); // when events_total last moved
+let lastStages = null;       // {t, out: {stage: lines out}} of the previous /metrics
 
 const $ = (id) => document.getElementById(id);
 const fmt = new Intl.NumberFormat("en", { maximumFractionDigits: 2 });
@@ -57,6 +59,61 @@ function show(snap, now) {
 		setStatus("live", "Live: events are arriving.");
 }
 
+// The stage series of a /metrics text: {stage: {in, out, rejected, held, oldest}}.
+function parseStages(text) {
+	const stages = {};
+	const re = /^casino_stage_(lines_total|held_events|oldest_held_seconds)\{stage="([^"]*)"(?:,outcome="([a-z]+)")?\} (\S+)$/gm;
+	for (let m; (m = re.exec(text)) !== null; ) {
+		const s = stages[m[2]] || (stages[m[2]] = { in: 0, out: 0, rejected: 0, held: 0, oldest: 0 });
+		const key = m[1] === "lines_total" ? m[3] : m[1] === "held_events" ? "held" : "oldest";
+		s[key] = Number(m[4]);
+	}
+	return stages;
+}
+
+// One item per stage: its rate out, what it holds, or that it is missing.
+function showStages(stages, now) {
+	const names = Object.keys(stages);
+	const list = $("stages");
+	list.replaceChildren();
+	$("stages_note").textContent = names.length ? "" :
+		"No stage reports its health here: the pipeline runs elsewhere, or not at all.";
+	if (!names.length)
+		return;
+	for (const name of STAGES.concat(names.filter((n) => !STAGES.includes(n)).sort())) {
+		const s = stages[name];
+		const li = document.createElement("li");
+		li.dataset.stage = name;
+		let text;
+		if (!s) {
+			li.dataset.state = "missing";
+			text = "missing";
+		} else {
+			const before = lastStages && lastStages.out[name];
+			const eps = before !== undefined && now > lastStages.t ? (s.out - before) * 1000 / (now - lastStages.t) : null;
+			li.dataset.state = s.held > 0 ? "held" : "ok";
+			text = (eps === null ? "–" : fmt.format(Math.max(0, eps))) + " events/s" +
+				(s.held > 0 ? " · holding " + fmt.format(s.held) + " for " + Math.round(s.oldest) + " s" : "");
+		}
+		const b = document.createElement("b");
+		b.textContent = name.replace(/^casino-/, "");
+		const span = document.createElement("span");
+		span.textContent = text;
+		li.append(b, span);
+		list.append(li);
+	}
+	lastStages = { t: now, out: Object.fromEntries(names.map((n) => [n, stages[n].out])) };
+}
+
+async function pollStages(now) {
+	try {
+		const res = await fetch("/metrics", { cache: "no-cache" });
+		showStages(res.ok ? parseStages(await res.text()) : {}, now);
+	} catch (e) {
+		// the snapshot poll says the server is unreachable
+	}
+}
+
 async function poll() {
 	const now = Date.now();
 	try {
@@ -70,6 +127,7 @@ async function poll() {
 	} catch (e) {
 		setStatus("unreachable", "Server unreachable: showing the last numbers received.");
 	}
+	await pollStages(now);
 	setTimeout(poll, Math.max(0, POLL_MS - (Date.now() - now)));
 }
 
