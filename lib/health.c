@@ -111,7 +111,10 @@ health_hold(unsigned long long n)
 		health.held_since_ms = 0;
 	}
 	health.held = n;
-	health_due();
+	/* A release is published with the events written after it (tick, idle),
+	 * so the file never shows them neither held nor out. */
+	if (n > 0)
+		health_due();
 }
 
 void

@@ -15,6 +15,8 @@ teardown() {
 	[ -z "${stage_pid:-}" ] || kill "$stage_pid" 2>/dev/null || true
 	[ -z "${stage_pid:-}" ] || wait "$stage_pid" 2>/dev/null || true
 	[ -z "${db_started:-}" ] || casino-db stop >/dev/null 2>&1 || true
+	[ -z "${serve_pid:-}" ] || kill "$serve_pid" 2>/dev/null || true
+	[ -z "${serve_pid:-}" ] || wait "$serve_pid" 2>/dev/null || true
 }
 
 # The stage file of pid $1 ($2: the tool).
@@ -127,4 +129,70 @@ bet() {
 	good_line 1 | CASINO_RUNDIR=$dir/file casino-describe >"$dir/out" 2>"$dir/err"
 	grep -q '"description":' "$dir/out"
 	grep -q 'cannot create the stage health folder' "$dir/err"
+}
+
+# serve_start: casino-serve on a free port over a fresh snapshot in the run dir.
+serve_start() {
+	mkdir -p "$CASINO_RUNDIR"
+	snap=$CASINO_RUNDIR/materialized.json
+	printf '{"events_total":1}\n' >"$snap"
+	port=$(free_port)
+	casino-serve -p "$port" -f "$snap" 2>"$dir/serve.err" &
+	serve_pid=$!
+	wait_port "$port"
+}
+
+# metric_is NAME_AND_LABELS VALUE: /metrics has that sample.
+metric_is() {
+	curl -sf "http://127.0.0.1:$port/metrics" | grep -qxF "$1 $2"
+}
+
+# healthz_is CODE: /healthz answers CODE.
+healthz_is() {
+	[ "$(curl -s -o "$dir/healthz" -w '%{http_code}' "http://127.0.0.1:$port/healthz")" = "$1" ]
+}
+
+@test "/metrics serves the live stages' counters, valid for promtool; /healthz names a stage holding events for 5 s" {
+	serve_start
+	casino-fx -u "file://$dir/rates.json" <"$dir/in" >"$dir/out" 2>"$dir/err" &
+	stage_pid=$!
+	exec 5>"$dir/in"
+	bet 1 EUR >&5
+	bet 2 USD >&5
+	wait_until 5 metric_is 'casino_stage_held_events{stage="casino-fx"}' 1
+	metric_is 'casino_stage_lines_total{stage="casino-fx",outcome="in"}' 2
+	metric_is 'casino_stage_lines_total{stage="casino-fx",outcome="out"}' 1
+	curl -sf "http://127.0.0.1:$port/metrics" | promtool check metrics
+	run curl -sf "http://127.0.0.1:$port/metrics"
+	assert_line --regexp '^casino_fx_fetches_total\{stage="casino-fx",result="error"\} [1-9][0-9]*$'
+	assert_line --regexp '^casino_stage_oldest_held_seconds\{stage="casino-fx"\} [0-9.]+$'
+	# the snapshot is fresh, but casino-fx has held an event for 5 s
+	touch "$snap"
+	healthz_is 200
+	wait_until 10 healthz_is 503
+	run jq -c '{status, stage, held}' "$dir/healthz"
+	assert_output '{"status":"held","stage":"casino-fx","held":1}'
+	cp "$CASINO_ROOT/share/rates.json" "$dir/rates.json"
+	wait_until 15 metric_is 'casino_stage_held_events{stage="casino-fx"}' 0
+	metric_is 'casino_stage_lines_total{stage="casino-fx",outcome="out"}' 2
+	metric_is 'casino_fx_fetches_total{stage="casino-fx",result="ok"}' 1
+	touch "$snap"
+	healthz_is 200
+}
+
+@test "a stage killed with SIGKILL disappears from /metrics, and its file with it" {
+	serve_start
+	casino-describe <"$dir/in" >/dev/null 2>"$dir/err" &
+	stage_pid=$!
+	exec 5>"$dir/in"
+	good_line 1 >&5
+	wait_until 5 metric_is 'casino_stage_lines_total{stage="casino-describe",outcome="out"}' 1
+	kill -KILL "$stage_pid"
+	wait "$stage_pid" || true
+	stage_pid=
+	run curl -sf "http://127.0.0.1:$port/metrics"
+	assert_success
+	refute_output --partial 'stage="casino-describe"'
+	run ls -A "$CASINO_RUNDIR/stages"
+	assert_output ""
 }
