@@ -89,7 +89,7 @@ function showStages(stages, now) {
 			li.dataset.state = "missing";
 			text = "missing";
 		} else {
-			const before = lastStages && lastStages.out[name];
+			const before = lastStages ? lastStages.out[name] : undefined;
 			const eps = before !== undefined && now > lastStages.t ? (s.out - before) * 1000 / (now - lastStages.t) : null;
 			li.dataset.state = s.held > 0 ? "held" : "ok";
 			text = (eps === null ? "–" : fmt.format(Math.max(0, eps))) + " events/s" +

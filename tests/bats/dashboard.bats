@@ -6,6 +6,7 @@
 load helpers
 
 setup() {
+	export CASINO_RUNDIR=$BATS_TEST_TMPDIR/run
 	snap=$BATS_TEST_TMPDIR/materialized.json
 	write_snapshot 1234 12.5
 	port=$(free_port)
@@ -18,7 +19,8 @@ setup() {
 teardown() {
 	local pid
 	exec 7>&- 8<&-
-	for pid in ${browser_pid:-} ${serve_pid:-}; do
+	exec 5>&- 6>&-
+	for pid in ${browser_pid:-} ${serve_pid:-} ${fx_pid:-} ${describe_pid:-}; do
 		kill "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
 	done
@@ -125,6 +127,28 @@ page_state() {
 	assert_output --partial 'Server unreachable'
 	# The last numbers stay on the page.
 	page_shows events_total 1,234
+}
+
+# The state the pipeline row shows for stage $1.
+stage_state() {
+	[ "$(page_eval "(document.querySelector('#stages li[data-stage=\"$1\"]') || {dataset: {}}).dataset.state")" = "$2" ]
+}
+
+@test "the dashboard shows the pipeline: a stage holding events, one that runs, and the missing ones" {
+	mkfifo "$BATS_TEST_TMPDIR/fx.in" "$BATS_TEST_TMPDIR/describe.in"
+	casino-fx -u "file://$BATS_TEST_TMPDIR/none.json" <"$BATS_TEST_TMPDIR/fx.in" >/dev/null 2>&1 &
+	fx_pid=$!
+	casino-describe <"$BATS_TEST_TMPDIR/describe.in" >/dev/null 2>&1 &
+	describe_pid=$!
+	exec 5>"$BATS_TEST_TMPDIR/fx.in" 6>"$BATS_TEST_TMPDIR/describe.in"
+	printf '{"id":1,"player_id":10,"game_id":100,"type":"bet","amount":5,"currency":"USD","created_at":"2022-01-10T12:34:56Z"}\n' >&5
+	browser_open "$url/"
+	wait_until 20 stage_state casino-fx held
+	stage_state casino-describe ok
+	stage_state casino-player missing
+	stage_state casino-tee-agg missing
+	run page_eval "document.querySelector('#stages li[data-stage=\"casino-fx\"]').textContent"
+	assert_output --partial 'holding 1'
 }
 
 @test "the dashboard loads nothing from elsewhere: no URL leaves the server" {
