@@ -19,6 +19,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct buf text = { 0 }, value = { 0 }, direct = { 0 }, out = { 0 };
 	struct json_members player = { 0 };
 	char why[256];
+	json_error_t jerr;
 	json_t *in, *back;
 	const char *key;
 	json_t *v;
@@ -33,7 +34,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	event_write_key(&out, &ev, "description", value.data, value.len);
 	back = json_loadb(out.data, out.len, JSON_REJECT_DUPLICATES, NULL);
-	in = json_loadb((const char *)data, size, 0, NULL);
+	in = json_loadb((const char *)data, size, 0, &jerr);
+	if (in == NULL && (strstr(jerr.text, "too big") || strstr(jerr.text, "overflow") ||
+	        strstr(jerr.text, "depth")))
+		goto out; /* numbers or nesting jansson cannot hold: valid JSON to us */
 	if (back == NULL || in == NULL || out.data[out.len - 1] != '\n')
 		abort();
 	if (!json_is_string(json_object_get(back, "description")) ||
@@ -46,6 +50,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 	if (json_object_size(in) != json_object_size(back))
 		abort();
+out:
 	json_decref(in);
 	json_decref(back);
 	event_free(&ev);
