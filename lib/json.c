@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,10 +21,13 @@ fail(struct scanner *sc, const char *error)
 	return -1;
 }
 
-static void
+/* Inlined: called around every token. */
+static inline __attribute__((always_inline)) void
 skip_space(struct scanner *sc)
 {
-	while (sc->s < sc->end && (*sc->s == ' ' || *sc->s == '\t' || *sc->s == '\n' || *sc->s == '\r'))
+	/* Compact lines have none: one comparison says so. */
+	while (sc->s < sc->end && (unsigned char)*sc->s <= ' ' &&
+	    (*sc->s == ' ' || *sc->s == '\t' || *sc->s == '\n' || *sc->s == '\r'))
 		sc->s++;
 }
 
@@ -56,7 +60,7 @@ plain_byte(unsigned char c)
 #if defined(__SSE2__) && !defined(JSON_PORTABLE)
 #include <emmintrin.h>
 
-static const char *
+static inline const char *
 skip_plain(const char *p, const char *end)
 {
 	const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
@@ -77,7 +81,6 @@ skip_plain(const char *p, const char *end)
 	return p;
 }
 #else
-#include <stdint.h>
 
 #define ONES 0x0101010101010101ULL
 #define HIGH 0x8080808080808080ULL
@@ -89,7 +92,7 @@ zero_bytes7(uint64_t w)
 	return ~(w + 0x7f * ONES) & HIGH;
 }
 
-static const char *
+static inline const char *
 skip_plain(const char *p, const char *end)
 {
 	while (end - p >= 8) {
@@ -216,6 +219,23 @@ scan_string(struct scanner *sc, const char **text, size_t *len, char *escaped)
 	return fail(sc, "unterminated string");
 }
 
+/* scan_string for the common string, plain bytes only, without a call;
+ * any other goes to scan_string from the start. */
+static inline __attribute__((always_inline)) int
+scan_string_inline(struct scanner *sc, const char **text, size_t *len, char *escaped)
+{
+	const char *p = skip_plain(sc->s + 1, sc->end);
+
+	if (p < sc->end && *p == '"') {
+		*text = sc->s + 1;
+		*len = (size_t)(p - sc->s) - 1;
+		*escaped = 0;
+		sc->s = p + 1;
+		return 0;
+	}
+	return scan_string(sc, text, len, escaped);
+}
+
 static int
 digits(struct scanner *sc)
 {
@@ -282,32 +302,40 @@ compare_keys(const void *a, const void *b)
 	return c != 0 ? c : (x->len > y->len) - (x->len < y->len);
 }
 
-/* Members [from, to) of one object: any two keys the same? */
+/* Members [from, to) of one object: any two keys the same? Small objects
+ * without escaped keys (every event) mark each key in a 256-bit set by its
+ * length and last byte, and compare keys only when their marks meet. */
 static int
 has_duplicate(const struct json_member *m, size_t from, size_t to)
 {
-	size_t n = to - from;
-	int any_escaped = 0, dup = 0;
+	size_t n = to - from, i;
+	int dup = 0;
 
-	for (size_t i = from; i < to; i++)
-		any_escaped |= m[i].key_escaped;
-	if (n <= 16 && !any_escaped) {
-		for (size_t i = from; i < to; i++)
-			for (size_t j = i + 1; j < to; j++)
-				if (m[i].key_len == m[j].key_len &&
-				    memcmp(m[i].key, m[j].key, m[i].key_len) == 0)
-					return 1;
-		return 0;
+	if (n <= 16) {
+		uint64_t seen[4] = { 0 };
+		for (i = from; i < to && !m[i].key_escaped; i++) {
+			size_t len = m[i].key_len;
+			unsigned h = len == 0 ? 0 : (unsigned)(len * 8 + (unsigned char)m[i].key[len - 1]) & 255;
+			uint64_t bit = 1ULL << (h & 63);
+			if (seen[h >> 6] & bit) {
+				for (size_t j = from; j < i; j++)
+					if (m[j].key_len == len && memcmp(m[j].key, m[i].key, len) == 0)
+						return 1;
+			}
+			seen[h >> 6] |= bit;
+		}
+		if (i == to)
+			return 0;
 	}
 	struct buf *keys = calloc(n, sizeof(*keys));
 	if (keys == NULL)
 		return 1;
-	for (size_t i = 0; i < n; i++)
+	for (i = 0; i < n; i++)
 		decoded_key(&keys[i], &m[from + i]);
 	qsort(keys, n, sizeof(*keys), compare_keys);
-	for (size_t i = 1; i < n && !dup; i++)
+	for (i = 1; i < n && !dup; i++)
 		dup = compare_keys(&keys[i - 1], &keys[i]) == 0;
-	for (size_t i = 0; i < n; i++)
+	for (i = 0; i < n; i++)
 		buf_free(&keys[i]);
 	free(keys);
 	return dup;
@@ -325,8 +353,9 @@ push_member(struct json_members *o)
 	return &o->m[o->scratch++];
 }
 
-/* At '{'. Members go on the scratch stack from its current top. */
-static int
+/* At '{'. Members go on the scratch stack from its current top. Not
+ * inlined into scan_value, which stays small for its many calls. */
+static __attribute__((noinline)) int
 scan_object(struct scanner *sc, int depth)
 {
 	size_t first = sc->out->scratch;
@@ -347,7 +376,7 @@ scan_object(struct scanner *sc, int depth)
 		skip_space(sc);
 		if (sc->s >= sc->end || *sc->s != '"')
 			return fail(sc, "object key expected");
-		if (scan_string(sc, &key, &key_len, &key_escaped))
+		if (scan_string_inline(sc, &key, &key_len, &key_escaped))
 			return -1;
 		skip_space(sc);
 		if (sc->s >= sc->end || *sc->s != ':')
@@ -360,8 +389,16 @@ scan_object(struct scanner *sc, int depth)
 		m->key_len = key_len;
 		m->key_escaped = key_escaped;
 		const char *value = sc->s;
-		if (scan_value(sc, depth + 1, &kind))
+		if (sc->s < sc->end && *sc->s == '"' && depth < JSON_MAX_DEPTH) {
+			/* Most values are strings: no dispatch for them. */
+			const char *text;
+			size_t len;
+			kind = JSON_KIND_STRING;
+			if (scan_string_inline(sc, &text, &len, &sc->escaped))
+				return -1;
+		} else if (scan_value(sc, depth + 1, &kind)) {
 			return -1;
+		}
 		sc->out->scratch = index + 1; /* drop nested members */
 		m = &sc->out->m[index];
 		m->kind = kind;
@@ -390,7 +427,7 @@ scan_object(struct scanner *sc, int depth)
 	return 0;
 }
 
-static int
+static __attribute__((noinline)) int
 scan_array(struct scanner *sc, int depth)
 {
 	char kind;

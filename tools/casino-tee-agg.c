@@ -379,18 +379,21 @@ main(int argc, char **argv)
 	snapshot_init(&snap, snapshot_path);
 
 	stage_open(&st, reject);
-	int64_t next_write = timefmt_monotonic_ms();
+	/* One clock reading per event: taken after the wait, it serves as the
+	 * event's arrival time and for the next interval check alike. */
+	int64_t now = timefmt_monotonic_ms(), next_write = now;
 	for (;;) {
-		int64_t now = timefmt_monotonic_ms();
 		if (now >= next_write) {
 			snapshot_write(&snap, &agg, now);
 			next_write = now + interval;
 		}
-		if (!stage_wait(&st, (int)(next_write - now)))
+		int ready = stage_wait(&st, (int)(next_write - now));
+		now = timefmt_monotonic_ms();
+		if (!ready)
 			continue;
 		if (!stage_next(&st, &ev))
 			break;
-		agg_add(&agg, &ev, agg.wall ? timefmt_monotonic_ms() : 0);
+		agg_add(&agg, &ev, now);
 		stage_emit(&st, &ev);
 		event_free(&ev);
 	}
