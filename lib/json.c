@@ -343,9 +343,20 @@ has_duplicate(const struct json_member *m, size_t from, size_t to)
 
 static int scan_value(struct scanner *sc, int depth, char *kind);
 
+/* The last array json_members_free let go, kept for the next scan: a stage
+ * scans each line into fresh members and frees them, so this saves a malloc
+ * and a free per line. */
+static struct json_member *spare;
+static size_t spare_cap;
+
 static struct json_member *
 push_member(struct json_members *o)
 {
+	if (o->cap == 0 && spare != NULL) {
+		o->m = spare;
+		o->cap = spare_cap;
+		spare = NULL;
+	}
 	if (o->scratch == o->cap) {
 		o->cap = o->cap ? o->cap * 2 : 16;
 		o->m = xrealloc(o->m, o->cap * sizeof(*o->m));
@@ -373,14 +384,19 @@ scan_object(struct scanner *sc, int depth)
 		size_t key_len;
 		char key_escaped, kind;
 
-		skip_space(sc);
-		if (sc->s >= sc->end || *sc->s != '"')
-			return fail(sc, "object key expected");
+		/* The expected byte first: space is skipped only where there is some. */
+		if (sc->s >= sc->end || *sc->s != '"') {
+			skip_space(sc);
+			if (sc->s >= sc->end || *sc->s != '"')
+				return fail(sc, "object key expected");
+		}
 		if (scan_string_inline(sc, &key, &key_len, &key_escaped))
 			return -1;
-		skip_space(sc);
-		if (sc->s >= sc->end || *sc->s != ':')
-			return fail(sc, "':' expected");
+		if (sc->s >= sc->end || *sc->s != ':') {
+			skip_space(sc);
+			if (sc->s >= sc->end || *sc->s != ':')
+				return fail(sc, "':' expected");
+		}
 		sc->s++;
 		skip_space(sc);
 		index = sc->out->scratch;
@@ -410,6 +426,10 @@ scan_object(struct scanner *sc, int depth)
 		} else {
 			m->value = value;
 			m->value_len = (size_t)(sc->s - value);
+		}
+		if (sc->s < sc->end && *sc->s == ',') {
+			sc->s++;
+			continue;
 		}
 		skip_space(sc);
 		if (sc->s < sc->end && *sc->s == ',') {
@@ -524,7 +544,12 @@ json_scan_object(struct json_members *out, const char *s, size_t n, char *why, s
 void
 json_members_free(struct json_members *o)
 {
-	free(o->m);
+	if (spare == NULL && o->cap <= 64) {
+		spare = o->m;
+		spare_cap = o->cap;
+	} else {
+		free(o->m);
+	}
 	memset(o, 0, sizeof(*o));
 }
 
