@@ -8,6 +8,7 @@
 
 struct scanner {
 	const char *s, *end;
+	const char *begin;
 	struct json_members *out;
 	const char *error;
 	char escaped; /* the last string value scanned held a backslash */
@@ -60,21 +61,33 @@ plain_byte(unsigned char c)
 #if defined(__SSE2__) && !defined(JSON_PORTABLE)
 #include <emmintrin.h>
 
-static inline const char *
-skip_plain(const char *p, const char *end)
+/* Bit i set: byte p[i] is not plain. */
+static inline unsigned
+special_bytes(const char *p)
 {
 	const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
 	const __m128i space = _mm_set1_epi8(0x20);
+	__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
 
+	/* Signed compare: below 0x20, or at/above 0x80 (negative). */
+	return (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmplt_epi8(v, space),
+	    _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash))));
+}
+
+/* begin: the start of the text, so the last 16 bytes of a text that long
+ * can be read at once for a string that ends near its end. */
+static inline const char *
+skip_plain(const char *p, const char *begin, const char *end)
+{
 	while (end - p >= 16) {
-		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-		/* Signed compare: below 0x20 or at/above 0x80 (negative). */
-		__m128i special = _mm_or_si128(_mm_cmplt_epi8(v, space),
-		    _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)));
-		unsigned mask = (unsigned)_mm_movemask_epi8(special);
+		unsigned mask = special_bytes(p);
 		if (mask != 0)
 			return p + __builtin_ctz(mask);
 		p += 16;
+	}
+	if (p < end && end - begin >= 16) {
+		unsigned mask = special_bytes(end - 16) >> (p - (end - 16));
+		return mask != 0 ? p + __builtin_ctz(mask) : end;
 	}
 	while (p < end && plain_byte((unsigned char)*p))
 		p++;
@@ -93,8 +106,9 @@ zero_bytes7(uint64_t w)
 }
 
 static inline const char *
-skip_plain(const char *p, const char *end)
+skip_plain(const char *p, const char *begin, const char *end)
 {
+	(void)begin;
 	while (end - p >= 8) {
 		uint64_t w, low;
 		memcpy(&w, p, 8);
@@ -155,7 +169,7 @@ scan_string(struct scanner *sc, const char **text, size_t *len, char *escaped)
 
 	*escaped = 0;
 	for (;;) {
-		p = skip_plain(p, sc->end);
+		p = skip_plain(p, sc->begin, sc->end);
 		if (p >= sc->end)
 			break;
 		unsigned char c = (unsigned char)*p;
@@ -224,7 +238,7 @@ scan_string(struct scanner *sc, const char **text, size_t *len, char *escaped)
 static inline __attribute__((always_inline)) int
 scan_string_inline(struct scanner *sc, const char **text, size_t *len, char *escaped)
 {
-	const char *p = skip_plain(sc->s + 1, sc->end);
+	const char *p = skip_plain(sc->s + 1, sc->begin, sc->end);
 
 	if (p < sc->end && *p == '"') {
 		*text = sc->s + 1;
@@ -514,7 +528,7 @@ scan_value(struct scanner *sc, int depth, char *kind)
 int
 json_scan_object(struct json_members *out, const char *s, size_t n, char *why, size_t whylen)
 {
-	struct scanner sc = { s, s + n, out, NULL, 0 };
+	struct scanner sc = { s, s + n, s, out, NULL, 0 };
 	char kind = 0;
 
 	out->scratch = 0;
