@@ -121,8 +121,8 @@ buf_json_escape(struct buf *b, const char *s, size_t n)
 		const char *esc = NULL;
 		char u[7];
 
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
+		if (c > '\\' || (c >= 0x20 && c != '"' && c != '\\'))
+			continue; /* lowercase letters take the first test */
 		buf_append(b, s + run, i - run);
 		run = i + 1;
 		switch (c) {
