@@ -233,23 +233,6 @@ scan_string(struct scanner *sc, const char **text, size_t *len, char *escaped)
 	return fail(sc, "unterminated string");
 }
 
-/* scan_string for the common string, plain bytes only, without a call;
- * any other goes to scan_string from the start. */
-static inline __attribute__((always_inline)) int
-scan_string_inline(struct scanner *sc, const char **text, size_t *len, char *escaped)
-{
-	const char *p = skip_plain(sc->s + 1, sc->begin, sc->end);
-
-	if (p < sc->end && *p == '"') {
-		*text = sc->s + 1;
-		*len = (size_t)(p - sc->s) - 1;
-		*escaped = 0;
-		sc->s = p + 1;
-		return 0;
-	}
-	return scan_string(sc, text, len, escaped);
-}
-
 static int
 digits(struct scanner *sc)
 {
@@ -379,84 +362,119 @@ push_member(struct json_members *o)
 }
 
 /* At '{'. Members go on the scratch stack from its current top. Not
- * inlined into scan_value, which stays small for its many calls. */
+ * inlined into scan_value, which stays small for its many calls. The
+ * position lives in p, which stores into members cannot alias, and goes
+ * back to sc->s around every call and failure. */
 static __attribute__((noinline)) int
 scan_object(struct scanner *sc, int depth)
 {
-	size_t first = sc->out->scratch;
+	struct json_members *out = sc->out;
+	const char *end = sc->end, *p, *q;
+	size_t first = out->scratch;
 
 	sc->s++;
 	skip_space(sc);
-	if (sc->s < sc->end && *sc->s == '}') {
+	if (sc->s < end && *sc->s == '}') {
 		sc->s++;
 		return 0;
 	}
+	p = sc->s;
 	for (;;) {
-		size_t index;
+		const char *key, *value, *text;
+		size_t key_len, len, index;
+		char key_escaped, value_escaped = 0, kind;
 		struct json_member *m;
-		const char *key;
-		size_t key_len;
-		char key_escaped, kind;
 
 		/* The expected byte first: space is skipped only where there is some. */
-		if (sc->s >= sc->end || *sc->s != '"') {
+		if (p >= end || *p != '"') {
+			sc->s = p;
 			skip_space(sc);
-			if (sc->s >= sc->end || *sc->s != '"')
+			p = sc->s;
+			if (p >= end || *p != '"')
 				return fail(sc, "object key expected");
 		}
-		if (scan_string_inline(sc, &key, &key_len, &key_escaped))
-			return -1;
-		if (sc->s >= sc->end || *sc->s != ':') {
+		/* Plain strings without a call; any other from the start. */
+		q = skip_plain(p + 1, sc->begin, end);
+		if (q < end && *q == '"') {
+			key = p + 1;
+			key_len = (size_t)(q - key);
+			key_escaped = 0;
+			p = q + 1;
+		} else {
+			sc->s = p;
+			if (scan_string(sc, &key, &key_len, &key_escaped))
+				return -1;
+			p = sc->s;
+		}
+		if (p >= end || *p != ':') {
+			sc->s = p;
 			skip_space(sc);
-			if (sc->s >= sc->end || *sc->s != ':')
+			p = sc->s;
+			if (p >= end || *p != ':')
 				return fail(sc, "':' expected");
 		}
-		sc->s++;
-		skip_space(sc);
-		index = sc->out->scratch;
-		m = push_member(sc->out);
+		p++;
+		if (p < end && (unsigned char)*p <= ' ') {
+			sc->s = p;
+			skip_space(sc);
+			p = sc->s;
+		}
+		index = out->scratch;
+		push_member(out); /* before the value: nested members go after it */
+		value = p;
+		if (p < end && *p == '"' && depth < JSON_MAX_DEPTH) {
+			/* Most values are strings: no dispatch for them. */
+			kind = JSON_KIND_STRING;
+			q = skip_plain(p + 1, sc->begin, end);
+			if (q < end && *q == '"') {
+				p = q + 1;
+			} else {
+				sc->s = p;
+				if (scan_string(sc, &text, &len, &value_escaped))
+					return -1;
+				p = sc->s;
+			}
+		} else {
+			sc->s = p;
+			if (scan_value(sc, depth + 1, &kind))
+				return -1;
+			p = sc->s;
+			out->scratch = index + 1; /* drop nested members */
+			if (kind == JSON_KIND_STRING)
+				value_escaped = sc->escaped;
+		}
+		m = &out->m[index];
 		m->key = key;
 		m->key_len = key_len;
 		m->key_escaped = key_escaped;
-		const char *value = sc->s;
-		if (sc->s < sc->end && *sc->s == '"' && depth < JSON_MAX_DEPTH) {
-			/* Most values are strings: no dispatch for them. */
-			const char *text;
-			size_t len;
-			kind = JSON_KIND_STRING;
-			if (scan_string_inline(sc, &text, &len, &sc->escaped))
-				return -1;
-		} else if (scan_value(sc, depth + 1, &kind)) {
-			return -1;
-		}
-		sc->out->scratch = index + 1; /* drop nested members */
-		m = &sc->out->m[index];
 		m->kind = kind;
-		m->value_escaped = 0;
+		m->value_escaped = value_escaped;
 		if (kind == JSON_KIND_STRING) {
 			m->value = value + 1;
-			m->value_len = (size_t)(sc->s - value) - 2;
-			m->value_escaped = sc->escaped;
+			m->value_len = (size_t)(p - value) - 2;
 		} else {
 			m->value = value;
-			m->value_len = (size_t)(sc->s - value);
+			m->value_len = (size_t)(p - value);
 		}
-		if (sc->s < sc->end && *sc->s == ',') {
-			sc->s++;
+		if (p < end && *p == ',') {
+			p++;
 			continue;
 		}
+		sc->s = p;
 		skip_space(sc);
-		if (sc->s < sc->end && *sc->s == ',') {
-			sc->s++;
+		p = sc->s;
+		if (p < end && *p == ',') {
+			p++;
 			continue;
 		}
-		if (sc->s < sc->end && *sc->s == '}') {
-			sc->s++;
+		if (p < end && *p == '}') {
+			p++;
 			break;
 		}
 		return fail(sc, "',' or '}' expected");
 	}
-	if (has_duplicate(sc->out->m, first, sc->out->scratch))
+	sc->s = p;
+	if (has_duplicate(out->m, first, out->scratch))
 		return fail(sc, "duplicate key");
 	return 0;
 }
