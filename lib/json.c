@@ -233,6 +233,18 @@ scan_string(struct scanner *sc, const char **text, size_t *len, char *escaped)
 	return fail(sc, "unterminated string");
 }
 
+/* After the first digit (1-9) of a number: past its digits when it is a
+ * plain integer, or NULL when a fraction or exponent follows. */
+static inline const char *
+plain_integer(const char *p, const char *end)
+{
+	while (p < end && *p >= '0' && *p <= '9')
+		p++;
+	if (p < end && (*p == '.' || *p == 'e' || *p == 'E'))
+		return NULL;
+	return p;
+}
+
 static int
 digits(struct scanner *sc)
 {
@@ -434,6 +446,10 @@ scan_object(struct scanner *sc, int depth)
 					return -1;
 				p = sc->s;
 			}
+		} else if (p < end && *p >= '1' && *p <= '9' && depth < JSON_MAX_DEPTH &&
+		    (q = plain_integer(p + 1, end)) != NULL) {
+			kind = JSON_KIND_INTEGER; /* ids and amounts: no dispatch either */
+			p = q;
 		} else {
 			sc->s = p;
 			if (scan_value(sc, depth + 1, &kind))
