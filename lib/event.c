@@ -99,7 +99,8 @@ get_string(const struct json_member *m, const char *key, char *out, size_t cap,
 		text = b.data;
 		len = b.len;
 	}
-	if (len == 0 || len >= cap || memchr(text, '\0', len) != NULL) {
+	/* Raw string bytes are never NUL (the scanner rejects them). */
+	if (len == 0 || len >= cap || (m->value_escaped && memchr(text, '\0', len) != NULL)) {
 		rc = fail(why, whylen, "bad value", key);
 	} else {
 		memcpy(out, text, len);
