@@ -40,20 +40,6 @@ put(struct buf *b, const char *s, size_t n)
 
 #define PUT(b, lit) put(b, lit, sizeof(lit) - 1)
 
-static void
-put_int(struct buf *b, long long v)
-{
-	char tmp[24], *p = tmp + sizeof(tmp);
-	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
-
-	do
-		*--p = (char)('0' + u % 10);
-	while ((u /= 10) != 0);
-	if (v < 0)
-		*--p = '-';
-	put(b, p, (size_t)(tmp + sizeof(tmp) - p));
-}
-
 /* Text of variable length, escaped when json; then room for what follows. */
 static void
 put_text(struct buf *b, const char *s, size_t n, int json)
@@ -110,7 +96,7 @@ describe_game(struct buf *b, const struct event *ev, int json)
 			PUT(b, "\"");
 	} else {
 		PUT(b, "a game #");
-		put_int(b, ev->game_id);
+		buf_put_int(b, ev->game_id);
 	}
 }
 
@@ -168,7 +154,7 @@ describe_event(struct buf *b, const struct event *ev, int json, struct json_memb
 	if (json)
 		PUT(b, "\"");
 	PUT(b, "Player #");
-	put_int(b, ev->player_id);
+	buf_put_int(b, ev->player_id);
 	describe_email(b, ev, json, player);
 	switch (ev->type) {
 	case EVENT_GAME_START:
@@ -197,10 +183,10 @@ describe_event(struct buf *b, const struct event *ev, int json, struct json_memb
 	PUT(b, " on ");
 	put(b, months[t.month - 1].s, months[t.month - 1].n);
 	PUT(b, " ");
-	put_int(b, t.day);
+	buf_put_int(b, t.day);
 	ordinal_suffix(b, t.day);
 	PUT(b, ", ");
-	put_int(b, t.year);
+	buf_put_int(b, t.year);
 	char hhmm[] = { ' ', 'a', 't', ' ', (char)('0' + t.hour / 10), (char)('0' + t.hour % 10),
 		':', (char)('0' + t.minute / 10), (char)('0' + t.minute % 10) };
 	put(b, hhmm, sizeof(hhmm));

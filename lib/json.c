@@ -32,6 +32,16 @@ skip_space(struct scanner *sc)
 		sc->s++;
 }
 
+/* skip_space from p, for scan_object's local position: p past the space,
+ * with sc->s there too (for a failure's position). */
+static inline const char *
+space_from(struct scanner *sc, const char *p)
+{
+	sc->s = p;
+	skip_space(sc);
+	return sc->s;
+}
+
 static int
 hex4(const char *p, unsigned *v)
 {
@@ -233,6 +243,23 @@ scan_string(struct scanner *sc, const char **text, size_t *len, char *escaped)
 	return fail(sc, "unterminated string");
 }
 
+/* scan_string from the quote at p for scan_object's local position: past
+ * the string, or NULL on failure. Strings of plain bytes take no call. */
+static inline __attribute__((always_inline)) const char *
+string_from(struct scanner *sc, const char *p, const char **text, size_t *len, char *escaped)
+{
+	const char *q = skip_plain(p + 1, sc->begin, sc->end);
+
+	if (q < sc->end && *q == '"') {
+		*text = p + 1;
+		*len = (size_t)(q - p) - 1;
+		*escaped = 0;
+		return q + 1;
+	}
+	sc->s = p;
+	return scan_string(sc, text, len, escaped) == 0 ? sc->s : NULL;
+}
+
 /* After the first digit (1-9) of a number: past its digits when it is a
  * plain integer, or NULL when a fraction or exponent follows. */
 static inline const char *
@@ -399,37 +426,20 @@ scan_object(struct scanner *sc, int depth)
 
 		/* The expected byte first: space is skipped only where there is some. */
 		if (p >= end || *p != '"') {
-			sc->s = p;
-			skip_space(sc);
-			p = sc->s;
+			p = space_from(sc, p);
 			if (p >= end || *p != '"')
 				return fail(sc, "object key expected");
 		}
-		/* Plain strings without a call; any other from the start. */
-		q = skip_plain(p + 1, sc->begin, end);
-		if (q < end && *q == '"') {
-			key = p + 1;
-			key_len = (size_t)(q - key);
-			key_escaped = 0;
-			p = q + 1;
-		} else {
-			sc->s = p;
-			if (scan_string(sc, &key, &key_len, &key_escaped))
-				return -1;
-			p = sc->s;
-		}
+		if ((p = string_from(sc, p, &key, &key_len, &key_escaped)) == NULL)
+			return -1;
 		if (p >= end || *p != ':') {
-			sc->s = p;
-			skip_space(sc);
-			p = sc->s;
+			p = space_from(sc, p);
 			if (p >= end || *p != ':')
 				return fail(sc, "':' expected");
 		}
 		p++;
 		if (p < end && (unsigned char)*p <= ' ') {
-			sc->s = p;
-			skip_space(sc);
-			p = sc->s;
+			p = space_from(sc, p);
 		}
 		index = out->scratch;
 		push_member(out); /* before the value: nested members go after it */
@@ -437,15 +447,8 @@ scan_object(struct scanner *sc, int depth)
 		if (p < end && *p == '"' && depth < JSON_MAX_DEPTH) {
 			/* Most values are strings: no dispatch for them. */
 			kind = JSON_KIND_STRING;
-			q = skip_plain(p + 1, sc->begin, end);
-			if (q < end && *q == '"') {
-				p = q + 1;
-			} else {
-				sc->s = p;
-				if (scan_string(sc, &text, &len, &value_escaped))
-					return -1;
-				p = sc->s;
-			}
+			if ((p = string_from(sc, p, &text, &len, &value_escaped)) == NULL)
+				return -1;
 		} else if (p < end && *p >= '1' && *p <= '9' && depth < JSON_MAX_DEPTH &&
 		    (q = plain_integer(p + 1, end)) != NULL) {
 			kind = JSON_KIND_INTEGER; /* ids and amounts: no dispatch either */
@@ -476,9 +479,7 @@ scan_object(struct scanner *sc, int depth)
 			p++;
 			continue;
 		}
-		sc->s = p;
-		skip_space(sc);
-		p = sc->s;
+		p = space_from(sc, p);
 		if (p < end && *p == ',') {
 			p++;
 			continue;
