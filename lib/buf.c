@@ -110,20 +110,19 @@ buf_printf(struct buf *b, const char *fmt, ...)
 }
 
 void
-buf_json_string(struct buf *b, const char *s, size_t n)
+buf_json_escape(struct buf *b, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t i, run = 0;
 
-	buf_reserve(b, n + 2);
-	buf_putc(b, '"');
+	buf_reserve(b, n);
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 		const char *esc = NULL;
 		char u[7];
 
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
+		if (c > '\\' || (c >= 0x20 && c != '"' && c != '\\'))
+			continue; /* lowercase letters take the first test */
 		buf_append(b, s + run, i - run);
 		run = i + 1;
 		switch (c) {
@@ -142,6 +141,14 @@ buf_json_string(struct buf *b, const char *s, size_t n)
 		buf_puts(b, esc);
 	}
 	buf_append(b, s + run, n - run);
+}
+
+void
+buf_json_string(struct buf *b, const char *s, size_t n)
+{
+	buf_reserve(b, n + 2);
+	buf_putc(b, '"');
+	buf_json_escape(b, s, n);
 	buf_putc(b, '"');
 }
 

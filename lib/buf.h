@@ -18,8 +18,11 @@ void buf_putc(struct buf *b, char c);
 void buf_put_int(struct buf *b, long long v);
 void buf_printf(struct buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-/* Append s as a JSON string literal with quotes, escaping what JSON needs. */
+/* Append s as a JSON string literal with quotes, escaping what JSON needs:
+ * '"' '\\' \n \r \t as such, other bytes below 0x20 as \u00xx. */
 void buf_json_string(struct buf *b, const char *s, size_t n);
+/* The same without the quotes. */
+void buf_json_escape(struct buf *b, const char *s, size_t n);
 void buf_free(struct buf *b);
 
 /* Allocation that cannot fail: on ENOMEM logs and exits 70 (EX_SOFTWARE). */

@@ -13,13 +13,60 @@ fail(char *why, size_t whylen, const char *what, const char *key)
 	return -1;
 }
 
-/* An integer >= min, or absent (*present = 0) when optional. */
+/* The members event_parse reads, found in one pass over the line's. */
+enum field {
+	F_ID, F_PLAYER_ID, F_GAME_ID, F_TYPE, F_AMOUNT, F_CURRENCY, F_HAS_WON,
+	F_CREATED_AT, F_AMOUNT_EUR, F_PLAYER, FIELDS
+};
+
 static int
-get_int(const struct event *ev, const char *key, long long min, long long *v,
+field_of(const char *k, size_t n)
+{
+	switch (n) {
+	case 2: return memcmp(k, "id", 2) == 0 ? F_ID : -1;
+	case 4: return memcmp(k, "type", 4) == 0 ? F_TYPE : -1;
+	case 6: return memcmp(k, "amount", 6) == 0 ? F_AMOUNT :
+	    memcmp(k, "player", 6) == 0 ? F_PLAYER : -1;
+	case 7: return memcmp(k, "game_id", 7) == 0 ? F_GAME_ID :
+	    memcmp(k, "has_won", 7) == 0 ? F_HAS_WON : -1;
+	case 8: return memcmp(k, "currency", 8) == 0 ? F_CURRENCY : -1;
+	case 9: return memcmp(k, "player_id", 9) == 0 ? F_PLAYER_ID : -1;
+	case 10: return memcmp(k, "created_at", 10) == 0 ? F_CREATED_AT :
+	    memcmp(k, "amount_eur", 10) == 0 ? F_AMOUNT_EUR : -1;
+	default: return -1;
+	}
+}
+
+/* found[f]: the member whose decoded key is field f, or NULL (the scanner
+ * rejects duplicate keys, so there is at most one). */
+static void
+find_fields(const struct json_members *o, const struct json_member *found[FIELDS])
+{
+	struct buf key = { 0 };
+
+	memset(found, 0, FIELDS * sizeof(*found));
+	for (size_t i = 0; i < o->count; i++) {
+		const struct json_member *m = &o->m[i];
+		int f;
+		if (!m->key_escaped) {
+			f = field_of(m->key, m->key_len);
+		} else {
+			key.len = 0;
+			json_string_decode(&key, m->key, m->key_len);
+			f = field_of(key.data, key.len);
+		}
+		if (f >= 0)
+			found[f] = m;
+	}
+	buf_free(&key);
+}
+
+/* Member m, named key, as an integer >= min, or absent (*present = 0) when
+ * optional. */
+static int
+get_int(const struct json_member *m, const char *key, long long min, long long *v,
     int *present, char *why, size_t whylen)
 {
-	const struct json_member *m = json_member_find(&ev->members, key);
-
 	if (present != NULL)
 		*present = m != NULL;
 	if (m == NULL)
@@ -33,25 +80,32 @@ get_int(const struct event *ev, const char *key, long long min, long long *v,
 
 /* A string member decoded into out (NUL-terminated, at most cap - 1 bytes). */
 static int
-get_string(const struct event *ev, const char *key, char *out, size_t cap,
+get_string(const struct json_member *m, const char *key, char *out, size_t cap,
     char *why, size_t whylen)
 {
-	const struct json_member *m = json_member_find(&ev->members, key);
 	struct buf b = { 0 };
+	const char *text;
+	size_t len;
 	int rc = 0;
 
 	if (m == NULL)
 		return fail(why, whylen, "missing key", key);
 	if (m->kind != JSON_KIND_STRING)
 		return fail(why, whylen, "not a string", key);
-	if (m->value_escaped)
+	text = m->value;
+	len = m->value_len;
+	if (m->value_escaped) {
 		json_string_decode(&b, m->value, m->value_len);
-	else
-		buf_append(&b, m->value, m->value_len);
-	if (b.len == 0 || b.len >= cap || memchr(b.data, '\0', b.len) != NULL)
+		text = b.data;
+		len = b.len;
+	}
+	/* Raw string bytes are never NUL (the scanner rejects them). */
+	if (len == 0 || len >= cap || (m->value_escaped && memchr(text, '\0', len) != NULL)) {
 		rc = fail(why, whylen, "bad value", key);
-	else
-		memcpy(out, b.data, b.len + 1);
+	} else {
+		memcpy(out, text, len);
+		out[len] = '\0';
+	}
 	buf_free(&b);
 	return rc;
 }
@@ -59,7 +113,7 @@ get_string(const struct event *ev, const char *key, char *out, size_t cap,
 int
 event_parse(struct event *ev, const char *line, size_t len, char *why, size_t whylen)
 {
-	const struct json_member *m;
+	const struct json_member *f[FIELDS], *m;
 	char text[64];
 	int present;
 
@@ -68,10 +122,11 @@ event_parse(struct event *ev, const char *line, size_t len, char *why, size_t wh
 	ev->raw_len = len;
 	if (json_scan_object(&ev->members, line, len, why, whylen) != 0)
 		goto bad;
-	if (get_int(ev, "id", 0, &ev->id, NULL, why, whylen) ||
-	    get_int(ev, "player_id", 0, &ev->player_id, NULL, why, whylen))
+	find_fields(&ev->members, f);
+	if (get_int(f[F_ID], "id", 0, &ev->id, NULL, why, whylen) ||
+	    get_int(f[F_PLAYER_ID], "player_id", 0, &ev->player_id, NULL, why, whylen))
 		goto bad;
-	if (get_string(ev, "type", text, sizeof(text), why, whylen))
+	if (get_string(f[F_TYPE], "type", text, sizeof(text), why, whylen))
 		goto bad;
 	for (ev->type = EVENT_GAME_START; ev->type <= EVENT_GAME_STOP; ev->type++)
 		if (strcmp(text, type_names[ev->type]) == 0)
@@ -80,33 +135,34 @@ event_parse(struct event *ev, const char *line, size_t len, char *why, size_t wh
 		snprintf(why, whylen, "unknown type: %.40s", text);
 		goto bad;
 	}
-	if (get_int(ev, "game_id", -0x7fffffffffffffffLL, &ev->game_id,
+	if (get_int(f[F_GAME_ID], "game_id", -0x7fffffffffffffffLL, &ev->game_id,
 	        ev->type == EVENT_DEPOSIT ? &ev->has_game_id : NULL, why, whylen))
 		goto bad;
 	ev->has_game_id = ev->has_game_id || ev->type != EVENT_DEPOSIT;
 	if (ev->type == EVENT_BET || ev->type == EVENT_DEPOSIT) {
-		if (get_int(ev, "amount", 0, &ev->amount, NULL, why, whylen))
+		if (get_int(f[F_AMOUNT], "amount", 0, &ev->amount, NULL, why, whylen))
 			goto bad;
 		ev->has_amount = 1;
-		if (get_string(ev, "currency", ev->currency, sizeof(ev->currency), why, whylen))
+		if (get_string(f[F_CURRENCY], "currency", ev->currency, sizeof(ev->currency),
+		        why, whylen))
 			goto bad;
 	}
-	m = json_member_find(&ev->members, "has_won");
+	m = f[F_HAS_WON];
 	if (m != NULL && m->kind != JSON_KIND_TRUE && m->kind != JSON_KIND_FALSE) {
 		fail(why, whylen, "not a boolean", "has_won");
 		goto bad;
 	}
 	ev->has_won = m != NULL && m->kind == JSON_KIND_TRUE;
-	if (get_string(ev, "created_at", text, sizeof(text), why, whylen))
+	if (get_string(f[F_CREATED_AT], "created_at", text, sizeof(text), why, whylen))
 		goto bad;
 	if (timefmt_parse(text, strlen(text), &ev->created_at)) {
 		fail(why, whylen, "bad timestamp", "created_at");
 		goto bad;
 	}
-	if (get_int(ev, "amount_eur", 0, &ev->amount_eur, &present, why, whylen))
+	if (get_int(f[F_AMOUNT_EUR], "amount_eur", 0, &ev->amount_eur, &present, why, whylen))
 		goto bad;
 	ev->has_amount_eur = present;
-	m = json_member_find(&ev->members, "player");
+	m = f[F_PLAYER];
 	if (m != NULL && m->kind != JSON_KIND_OBJECT) {
 		fail(why, whylen, "not an object", "player");
 		goto bad;

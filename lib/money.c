@@ -14,7 +14,7 @@ money_decimals(const char *currency)
 	if (strcmp(currency, "BTC") == 0)
 		return 8;
 	for (size_t i = 0; i < sizeof(zero_decimal) / sizeof(*zero_decimal); i++)
-		if (strcmp(currency, zero_decimal[i]) == 0)
+		if (currency[0] == zero_decimal[i][0] && strcmp(currency, zero_decimal[i]) == 0)
 			return 0;
 	return 2;
 }

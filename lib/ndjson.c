@@ -158,7 +158,8 @@ line_ready(struct line_reader *r)
 int
 line_wait(struct line_reader *r, int timeout_ms)
 {
-	int64_t deadline = timefmt_monotonic_ms() + timeout_ms;
+	int64_t deadline = 0;
+	int timed = 0; /* the clock is read only before sleeping */
 
 	for (;;) {
 		size_t have = r->end - r->start;
@@ -166,7 +167,11 @@ line_wait(struct line_reader *r, int timeout_ms)
 		    memchr(r->buf + r->start, '\n', have) != NULL)
 			return 1;
 		if (!fd_readable(r->fd)) {
-			int64_t left = deadline - timefmt_monotonic_ms();
+			int64_t now = timefmt_monotonic_ms();
+			if (!timed)
+				deadline = now + timeout_ms;
+			timed = 1;
+			int64_t left = deadline - now;
 			struct pollfd p = { .fd = r->fd, .events = POLLIN };
 			if (out_flush() < 0)
 				return 1;

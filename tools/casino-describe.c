@@ -31,7 +31,8 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *reject_arg = NULL, *reject, *src;
-	struct buf sentence = { 0 }, value = { 0 };
+	struct json_members player = { 0 };
+	struct buf value = { 0 };
 	struct stage st;
 	struct event ev;
 	int c;
@@ -50,13 +51,12 @@ main(int argc, char **argv)
 
 	stage_open(&st, reject);
 	while (stage_next(&st, &ev)) {
-		sentence.len = value.len = 0;
-		describe_event(&sentence, &ev);
-		buf_json_string(&value, sentence.data, sentence.len);
+		value.len = 0;
+		describe_event(&value, &ev, 1, &player);
 		stage_emit_key(&st, &ev, "description", value.data, value.len);
 		event_free(&ev);
 	}
-	buf_free(&sentence);
+	json_members_free(&player);
 	buf_free(&value);
 	return stage_finish(&st);
 }

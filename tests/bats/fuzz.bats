@@ -20,3 +20,4 @@ fuzz() {
 @test "fuzz: rate API bodies" { fuzz fuzz-fxrates; }
 @test "fuzz: HTTP request heads" { fuzz fuzz-httpreq; }
 @test "fuzz: JSON scanner against jansson" { fuzz fuzz-json; }
+@test "fuzz: JSON scanner, SSE2 and portable paths agree" { fuzz fuzz-json-paths; }
