@@ -47,7 +47,7 @@ total() {
 # Every process casino-run started, as "name pid" lines: the pipeline's
 # stages (from its pid file), socat, and the database server if it runs.
 started_processes() {
-	cat "$CASINO_RUNDIR"/casino-run.*.pids
+	cat "$CASINO_RUNDIR"/casino-run.*/pids
 	ps -o comm=,pid= --ppid "$run_pid" | grep '^socat' || true
 	[ ! -f "$CASINO_STATE_DIR/pg/data/postmaster.pid" ] ||
 		echo "postgres $(head -n 1 "$CASINO_STATE_DIR/pg/data/postmaster.pid")"
