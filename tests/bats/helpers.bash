@@ -52,6 +52,14 @@ wait_until() {
 	return 1
 }
 
+# Succeeds when process $1 has ended: gone, or a zombie its parent has not
+# reaped yet (here pid 1 may never reap an orphan).
+process_gone() {
+	local state
+	state=$(ps -o stat= -p "$1") || return 0
+	[[ $state == Z* ]]
+}
+
 # The shared bad-input corpus: one bad line per case, each a different way a
 # line can fail to be an event. Written to $1, one per line (raw bytes).
 write_bad_lines() {
