@@ -318,7 +318,7 @@ wait_for() {
 	casino-tee-agg -o "$BATS_TEST_TMPDIR/b.json" <"$BATS_TEST_TMPDIR/events" >/dev/null
 	cmp "$BATS_TEST_TMPDIR/a.json" "$BATS_TEST_TMPDIR/b.json"
 	shuf --random-source=<(yes) "$BATS_TEST_TMPDIR/events" >"$BATS_TEST_TMPDIR/shuffled"
-	! cmp -s "$BATS_TEST_TMPDIR/events" "$BATS_TEST_TMPDIR/shuffled"
+	run ! cmp -s "$BATS_TEST_TMPDIR/events" "$BATS_TEST_TMPDIR/shuffled"
 	casino-tee-agg -o "$BATS_TEST_TMPDIR/c.json" <"$BATS_TEST_TMPDIR/shuffled" >/dev/null
 	cmp "$BATS_TEST_TMPDIR/a.json" "$BATS_TEST_TMPDIR/c.json"
 	tac "$BATS_TEST_TMPDIR/events" | casino-tee-agg -o "$BATS_TEST_TMPDIR/d.json" >/dev/null
@@ -406,6 +406,7 @@ wait_for() {
 	[ ! -e "$fallback" ] || skip "$fallback exists already"
 	made_fallback=$fallback  # teardown removes it if the test stops half way
 	unset CASINO_RUNDIR XDG_RUNTIME_DIR
+	# shellcheck disable=SC2120 # callers may pass options; these pass none
 	as_nobody() {
 		setpriv --reuid=65534 --regid=65534 --clear-groups casino-tee-agg -i 50 "$@"
 	}

@@ -102,7 +102,7 @@ teardown() {
 	casino-db stop 2>/dev/null
 	run --separate-stderr casino-db start
 	assert_output "$expected"
-	! (exec 3<>"/dev/tcp/127.0.0.1/$tcp_port") 2>/dev/null
+	run ! port_open "$tcp_port"
 }
 
 @test "bad ports are usage errors (exit 64)" {
@@ -221,17 +221,23 @@ teardown() {
 
 @test "usage errors exit 64 with the usage line" {
 	usage='usage: casino-db [-p port] init|start|stop|status|migrate|conninfo|psql [psql-argument ...]'
-	for args in ":no command" "bogus:unknown command: bogus" \
-		"--bogus status:unrecognized option '--bogus'" "status extra:status takes no operands: extra" \
-		"-p:option requires an argument -- 'p'" "status -p 5x:bad -p: '5x'" \
-		"status --port=0:bad --port: '0'"; do
-		# shellcheck disable=SC2086
-		run --separate-stderr casino-db ${args%%:*}
+	# Each case: the arguments, then the reason the error names.
+	while IFS='|' read -r args reason; do
+		read -r -a argv <<<"$args"
+		run --separate-stderr casino-db "${argv[@]}"
 		assert_equal "$status" 64
 		assert_equal "$(printf '%s\n' "$stderr" | tail -n 1)" "$usage"
-		[[ $(printf '%s\n' "$stderr" | head -n 1 | jq -r .msg) == "${args#*:}"* ]] ||
-			fail "casino-db ${args%%:*}: reason not named: $stderr"
-	done
+		[[ $(printf '%s\n' "$stderr" | head -n 1 | jq -r .msg) == "$reason"* ]] ||
+			fail "casino-db $args: reason not named: $stderr"
+	done <<-'EOF'
+	|no command
+	bogus|unknown command: bogus
+	--bogus status|unrecognized option '--bogus'
+	status extra|status takes no operands: extra
+	-p|option requires an argument -- 'p'
+	status -p 5x|bad -p: '5x'
+	status --port=0|bad --port: '0'
+	EOF
 	CASINO_DB_PORT=x run --separate-stderr casino-db status
 	assert_equal "$status" 64
 	[[ $stderr == *"bad CASINO_DB_PORT: 'x'"* ]]

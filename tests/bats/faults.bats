@@ -130,7 +130,8 @@ assert_whole_prefix() {
 	kill -TERM $!
 	wait_pid $!
 	[ "$waited" -eq 0 ]
-	[ -s "$dir/out" ] && [ -z "$(tail -c 1 "$dir/out" | tr -d '\n')" ]
+	[ -s "$dir/out" ]
+	[ -z "$(tail -c 1 "$dir/out" | tr -d '\n')" ]
 	# ids 1..n with no gap, every line an event
 	[ "$(jq -r .id "$dir/out" | tr '\n' ' ')" = "$(seq -s ' ' 1 "$(wc -l <"$dir/out")") " ]
 }
@@ -179,9 +180,11 @@ close_early() {
 @test "downstream closing early: every stage exits 0 quietly" {
 	casino-gen -n 300000 -s 4 -T "$T0" >"$BATS_FILE_TMPDIR/events"
 	casino-gen -s 4 -T "$T0" 2>"$dir/err" | head -n 1 >"$dir/first"
-	[ "${PIPESTATUS[0]}" -eq 0 ] && [ ! -s "$dir/err" ]
+	[ "${PIPESTATUS[0]}" -eq 0 ]
+	[ ! -s "$dir/err" ]
 	casino-gen -r 1000 2>"$dir/err" | head -n 1 >"$dir/first"
-	[ "${PIPESTATUS[0]}" -eq 0 ] && [ ! -s "$dir/err" ]
+	[ "${PIPESTATUS[0]}" -eq 0 ]
+	[ ! -s "$dir/err" ]
 	close_early casino-fx -u "$RATES_URL"
 	close_early casino-player
 	close_early casino-describe
@@ -329,7 +332,7 @@ fx_event() {
 		start_event 3 0
 		fx_event 4 deposit 250 GBP 295
 		fx_event 5 bet 777 EUR 777)"
-	! grep -q '"level":"error"' "$dir/err"
+	run ! grep -q '"level":"error"' "$dir/err"
 }
 
 @test "casino-player: the database killed with pg_ctl -m immediate mid-stream: every event enriched, in order" {

@@ -133,7 +133,7 @@ with_eur() {
 	# EUR->JPY = 128/0.8 = 160
 	answer -n 1 200 '{"success":true,"source":"USD","quotes":{"USDEUR":0.8,"USDGBP":0.7,"USDJPY":128}}'
 	answer 200 '{"base":"USD","rates":{"EUR":0.8,"GBP":0.7,"JPY":128}}'
-	for round in 1 2; do
+	for _ in 1 2; do
 		run --separate-stderr casino-fx -a 0 < <(
 			ev 1 bet 1000 USD
 			ev 2 bet 1000 GBP

@@ -96,7 +96,8 @@ T0=2022-01-10T12:34:56Z
 		| (.h | tonumber) * 3600000 + (.m | tonumber) * 60000 + (.s | tonumber) * 1000 | round]
 		| [range(1; length) as $i | .[$i] - .[$i - 1]] | [min, max, (add / length)] | map(tostring) | join(" ")' "$BATS_TEST_TMPDIR/ev"
 	read -r min max mean <<<"$output"
-	[ "$min" -ge 0 ] && [ "$max" -le 100 ]
+	[ "$min" -ge 0 ]
+	[ "$max" -le 100 ]
 	# uniform 0-100: the mean of 999 gaps is near 50
 	awk -v m="$mean" 'BEGIN { exit !(m > 40 && m < 60) }'
 }
@@ -110,7 +111,8 @@ T0=2022-01-10T12:34:56Z
 	casino-gen -t 3 -s 2 -T "$T0" >"$BATS_TEST_TMPDIR/ev"
 	n=$(wc -l <"$BATS_TEST_TMPDIR/ev")
 	# 3 s at a mean gap of 50 ms is about 60 events
-	[ "$n" -gt 30 ] && [ "$n" -lt 120 ]
+	[ "$n" -gt 30 ]
+	[ "$n" -lt 120 ]
 	run jq -r '.created_at' "$BATS_TEST_TMPDIR/ev"
 	refute_output --partial "2022-01-10T12:34:59"
 }
