@@ -56,12 +56,15 @@ enrich_players() {
 
 # Wait up to $3 seconds (default 30) until file $1 has at least $2 lines.
 wait_lines() {
-	local i
-	for ((i = 0; i < ${3:-30} * 20; i++)); do
-		[ "$(wc -l <"$1" 2>/dev/null || echo 0)" -ge "$2" ] && return 0
-		sleep 0.05
-	done
-	fail "fewer than $2 lines in $1 after ${3:-30} s; stderr: $(cat "$dir/err" 2>/dev/null)"
+	wait_until "${3:-30}" has_lines "$1" "$2" ||
+		fail "fewer than $2 lines in $1 after ${3:-30} s; stderr: $(cat "$dir/err" 2>/dev/null)"
+}
+has_lines() {
+	[ "$(wc -l <"$1" 2>/dev/null || echo 0)" -ge "$2" ]
+}
+# 0 when file $2 has at least $1 lines matching the regular expression $3.
+matches_at_least() {
+	[ "$(grep -c "$3" "$2")" -ge "$1" ]
 }
 
 # Wait up to 30 s until file $1 has a line matching the regex $2.
@@ -315,11 +318,8 @@ fx_event() {
 		fx_event 4 deposit 250 GBP
 		fx_event 5 bet 777 EUR
 	} >&5
-	for ((i = 0; i < 300; i++)); do
-		[ "$(grep -c '"level":"warn".*timed out' "$dir/err")" -ge 2 ] && break
-		sleep 0.05
-	done
-	[ "$(grep -c '"level":"warn".*timed out' "$dir/err")" -ge 2 ] || fail "no two timeout warnings: $(cat "$dir/err")"
+	wait_until 15 matches_at_least 2 "$dir/err" '"level":"warn".*timed out' ||
+		fail "no two timeout warnings: $(cat "$dir/err")"
 	assert_equal "$(wc -l <"$dir/out")" 1      # held: no event without a fresh rate
 	echo 200 >"$api/answer.status"             # the API answers again
 	wait_lines "$dir/out" 5 15

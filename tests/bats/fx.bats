@@ -43,6 +43,10 @@ requests() {
 	wc -l <"$api/requests"
 }
 
+requests_at_least() {
+	[ "$(requests)" -ge "$1" ]
+}
+
 # ev ID TYPE AMOUNT CURRENCY: one event line.
 ev() {
 	printf '{"id":%s,"player_id":10,"game_id":100,"type":"%s","amount":%s,"currency":"%s","created_at":"2024-06-28T12:00:00Z"}\n' \
@@ -361,7 +365,7 @@ answer has no rates'
 	fx_pid=$!
 	exec 5>"$BATS_TEST_TMPDIR/in"
 	ev 7 bet 1000 USD >&5
-	for _ in $(seq 50); do [ "$(requests)" -ge 2 ] && break; sleep 0.1; done
+	wait_until 5 requests_at_least 2
 	kill -TERM "$fx_pid"
 	status=0
 	wait "$fx_pid" || status=$?

@@ -163,7 +163,7 @@ T0=2022-01-10T12:34:56Z
 @test "gen: SIGTERM ends it with 0 and whole lines" {
 	casino-gen -s 1 >"$BATS_TEST_TMPDIR/out" &
 	pid=$!
-	for _ in $(seq 100); do [ -s "$BATS_TEST_TMPDIR/out" ] && break; sleep 0.05; done
+	wait_until 5 test -s "$BATS_TEST_TMPDIR/out"
 	kill -TERM "$pid"
 	wait "$pid" || fail "exit $?"
 	[ -s "$BATS_TEST_TMPDIR/out" ]

@@ -29,17 +29,25 @@ teardown_file() {
 	casino-db stop >/dev/null 2>&1 || true
 }
 
+# /materialized of the run on port $1: its events_total (0 before the first
+# snapshot).
+total_on() {
+	curl -s "http://127.0.0.1:$1/materialized" | jq -r '.events_total // 0' 2>/dev/null || echo 0
+}
+
+counts_events() {
+	[ "$(total_on "$1")" -gt 0 ]
+}
+
+# 0 when the run on port $1 counts more than $2 events.
+counts_more() {
+	[ "$(total_on "$1")" -gt "$2" ]
+}
+
 # Wait up to 60 s (the first run creates the cluster) until /materialized
 # counts an event (casino-tee-agg writes a zero snapshot when it starts).
 wait_snapshot() {
-	local i n
-	for ((i = 0; i < 600; i++)); do
-		n=$(curl -s "$url/materialized" | jq -r '.events_total // 0' 2>/dev/null) || true
-		[ "${n:-0}" -gt 0 ] && return 0
-		kill -0 "$run_pid" 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
+	wait_until 60 counts_events "$port"
 }
 
 total() {
@@ -94,7 +102,7 @@ check_all_gone() {
 	run_pid=$!
 	wait_snapshot
 	first=$(total)
-	sleep 1.5
+	wait_until 10 counts_more "$port" "$first"
 	second=$(total)
 	[ "$second" -gt "$first" ]
 	started_processes >"$BATS_TEST_TMPDIR/started"
@@ -181,16 +189,6 @@ check_all_gone() {
 	grep -q 'cannot listen on port 80; using 8080' "$err"
 	run stat -c %U "$dir/state/pg/data"
 	assert_output nobody
-}
-
-# /materialized of the run on port $1: its events_total (0 before the first
-# snapshot).
-total_on() {
-	curl -s "http://127.0.0.1:$1/materialized" | jq -r '.events_total // 0' 2>/dev/null || echo 0
-}
-
-counts_events() {
-	[ "$(total_on "$1")" -gt 0 ]
 }
 
 @test "another server on the port: casino-run exits 69 and says so" {
