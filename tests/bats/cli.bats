@@ -159,3 +159,34 @@ grammar() {
 	run -0 casino-append -- "$T/-x" <<<'{"n":2}'
 	[ "$(cat "$T/-x")" = '{"n":2}' ]
 }
+
+# casino_log of the installed scripts' library, as casino-run calls it.
+lib_log() {
+	sh -c 'tool=casino-test usage="usage: casino-test" libdir=$1; shift
+		. "$libdir/casino-lib.sh"; casino_log_check; casino_log "$@"' sh "$prefix/share/casino" "$@"
+}
+
+@test "the scripts' log records: valid JSON for any message, ts with milliseconds, the level honoured" {
+	msg=$(printf 'two\nlines, a "quote", a \\ backslash, a\ttab and \001')
+	run -0 --separate-stderr lib_log warn "$msg" path "/tmp/a\"b"
+	assert_equal "$(jq -r .msg <<<"$stderr")" "$msg"
+	assert_equal "$(jq -r '.level + " " + .tool + " " + .path' <<<"$stderr")" 'warn casino-test /tmp/a"b'
+	[[ $(jq -r .ts <<<"$stderr") =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z$ ]]
+	CASINO_LOG_LEVEL=error run -0 --separate-stderr lib_log warn hidden
+	assert_equal "$stderr" ''
+	CASINO_LOG_LEVEL=debug run -0 --separate-stderr lib_log debug shown
+	assert_equal "$(jq -r .msg <<<"$stderr")" shown
+	CASINO_LOG_FORMAT=text run -0 --separate-stderr lib_log warn 'port taken' port 80
+	assert_equal "$stderr" 'casino-test: warning: port taken (port 80)'
+}
+
+@test "every script refuses an unknown CASINO_LOG_LEVEL or CASINO_LOG_FORMAT with 64, naming it" {
+	local bad='' p
+	for p in casino-run casino-serve casino-db casino-pub casino-sub; do
+		CASINO_LOG_LEVEL=loud run --separate-stderr "$p" --version
+		[ "$status" -eq 64 ] && [[ $stderr == *CASINO_LOG_LEVEL* ]] || bad="$bad$p level: $status $stderr"$'\n'
+		CASINO_LOG_FORMAT=xml run --separate-stderr "$p" --version
+		[ "$status" -eq 64 ] && [[ $stderr == *CASINO_LOG_FORMAT* ]] || bad="$bad$p format: $status $stderr"$'\n'
+	done
+	[ -z "$bad" ] || fail "$bad"
+}
