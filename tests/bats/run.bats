@@ -157,23 +157,32 @@ check_all_gone() {
 	casino-db stop 2>/dev/null
 }
 
-@test "as a normal user, with port 80 out of reach, it serves on 8080" {
+# For the tests run as user nobody, with port 80 out of its reach and 8080
+# free (else skip): its folder $dir, reachable through bats' private ones.
+as_nobody_setup() {
 	[ "$(id -u)" -eq 0 ] || skip "needs root to become another user"
 	id nobody >/dev/null 2>&1 || skip "no user nobody"
 	[ "$(cut -f 1 /proc/sys/net/ipv4/ip_unprivileged_port_start)" -gt 80 ] || skip "port 80 is open to everyone here"
-	(exec 3<>/dev/tcp/127.0.0.1/8080) 2>/dev/null && skip "port 8080 is in use"
+	! port_open 8080 || skip "port 8080 is in use"
 	dir=$BATS_TEST_TMPDIR/nobody
 	mkdir -p "$dir"
 	chown nobody: "$dir"
-	# nobody must reach its folder through bats' private ones.
-	up=$BATS_TEST_TMPDIR
+	local up=$BATS_TEST_TMPDIR
 	while [ "$up" != / ] && [ "$up" != /tmp ]; do
 		chmod o+x "$up"
 		up=$(dirname "$up")
 	done
+}
+
+# Run "$@" as nobody, at home in $dir.
+as_nobody() {
 	setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups \
-		env HOME="$dir" CASINO_STATE_DIR="$dir/state" CASINO_RUNDIR="$dir/run" \
-		casino-run -n 500 -r 50 >"$log" 2>"$err" &
+		env HOME="$dir" CASINO_STATE_DIR="$dir/state" CASINO_RUNDIR="$dir/run" "$@"
+}
+
+@test "as a normal user, with port 80 out of reach, it serves on 8080" {
+	as_nobody_setup
+	as_nobody casino-run -n 500 -r 50 >"$log" 2>"$err" &
 	run_pid=$!
 	port=8080
 	url=http://127.0.0.1:8080
@@ -206,24 +215,11 @@ check_all_gone() {
 }
 
 @test "as a normal user, with port 80 out of reach and 8080 taken, it exits 69" {
-	[ "$(id -u)" -eq 0 ] || skip "needs root to become another user"
-	id nobody >/dev/null 2>&1 || skip "no user nobody"
-	[ "$(cut -f 1 /proc/sys/net/ipv4/ip_unprivileged_port_start)" -gt 80 ] || skip "port 80 is open to everyone here"
-	(exec 3<>/dev/tcp/127.0.0.1/8080) 2>/dev/null && skip "port 8080 is in use"
+	as_nobody_setup
 	socat TCP-LISTEN:8080,bind=127.0.0.1,reuseaddr,fork SYSTEM:'echo other' 2>/dev/null &
 	other_pid=$!
 	wait_port 8080
-	dir=$BATS_TEST_TMPDIR/nobody
-	mkdir -p "$dir"
-	chown nobody: "$dir"
-	up=$BATS_TEST_TMPDIR
-	while [ "$up" != / ] && [ "$up" != /tmp ]; do
-		chmod o+x "$up"
-		up=$(dirname "$up")
-	done
-	run --separate-stderr setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups \
-		env HOME="$dir" CASINO_STATE_DIR="$dir/state" CASINO_RUNDIR="$dir/run" \
-		casino-run -n 20 -r 5
+	run --separate-stderr as_nobody casino-run -n 20 -r 5
 	assert_failure 69
 	[[ $stderr == *"cannot serve on port 8080 either"* ]] || fail "no reason given: $stderr"
 	[[ $stderr != *"serving http"* ]] || fail "claims the port: $stderr"
