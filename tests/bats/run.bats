@@ -174,9 +174,10 @@ as_nobody_setup() {
 	done
 }
 
-# Run "$@" as nobody, at home in $dir.
+# Run "$@" as nobody, at home in $dir, in place of the caller: a
+# background "as_nobody ... &" has the pid of the command.
 as_nobody() {
-	setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups \
+	exec setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups \
 		env HOME="$dir" CASINO_STATE_DIR="$dir/state" CASINO_RUNDIR="$dir/run" "$@"
 }
 
