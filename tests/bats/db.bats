@@ -169,7 +169,7 @@ teardown() {
 	run --separate-stderr casino-db stop
 	assert_success
 	assert_output ''
-	process_gone "$pid"
+	wait_until 5 process_gone "$pid"
 	[ ! -e "$pg/.s.PGSQL.5432" ]
 	run --separate-stderr casino-db stop
 	assert_success
