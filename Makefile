@@ -6,8 +6,9 @@ DESTDIR   =
 BUILD     = build
 CC        = cc
 OPT       = -O2
-CFLAGS    = $(OPT) -g -Wall -Wextra -Werror -std=c11 -D_DEFAULT_SOURCE
-CPPFLAGS  = -Ilib -I/usr/include/postgresql -DCASINO_VERSION=\"$(VERSION)\"
+XCFLAGS   =
+CFLAGS    = $(OPT) -g -Wall -Wextra -Werror -std=c11 -D_DEFAULT_SOURCE $(XCFLAGS)
+CPPFLAGS  = -Ilib -DCASINO_VERSION=\"$(VERSION)\"
 LDFLAGS   =
 SANITIZE  = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
@@ -22,9 +23,11 @@ PROGS = \
 	casino-append \
 	casino-produce
 
-# Test helpers: tests/NAME.c -> $(BUILD)/NAME (built by all, never installed).
+# Helper programs of the tests and benches: tests/NAME.c or bench/NAME.c ->
+# $(BUILD)/test/NAME (built by all, never installed).
 TESTPROGS = \
-	kafka-mock
+	kafka-mock \
+	latency
 
 LIBSRC = \
 	lib/atomicfile.c \
@@ -47,10 +50,13 @@ LIBSRC = \
 	lib/stage.c \
 	lib/timefmt.c
 
-SCRIPTS = $(wildcard scripts/casino-*)
+SHLIB = scripts/casino-lib.sh
+SCRIPTS = $(filter-out $(SHLIB),$(wildcard scripts/casino-*))
 MANPAGES = $(wildcard man/*.[17])
 
-# Libraries each program needs beyond libcasino and jansson.
+# Headers and libraries each program needs beyond libcasino and jansson.
+PG_INCLUDEDIR := $(shell pg_config --includedir 2>/dev/null)
+CPPFLAGS_casino-player = -I$(PG_INCLUDEDIR)
 LIBS_casino-fx     = -ldl
 LIBS_casino-player = -lpq
 LIBS_casino-produce = -lrdkafka
@@ -63,14 +69,15 @@ FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=un
 
 LIBOBJ = $(LIBSRC:lib/%.c=$(BUILD)/obj/%.o)
 BINS = $(PROGS:%=$(BUILD)/%)
+TESTBINS = $(TESTPROGS:%=$(BUILD)/test/%)
 
 # Debian packages: build, run and test.
 DEBS = gcc make libjansson-dev libpq-dev libcurl4-openssl-dev postgresql \
 	postgresql-contrib socat jq curl kcat librdkafka-dev bats bats-assert \
 	bats-support mandoc shellcheck clang libclang-rt-dev valgrind wrk zstd \
-	musl-tools prometheus chromium nginx-light busybox
+	musl-tools prometheus chromium nginx-light busybox iproute2 util-linux
 
-all: $(BINS) $(TESTPROGS:%=$(BUILD)/%)
+all: $(BINS) $(TESTBINS)
 
 $(BUILD)/obj/%.o: lib/%.c lib/*.h
 	@mkdir -p $(BUILD)/obj
@@ -81,7 +88,7 @@ $(BUILD)/libcasino.a: $(LIBOBJ)
 	ar rcs $@ $(LIBOBJ)
 
 $(BUILD)/%: tools/%.c $(BUILD)/libcasino.a lib/*.h
-	$(CC) $(CFLAGS) $(CPPFLAGS) -o $@ $< $(BUILD)/libcasino.a $(LIBS_$*) -ljansson -lm $(LDFLAGS)
+	$(CC) $(CFLAGS) $(CPPFLAGS) $(CPPFLAGS_$*) -o $@ $< $(BUILD)/libcasino.a $(LIBS_$*) -ljansson -lm $(LDFLAGS)
 
 # socat execs the handler once per connection: it is linked statically
 # against musl (musl-tools), whose start-up is ~0.1 ms where static glibc's
@@ -97,8 +104,9 @@ $(BUILD)/casino-http-handler: tools/casino-http-handler.c $(BUILD)/libcasino.a $
 			$(MUSL_CC) $(CFLAGS) $(CPPFLAGS) -static -o $@ $< $(HANDLER_LIB), \
 			$(CC) $(CFLAGS) $(CPPFLAGS) -static -o $@ $< $(BUILD)/libcasino.a -lm $(LDFLAGS)))
 
-$(BUILD)/%: tests/%.c
-	@mkdir -p $(BUILD)
+vpath %.c tests bench
+$(BUILD)/test/%: %.c
+	@mkdir -p $(BUILD)/test
 	$(CC) $(CFLAGS) -o $@ $< $(LIBS_$*) $(LDFLAGS)
 
 build-fuzz/%: tests/fuzz/%.c $(LIBSRC) lib/*.h
@@ -123,25 +131,33 @@ deps:
 
 lint: deps
 	mandoc -Tlint -Wwarning $(MANPAGES)
-	shellcheck -x $(SCRIPTS) $(filter-out %.c,$(wildcard bench/*)) tests/run tests/fuzz/run .ci/run
+	shellcheck -x $(SCRIPTS) $(SHLIB) $(filter-out %.c,$(wildcard bench/*)) tests/run tests/bats-lint tests/fuzz/run .ci/run
 	shellcheck -x -s bash tests/bats/*.bash
+	@# The suites as bash: the bats traps at any severity, then every
+	@# warning but those of bats itself (each test runs in a subshell;
+	@# run sets status, output and stderr).
+	shellcheck -x -i SC2314,SC2315,SC2015 tests/bats/*.bats
+	shellcheck -x -S warning -e SC2030,SC2031,SC2154 tests/bats/*.bats
+	@# serve.bats: until its own fixes land (its owner rewrites lines 69, 180, 204).
+	tests/bats-lint $(filter-out tests/bats/serve.bats,$(wildcard tests/bats/*.bats)) tests/bats/*.bash
 
 test: deps all fuzz-build
 	$(MAKE) lint
 	tests/run $(BUILD)
 
 check-asan: deps
-	$(MAKE) BUILD=build-asan OPT="-O1" CFLAGS='-O1 -g -Wall -Wextra -Werror -std=c11 -D_DEFAULT_SOURCE $(SANITIZE)' LDFLAGS='$(SANITIZE)' all
+	$(MAKE) BUILD=build-asan XCFLAGS='$(SANITIZE)' LDFLAGS='$(SANITIZE)' all
 	CASINO_INSTRUMENTED=asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 tests/run build-asan
 
 # The suites against build-valgrind/: wrappers that run each program under
 # valgrind, failing (exit 99) on any error or definite leak.
 check-valgrind: deps all
 	rm -rf build-valgrind && mkdir -p build-valgrind
-	for p in $(PROGS) $(TESTPROGS); do \
+	mkdir -p build-valgrind/test
+	for p in $(PROGS) $(TESTPROGS:%=test/%); do \
 		printf '#!/bin/sh\nexec valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99 "%s" "$$@"\n' \
-			"$$(pwd)/$(BUILD)/$$p" >build-valgrind/$$p; \
-		chmod +x build-valgrind/$$p; \
+			"$$(pwd)/$(BUILD)/$$p" >build-valgrind/$$p || exit 1; \
+		chmod +x build-valgrind/$$p || exit 1; \
 	done
 	CASINO_INSTRUMENTED=valgrind tests/run build-valgrind
 
@@ -154,27 +170,43 @@ generator: all
 bench: all
 	bench/stages
 
+# The folders install may create, below PREFIX; the ones it did create are
+# listed in share/casino/created-dirs for uninstall.
+INSTALL_DIRS = bin share share/man share/man/man1 share/man/man7 share/casino share/casino/migrations \
+	share/casino/dashboard
+DATADIR = $(PREFIX)/share/casino
+
 install: all
-	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
-		$(DESTDIR)$(PREFIX)/share/man/man7 $(DESTDIR)$(PREFIX)/share/casino/migrations \
-		$(DESTDIR)$(PREFIX)/share/casino/dashboard
+	@d='$(DESTDIR)$(PREFIX)'; created=; \
+	for sub in '' $(INSTALL_DIRS); do \
+		[ -d "$$d/$$sub" ] || created="$$created$$sub/ "; \
+		mkdir -p "$$d/$$sub" || exit 1; \
+	done; \
+	for sub in $$created; do echo "$$sub"; done >>"$(DESTDIR)$(DATADIR)/created-dirs"
 	cp $(BINS) $(DESTDIR)$(PREFIX)/bin/
 	for s in $(SCRIPTS); do \
-		sed -e 's|^datadir=.*|datadir=$(PREFIX)/share/casino|' \
-			-e 's|$$datadir/share/rates.json|$$datadir/rates.json|g' "$$s" \
-			>"$(DESTDIR)$(PREFIX)/bin/$${s#scripts/}"; \
-		chmod 755 "$(DESTDIR)$(PREFIX)/bin/$${s#scripts/}"; \
+		sed 's|^libdir=.*|libdir=$(DATADIR)|' "$$s" >"$(DESTDIR)$(PREFIX)/bin/$${s#scripts/}" || exit 1; \
+		chmod 755 "$(DESTDIR)$(PREFIX)/bin/$${s#scripts/}" || exit 1; \
 	done
+	sed 's|^casino_installed=.*|casino_installed=$(DATADIR)|' $(SHLIB) >$(DESTDIR)$(DATADIR)/casino-lib.sh
 	cp man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	cp man/*.7 $(DESTDIR)$(PREFIX)/share/man/man7/
-	if [ -d share ]; then cp share/*.json $(DESTDIR)$(PREFIX)/share/casino/ 2>/dev/null || true; fi
-	cp share/dashboard/* $(DESTDIR)$(PREFIX)/share/casino/dashboard/
-	if [ -d migrations ]; then cp migrations/*.sql $(DESTDIR)$(PREFIX)/share/casino/migrations/ 2>/dev/null || true; fi
+	cp share/*.json $(DESTDIR)$(DATADIR)/
+	cp migrations/*.sql $(DESTDIR)$(DATADIR)/migrations/
+	cp share/dashboard/* $(DESTDIR)$(DATADIR)/dashboard/
 
+# Then the folders install created, deepest first, those left empty.
 uninstall:
-	for p in $(PROGS) $(SCRIPTS:scripts/%=%); do rm -f "$(DESTDIR)$(PREFIX)/bin/$$p"; done
-	for m in $(MANPAGES:man/%=%); do rm -f "$(DESTDIR)$(PREFIX)/share/man/man$${m##*.}/$$m"; done
-	rm -rf $(DESTDIR)$(PREFIX)/share/casino
+	for p in $(PROGS) $(SCRIPTS:scripts/%=%); do rm -f "$(DESTDIR)$(PREFIX)/bin/$$p" || exit 1; done
+	for m in $(MANPAGES:man/%=%); do rm -f "$(DESTDIR)$(PREFIX)/share/man/man$${m##*.}/$$m" || exit 1; done
+	@d='$(DESTDIR)$(PREFIX)'; list="$(DESTDIR)$(DATADIR)/created-dirs"; \
+	dirs=$$(sort -ru "$$list" 2>/dev/null); \
+	echo "rm -rf $(DESTDIR)$(DATADIR)"; rm -rf "$(DESTDIR)$(DATADIR)" || exit 1; \
+	for sub in $$dirs; do \
+		if [ -d "$$d/$$sub" ] && [ -z "$$(ls -A "$$d/$$sub")" ]; then \
+			echo "rmdir $$d/$$sub"; rmdir "$$d/$$sub" || exit 1; \
+		fi; \
+	done
 
 clean:
 	rm -rf build build-*

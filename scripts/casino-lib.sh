@@ -1,61 +1,84 @@
 # casino-lib.sh: what the casino scripts share. Sourced, never run:
 #   tool=casino-NAME
 #   usage="usage: casino-NAME ..."
-#   libdir=${0%/*}
+#   libdir=${0%/*}	# make install rewrites this line
 #   . "$libdir/casino-lib.sh"
 #   casino_log_check
 # POSIX sh. Log records have the shape of the C tools' (casino(7)).
-# shellcheck shell=sh disable=SC2154
+# The caller sets tool, usage and libdir; the caller uses what this sets.
+# shellcheck shell=sh disable=SC2034,SC2154
+
+# Where the data lives: the source tree, or the folder make install put it
+# in (make install rewrites the next line to name it).
+casino_installed=
+if [ -n "$casino_installed" ]; then
+	casino_srcdir=
+	casino_rates=$casino_installed/rates.json
+	casino_migrations=$casino_installed/migrations
+else
+	casino_srcdir=$(cd "$libdir/.." && pwd)
+	casino_rates=$casino_srcdir/share/rates.json
+	casino_migrations=$casino_srcdir/migrations
+fi
+casino_nl='
+'
+
+# The rank of a log level (debug 0 .. error 3); nothing when unknown.
+casino_level_rank() {
+	case $1 in
+	debug) echo 0 ;;
+	info) echo 1 ;;
+	warn | warning) echo 2 ;;
+	error) echo 3 ;;
+	esac
+}
 
 # casino_log LEVEL MSG [KEY VALUE]...: one record on stderr, JSON unless
 # stderr is a terminal; CASINO_LOG_FORMAT=json|text forces either.
 casino_log() {
-	_format=${CASINO_LOG_FORMAT:-}
-	if [ -z "$_format" ]; then
-		if [ -t 2 ]; then _format=text; else _format=json; fi
-	fi
-	awk -v format="$_format" -v name="$tool" '
-	function rank(l) {
-		return l == "debug" ? 0 : l == "info" ? 1 : l == "warn" ? 2 : 3
-	}
-	function esc(s,  i, c, out) {
+	_rank=$(casino_level_rank "$1")
+	_min=$(casino_level_rank "${CASINO_LOG_LEVEL:-info}")
+	[ "${_rank:-3}" -ge "${_min:-1}" ] || return 0
+	case ${CASINO_LOG_FORMAT:-} in
+	json) _text=0 ;;
+	text) _text=1 ;;
+	*) if [ -t 2 ]; then _text=1; else _text=0; fi ;;
+	esac
+	_level=$1
+	[ "$_level" != warning ] || _level=warn
+	shift
+	# The strings reach awk as operands, never through -v (which would
+	# interpret their backslashes); one print keeps the record whole.
+	awk 'function q(s,  out, i, c) {
 		out = ""
 		for (i = 1; i <= length(s); i++) {
 			c = substr(s, i, 1)
-			if (c == "\\" || c == "\"") out = out "\\" c
-			else if (c == "\n") out = out "\\n"
-			else if (c == "\t") out = out "\\t"
-			else if (c == "\r") out = out "\\r"
-			else if (c < " ") out = out sprintf("\\u%04x", ctl[c])
-			else out = out c
+			out = out ((c in esc) ? esc[c] : c)
 		}
 		return "\"" out "\""
 	}
 	BEGIN {
-		for (i = 1; i < 32; i++) ctl[sprintf("%c", i)] = i
-		level = ARGV[1]
-		threshold = ENVIRON["CASINO_LOG_LEVEL"]
-		if (threshold == "") threshold = "info"
-		if (rank(level) < rank(threshold)) exit
-		if (format == "text") {
-			line = name ": " (level == "info" ? "" : (level == "warn" ? "warning" : level) ": ") ARGV[2]
-			for (i = 3; i + 1 < ARGC; i += 2)
-				line = line (i == 3 ? " (" : ", ") ARGV[i] " " ARGV[i + 1]
-			print line (ARGC > 4 ? ")" : "") > "/dev/stderr"
-			exit
+		for (i = 1; i < 32; i++) esc[sprintf("%c", i)] = sprintf("\\u%04x", i)
+		esc["\n"] = "\\n"; esc["\t"] = "\\t"; esc["\r"] = "\\r"
+		esc["\""] = "\\\""; esc["\\"] = "\\\\"
+		if (ARGV[1]) {
+			rec = ARGV[4] ": " (ARGV[3] == "warn" ? "warning" : ARGV[3]) ": " ARGV[5]
+			for (i = 6; i + 1 < ARGC; i += 2)
+				rec = rec (i == 6 ? " (" : ", ") ARGV[i] " " ARGV[i + 1]
+			if (ARGC > 7) rec = rec ")"
+		} else {
+			rec = "{\"ts\":" q(ARGV[2]) ",\"level\":" q(ARGV[3]) \
+			    ",\"tool\":" q(ARGV[4]) ",\"msg\":" q(ARGV[5])
+			for (i = 6; i + 1 < ARGC; i += 2)
+				rec = rec "," q(ARGV[i]) ":" q(ARGV[i + 1])
+			rec = rec "}"
 		}
-		cmd = "date -u +%Y-%m-%dT%H:%M:%S.%3NZ"
-		cmd | getline ts
-		close(cmd)
-		line = "{\"ts\":\"" ts "\",\"level\":\"" level "\",\"tool\":" esc(name) ",\"msg\":" esc(ARGV[2])
-		for (i = 3; i + 1 < ARGC; i += 2)
-			line = line "," esc(ARGV[i]) ":" esc(ARGV[i + 1])
-		print line "}" > "/dev/stderr"
-		exit
-	}' "$@"
+		print rec
+		exit 0
+	}' "$_text" "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" "$_level" "$tool" "$@" >&2
 }
 
-# casino_die CODE MSG [KEY VALUE]...: log an error, exit CODE.
+# casino_die CODE MSG [KEY VALUE]...: log an error and exit CODE.
 casino_die() {
 	_code=$1
 	shift
@@ -63,70 +86,99 @@ casino_die() {
 	exit "$_code"
 }
 
-# casino_usage_error REASON: log it, print the usage line, exit 64.
+# casino_usage_error REASON: the reason, the usage line, exit 64.
 casino_usage_error() {
 	casino_log error "$1"
 	printf '%s\n' "$usage" >&2
 	exit 64
 }
 
-# Exit 64 when CASINO_LOG_LEVEL or CASINO_LOG_FORMAT holds an unknown value.
+# An unknown CASINO_LOG_LEVEL or CASINO_LOG_FORMAT is a usage error.
 casino_log_check() {
-	case ${CASINO_LOG_LEVEL:-info} in
-	debug | info | warn | error) ;;
-	*)
+	if [ -n "${CASINO_LOG_LEVEL:-}" ] && [ -z "$(casino_level_rank "$CASINO_LOG_LEVEL")" ]; then
 		_bad=$CASINO_LOG_LEVEL
-		CASINO_LOG_LEVEL=info
-		casino_usage_error "bad CASINO_LOG_LEVEL: $_bad (debug, info, warn or error)" ;;
-	esac
-	case ${CASINO_LOG_FORMAT:-json} in
-	json | text) ;;
+		CASINO_LOG_LEVEL=
+		casino_usage_error "bad CASINO_LOG_LEVEL: $_bad (want debug, info, warn or error)"
+	fi
+	case ${CASINO_LOG_FORMAT:-} in
+	'' | json | text) ;;
 	*)
 		_bad=$CASINO_LOG_FORMAT
 		CASINO_LOG_FORMAT=
-		casino_usage_error "bad CASINO_LOG_FORMAT: $_bad (json or text)" ;;
+		casino_usage_error "bad CASINO_LOG_FORMAT: $_bad (want json or text)" ;;
 	esac
 }
 
-# The runtime directory.
+# casino_getopt SHORT LONG ARG...: parse with util-linux getopt(1) into
+# casino_args, for the caller's eval "set -- $casino_args"; a parse error is
+# a usage error naming getopt's reason.
+casino_getopt() {
+	_short=$1 _long=$2
+	shift 2
+	if ! casino_args=$(getopt -n "$tool" -o "$_short" -l "$_long" -- "$@" 2>/dev/null); then
+		_why=$(getopt -n "$tool" -o "$_short" -l "$_long" -- "$@" 2>&1 >/dev/null | head -n 1)
+		casino_usage_error "${_why#"$tool: "}"
+	fi
+}
+
+# casino_version PROGRAM: print "$tool VERSION", the version PROGRAM reports
+# (the scripts are released with the programs).
+casino_version() {
+	_v=$("$1" --version 2>/dev/null) || casino_die 70 "$1 not found for its version"
+	_v=${_v%%"$casino_nl"*}
+	printf '%s %s\n' "$tool" "${_v##* }"
+}
+
+# The runtime directory: $CASINO_RUNDIR, else $XDG_RUNTIME_DIR/casino, else
+# /tmp/casino-UID (the C tools' lib/rundir.c has the same rule).
 casino_rundir() {
 	if [ -n "${CASINO_RUNDIR:-}" ]; then
 		printf '%s\n' "$CASINO_RUNDIR"
 	elif [ -n "${XDG_RUNTIME_DIR:-}" ]; then
-		printf '%s\n' "$XDG_RUNTIME_DIR/casino"
+		printf '%s/casino\n' "$XDG_RUNTIME_DIR"
 	else
 		printf '/tmp/casino-%s\n' "$(id -u)"
 	fi
 }
 
-# The programs on PATH: $CASINO_BIN, else the source tree's build/, else
-# the folder the script is installed in.
+# Where the private database lives: $CASINO_STATE_DIR, else
+# ${XDG_STATE_HOME:-$HOME/.local/state}/casino; always absolute.
+casino_state_dir() {
+	_state=${CASINO_STATE_DIR:-${XDG_STATE_HOME:-$HOME/.local/state}/casino}
+	case $_state in /*) ;; *) _state=$PWD/$_state ;; esac
+	printf '%s\n' "$_state"
+}
+
+# Put the programs on PATH: $CASINO_BIN, else the source tree's build/,
+# else the folder the script is installed in; the scripts beside it too.
 casino_path_setup() {
-	PATH="$libdir:$PATH"
+	PATH=${0%/*}:$PATH
 	if [ -n "${CASINO_BIN:-}" ]; then
-		PATH="$CASINO_BIN:$PATH"
-	elif [ -f "$libdir/../Makefile" ] && [ -d "$libdir/../build" ]; then
-		PATH="$(cd "$libdir/../build" && pwd):$PATH"
+		PATH=$CASINO_BIN:$PATH
+	elif [ -n "$casino_srcdir" ] && [ -d "$casino_srcdir/build" ]; then
+		PATH=$casino_srcdir/build:$PATH
 	fi
 	export PATH
 }
 
-# casino_port_check NAME VALUE: a TCP port 1-65535, else a usage error.
+# casino_port_check NAME VALUE: VALUE is a TCP port 1-65535, or a usage
+# error naming NAME (the option or variable it came from).
 casino_port_check() {
 	case $2 in
-	'' | *[!0-9]* | 0*) casino_usage_error "bad $1: $2 (want 1-65535)" ;;
+	'' | *[!0-9]* | 0*) casino_usage_error "bad $1: '$2' (want a port 1-65535)" ;;
 	esac
-	[ "$2" -le 65535 ] || casino_usage_error "bad $1: $2 (want 1-65535)"
+	if [ "${#2}" -gt 5 ] || [ "$2" -gt 65535 ]; then
+		casino_usage_error "bad $1: '$2' (want a port 1-65535)"
+	fi
 }
 
-# casino_worst_status A B: the worse exit status, 74 > 69 > 65 > 0; any
-# other non-zero status (70, a signal) is worst of all.
+# casino_worst_status A B: the worse of two exit statuses, 74 > 69 > 65 > 0;
+# any other non-zero status (70, a signal) is worst of all.
 casino_worst_status() {
-	_rank_a=$(casino_status_rank "$1")
-	_rank_b=$(casino_status_rank "$2")
-	if [ "$_rank_a" -ge "$_rank_b" ]; then echo "$1"; else echo "$2"; fi
+	_ra=$(casino_status_rank "$1")
+	_rb=$(casino_status_rank "$2")
+	if [ "$_rb" -gt "$_ra" ]; then echo "$2"; else echo "$1"; fi
 }
-
 casino_status_rank() {
 	case $1 in
 	0) echo 0 ;;
@@ -135,4 +187,55 @@ casino_status_rank() {
 	74) echo 3 ;;
 	*) echo 4 ;;
 	esac
+}
+
+# casino_transport URL: split a transport URL (file:PATH, file:///PATH or
+# kafka://BROKERS/TOPIC) into casino_path, or casino_brokers and
+# casino_topic; a usage error when it is none of them.
+casino_transport() {
+	casino_path='' casino_brokers='' casino_topic=''
+	case $1 in
+	file://*)
+		casino_path=${1#file://}
+		case $casino_path in /*) ;; *) casino_usage_error "file:// URLs name no host: $1" ;; esac ;;
+	file:?*) casino_path=${1#file:} ;;
+	kafka://*)
+		_rest=${1#kafka://}
+		casino_brokers=${_rest%%/*}
+		casino_topic=${_rest#*/}
+		if [ "$_rest" = "$casino_brokers" ] || [ -z "$casino_brokers" ] || [ -z "$casino_topic" ]; then
+			casino_usage_error "want kafka://HOST:PORT[,HOST:PORT...]/TOPIC, not: $1"
+		fi
+		case $casino_topic in
+		*[!A-Za-z0-9._-]*) casino_usage_error "bad topic name: $casino_topic" ;;
+		esac ;;
+	*) casino_usage_error "not a file: or kafka:// URL: $1" ;;
+	esac
+}
+
+# librdkafka settings: -F FILE (CASINO_KAFKA_CONFIG) and each -X P=V.
+casino_kafka_config=${CASINO_KAFKA_CONFIG:-}
+casino_kafka_props=
+casino_kafka_property() {
+	case $1 in
+	*"$casino_nl"*) casino_usage_error "-X wants property=value on one line" ;;
+	?*=*) casino_kafka_props=$casino_kafka_props$1$casino_nl ;;
+	*) casino_usage_error "-X wants property=value, not: $1" ;;
+	esac
+}
+
+# casino_kafka_exec OPERAND COMMAND ARG...: exec COMMAND ARG... with the
+# settings added (later ones win: the config file, then each -X), then
+# OPERAND unless it is empty.
+casino_kafka_exec() {
+	_operand=$1
+	shift
+	[ -z "$casino_kafka_config" ] || set -- "$@" -F "$casino_kafka_config"
+	_props=$casino_kafka_props
+	while [ -n "$_props" ]; do
+		set -- "$@" -X "${_props%%"$casino_nl"*}"
+		_props=${_props#*"$casino_nl"}
+	done
+	[ -z "$_operand" ] || set -- "$@" "$_operand"
+	exec "$@"
 }

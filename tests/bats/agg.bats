@@ -68,15 +68,19 @@ wait_agg() {
 	agg_pid=
 }
 
+# 0 when the file $1 exists and jq expression $2 is true on it.
+snapshot_is() {
+	[ -s "$1" ] && jq -e "$2" "$1" >/dev/null 2>&1
+}
+
 # Wait up to 5 s until the file $1 exists and jq expression $2 is true on it.
 wait_for() {
-	local i
-	for ((i = 0; i < 100; i++)); do
-		[ -s "$1" ] && jq -e "$2" "$1" >/dev/null 2>&1 && return 0
-		sleep 0.05
-	done
-	echo "timed out waiting for $2 in $1" >&2
-	return 1
+	wait_until 5 snapshot_is "$1" "$2"
+}
+
+# 0 when the modification time of file $1 is no longer $2.
+mtime_changed() {
+	[ "$(stat -c %y "$1")" != "$2" ]
 }
 
 @test "agg: --help prints usage on stdout and exits 0" {
@@ -318,7 +322,7 @@ wait_for() {
 	casino-tee-agg -o "$BATS_TEST_TMPDIR/b.json" <"$BATS_TEST_TMPDIR/events" >/dev/null
 	cmp "$BATS_TEST_TMPDIR/a.json" "$BATS_TEST_TMPDIR/b.json"
 	shuf --random-source=<(yes) "$BATS_TEST_TMPDIR/events" >"$BATS_TEST_TMPDIR/shuffled"
-	! cmp -s "$BATS_TEST_TMPDIR/events" "$BATS_TEST_TMPDIR/shuffled"
+	run ! cmp -s "$BATS_TEST_TMPDIR/events" "$BATS_TEST_TMPDIR/shuffled"
 	casino-tee-agg -o "$BATS_TEST_TMPDIR/c.json" <"$BATS_TEST_TMPDIR/shuffled" >/dev/null
 	cmp "$BATS_TEST_TMPDIR/a.json" "$BATS_TEST_TMPDIR/c.json"
 	tac "$BATS_TEST_TMPDIR/events" | casino-tee-agg -o "$BATS_TEST_TMPDIR/d.json" >/dev/null
@@ -406,6 +410,7 @@ wait_for() {
 	[ ! -e "$fallback" ] || skip "$fallback exists already"
 	made_fallback=$fallback  # teardown removes it if the test stops half way
 	unset CASINO_RUNDIR XDG_RUNTIME_DIR
+	# shellcheck disable=SC2120 # callers may pass options; these pass none
 	as_nobody() {
 		setpriv --reuid=65534 --regid=65534 --clear-groups casino-tee-agg -i 50 "$@"
 	}
@@ -479,7 +484,7 @@ wait_for() {
 	wait_for "$dir/snap.json" '.events_total == 1'
 	mv "$dir" "$dir.gone"         # the directory disappears: writes fail
 	bet 2 10 00:00:01 >&8
-	sleep 0.5
+	wait_until 5 grep -q '"msg":"cannot write the snapshot"' "$BATS_TEST_TMPDIR/err"
 	run jq .events_total "$dir.gone/snap.json"
 	assert_output 1                # the last good snapshot, untouched
 	[ "$(ls -A "$dir.gone")" = snap.json ]
@@ -508,15 +513,14 @@ wait_for() {
 	wait_for "$snap" '.events_total == 5'
 	first=$(jq .events_per_second_moving_average "$snap")
 	mtime1=$(stat -c %y "$snap")
-	sleep 2.2
-	# Now at least 2 s since the first arrival: 5 / elapsed <= 5 / 2 = 2.50,
-	# and still > 0 (the events are less than 60 s old).
+	# Once 2 s have passed since the first arrival: 5 / elapsed <= 5 / 2 =
+	# 2.50, and still > 0 (the events are less than 60 s old).
+	wait_until 10 snapshot_is "$snap" '.events_per_second_moving_average <= 2.5'
 	later=$(jq .events_per_second_moving_average "$snap")
 	mtime2=$(stat -c %y "$snap")
 	awk -v a="$first" -v b="$later" 'BEGIN { exit !(b < a && b <= 2.5 && b > 0) }'
 	[ "$mtime1" != "$mtime2" ]
-	sleep 0.3
-	[ "$(stat -c %y "$snap")" != "$mtime2" ]
+	wait_until 5 mtime_changed "$snap" "$mtime2"
 	# Under a minute: per minute is the total itself.
 	run compact
 	assert_output --partial '{"events_total":5,"events_per_minute":5.00,'
@@ -544,8 +548,7 @@ wait_for() {
 	CASINO_AGG_INTERVAL=50 start_fifo -o "$snap"
 	wait_for "$snap" '.events_total == 0'
 	m1=$(stat -c %y "$snap")
-	sleep 0.4
-	[ "$(stat -c %y "$snap")" != "$m1" ]
+	wait_until 5 mtime_changed "$snap" "$m1"
 }
 
 @test "agg: a closed stdout ends quietly with 0 and the snapshot still written" {

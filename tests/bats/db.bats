@@ -102,7 +102,7 @@ teardown() {
 	casino-db stop 2>/dev/null
 	run --separate-stderr casino-db start
 	assert_output "$expected"
-	! (exec 3<>"/dev/tcp/127.0.0.1/$tcp_port") 2>/dev/null
+	run ! port_open "$tcp_port"
 }
 
 @test "bad ports are usage errors (exit 64)" {
@@ -112,7 +112,7 @@ teardown() {
 	done
 	CASINO_DB_PORT=abc run --separate-stderr casino-db status
 	assert_equal "$status" 64
-	[[ $stderr == *'bad port: abc'* ]]
+	[[ $stderr == *"bad CASINO_DB_PORT: 'abc'"* ]]
 }
 
 @test "migrate: the five players, idempotent, edits kept, new ids after them" {
@@ -169,7 +169,7 @@ teardown() {
 	run --separate-stderr casino-db stop
 	assert_success
 	assert_output ''
-	! kill -0 "$pid" 2>/dev/null
+	wait_until 5 process_gone "$pid"
 	[ ! -e "$pg/.s.PGSQL.5432" ]
 	run --separate-stderr casino-db stop
 	assert_success
@@ -214,19 +214,33 @@ teardown() {
 	run --separate-stderr casino-db init
 	[ "$(printf '%s\n' "$stderr" | jq -r '.tool + " " + .level')" = 'casino-db info' ]
 	CASINO_LOG_FORMAT=text run --separate-stderr casino-db init
-	[[ $stderr == 'casino-db: cluster already initialised in '* ]]
+	[[ $stderr == 'casino-db: info: cluster already initialised in '* ]]
 	CASINO_LOG_LEVEL=warn run --separate-stderr casino-db init
 	assert_equal "$stderr" ''
 }
 
 @test "usage errors exit 64 with the usage line" {
 	usage='usage: casino-db [-p port] init|start|stop|status|migrate|conninfo|psql [psql-argument ...]'
-	for args in "" "bogus" "--bogus status" "status extra" "-p"; do
-		# shellcheck disable=SC2086
-		run --separate-stderr casino-db $args
+	# Each case: the arguments, then the reason the error names.
+	while IFS='|' read -r args reason; do
+		read -r -a argv <<<"$args"
+		run --separate-stderr casino-db "${argv[@]}"
 		assert_equal "$status" 64
-		assert_equal "$stderr" "$usage"
-	done
+		assert_equal "$(printf '%s\n' "$stderr" | tail -n 1)" "$usage"
+		[[ $(printf '%s\n' "$stderr" | head -n 1 | jq -r .msg) == "$reason"* ]] ||
+			fail "casino-db $args: reason not named: $stderr"
+	done <<-'EOF'
+	|no command
+	bogus|unknown command: bogus
+	--bogus status|unrecognized option '--bogus'
+	status extra|status takes no operands: extra
+	-p|option requires an argument -- 'p'
+	status -p 5x|bad -p: '5x'
+	status --port=0|bad --port: '0'
+	EOF
+	CASINO_DB_PORT=x run --separate-stderr casino-db status
+	assert_equal "$status" 64
+	[[ $stderr == *"bad CASINO_DB_PORT: 'x'"* ]]
 }
 
 @test "--help and --version" {

@@ -189,11 +189,16 @@ deposit_at() {
 	pid=$!
 	exec 5>"$BATS_TEST_TMPDIR/in"
 	good_line 1 >&5
-	for _ in $(seq 50); do [ -s "$BATS_TEST_TMPDIR/out" ] && break; sleep 0.1; done
+	wait_until 5 test -s "$BATS_TEST_TMPDIR/out"
 	run cat "$BATS_TEST_TMPDIR/out"
 	assert_output --partial '"description":"Player #10 started'
 	exec 5>&-
 	wait "$pid"
+}
+
+# 0 when file $1 has exactly $2 lines.
+lines_in() {
+	[ "$(wc -l <"$1")" -eq "$2" ]
 }
 
 @test "describe: SIGTERM finishes, flushes and exits 0" {
@@ -203,7 +208,7 @@ deposit_at() {
 	exec 5>"$BATS_TEST_TMPDIR/in"
 	good_line 1 >&5
 	good_line 2 >&5
-	for _ in $(seq 50); do [ "$(wc -l <"$BATS_TEST_TMPDIR/out")" -eq 2 ] && break; sleep 0.1; done
+	wait_until 5 lines_in "$BATS_TEST_TMPDIR/out" 2
 	kill -TERM "$pid"
 	wait "$pid"
 	exec 5>&-

@@ -56,12 +56,15 @@ enrich_players() {
 
 # Wait up to $3 seconds (default 30) until file $1 has at least $2 lines.
 wait_lines() {
-	local i
-	for ((i = 0; i < ${3:-30} * 20; i++)); do
-		[ "$(wc -l <"$1" 2>/dev/null || echo 0)" -ge "$2" ] && return 0
-		sleep 0.05
-	done
-	fail "fewer than $2 lines in $1 after ${3:-30} s; stderr: $(cat "$dir/err" 2>/dev/null)"
+	wait_until "${3:-30}" has_lines "$1" "$2" ||
+		fail "fewer than $2 lines in $1 after ${3:-30} s; stderr: $(cat "$dir/err" 2>/dev/null)"
+}
+has_lines() {
+	[ "$(wc -l <"$1" 2>/dev/null || echo 0)" -ge "$2" ]
+}
+# 0 when file $2 has at least $1 lines matching the regular expression $3.
+matches_at_least() {
+	[ "$(grep -c "$3" "$2")" -ge "$1" ]
 }
 
 # Wait up to 30 s until file $1 has a line matching the regex $2.
@@ -133,7 +136,8 @@ assert_whole_prefix() {
 	kill -TERM $!
 	wait_pid $!
 	[ "$waited" -eq 0 ]
-	[ -s "$dir/out" ] && [ -z "$(tail -c 1 "$dir/out" | tr -d '\n')" ]
+	[ -s "$dir/out" ]
+	[ -z "$(tail -c 1 "$dir/out" | tr -d '\n')" ]
 	# ids 1..n with no gap, every line an event
 	[ "$(jq -r .id "$dir/out" | tr '\n' ' ')" = "$(seq -s ' ' 1 "$(wc -l <"$dir/out")") " ]
 }
@@ -182,9 +186,11 @@ close_early() {
 @test "downstream closing early: every stage exits 0 quietly" {
 	casino-gen -n 300000 -s 4 -T "$T0" >"$BATS_FILE_TMPDIR/events"
 	casino-gen -s 4 -T "$T0" 2>"$dir/err" | head -n 1 >"$dir/first"
-	[ "${PIPESTATUS[0]}" -eq 0 ] && [ ! -s "$dir/err" ]
+	[ "${PIPESTATUS[0]}" -eq 0 ]
+	[ ! -s "$dir/err" ]
 	casino-gen -r 1000 2>"$dir/err" | head -n 1 >"$dir/first"
-	[ "${PIPESTATUS[0]}" -eq 0 ] && [ ! -s "$dir/err" ]
+	[ "${PIPESTATUS[0]}" -eq 0 ]
+	[ ! -s "$dir/err" ]
 	close_early casino-fx -u "$RATES_URL"
 	close_early casino-player
 	close_early casino-describe
@@ -315,11 +321,8 @@ fx_event() {
 		fx_event 4 deposit 250 GBP
 		fx_event 5 bet 777 EUR
 	} >&5
-	for ((i = 0; i < 300; i++)); do
-		[ "$(grep -c '"level":"warn".*timed out' "$dir/err")" -ge 2 ] && break
-		sleep 0.05
-	done
-	[ "$(grep -c '"level":"warn".*timed out' "$dir/err")" -ge 2 ] || fail "no two timeout warnings: $(cat "$dir/err")"
+	wait_until 15 matches_at_least 2 "$dir/err" '"level":"warn".*timed out' ||
+		fail "no two timeout warnings: $(cat "$dir/err")"
 	assert_equal "$(wc -l <"$dir/out")" 1      # held: no event without a fresh rate
 	echo 200 >"$api/answer.status"             # the API answers again
 	wait_lines "$dir/out" 5 15
@@ -332,7 +335,7 @@ fx_event() {
 		start_event 3 0
 		fx_event 4 deposit 250 GBP 295
 		fx_event 5 bet 777 EUR 777)"
-	! grep -q '"level":"error"' "$dir/err"
+	run ! grep -q '"level":"error"' "$dir/err"
 }
 
 # Kill the suite's server at once (pg_ctl -m immediate, as its owner);

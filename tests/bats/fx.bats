@@ -43,6 +43,10 @@ requests() {
 	wc -l <"$api/requests"
 }
 
+requests_at_least() {
+	[ "$(requests)" -ge "$1" ]
+}
+
 # ev ID TYPE AMOUNT CURRENCY: one event line.
 ev() {
 	printf '{"id":%s,"player_id":10,"game_id":100,"type":"%s","amount":%s,"currency":"%s","created_at":"2024-06-28T12:00:00Z"}\n' \
@@ -133,7 +137,7 @@ with_eur() {
 	# EUR->JPY = 128/0.8 = 160
 	answer -n 1 200 '{"success":true,"source":"USD","quotes":{"USDEUR":0.8,"USDGBP":0.7,"USDJPY":128}}'
 	answer 200 '{"base":"USD","rates":{"EUR":0.8,"GBP":0.7,"JPY":128}}'
-	for round in 1 2; do
+	for _ in 1 2; do
 		run --separate-stderr casino-fx -a 0 < <(
 			ev 1 bet 1000 USD
 			ev 2 bet 1000 GBP
@@ -381,7 +385,7 @@ answer reports an error: bad key ***, ***"
 	fx_pid=$!
 	exec 5>"$BATS_TEST_TMPDIR/in"
 	ev 7 bet 1000 USD >&5
-	for _ in $(seq 50); do [ "$(requests)" -ge 2 ] && break; sleep 0.1; done
+	wait_until 5 requests_at_least 2
 	kill -TERM "$fx_pid"
 	status=0
 	wait "$fx_pid" || status=$?

@@ -96,7 +96,8 @@ T0=2022-01-10T12:34:56Z
 		| (.h | tonumber) * 3600000 + (.m | tonumber) * 60000 + (.s | tonumber) * 1000 | round]
 		| [range(1; length) as $i | .[$i] - .[$i - 1]] | [min, max, (add / length)] | map(tostring) | join(" ")' "$BATS_TEST_TMPDIR/ev"
 	read -r min max mean <<<"$output"
-	[ "$min" -ge 0 ] && [ "$max" -le 100 ]
+	[ "$min" -ge 0 ]
+	[ "$max" -le 100 ]
 	# uniform 0-100: the mean of 999 gaps is near 50
 	awk -v m="$mean" 'BEGIN { exit !(m > 40 && m < 60) }'
 }
@@ -128,7 +129,8 @@ T0=2022-01-10T12:34:56Z
 	casino-gen -t 3 -s 2 -T "$T0" >"$BATS_TEST_TMPDIR/ev"
 	n=$(wc -l <"$BATS_TEST_TMPDIR/ev")
 	# 3 s at a mean gap of 50 ms is about 60 events
-	[ "$n" -gt 30 ] && [ "$n" -lt 120 ]
+	[ "$n" -gt 30 ]
+	[ "$n" -lt 120 ]
 	run jq -r '.created_at' "$BATS_TEST_TMPDIR/ev"
 	refute_output --partial "2022-01-10T12:34:59"
 }
@@ -179,7 +181,7 @@ T0=2022-01-10T12:34:56Z
 @test "gen: SIGTERM ends it with 0 and whole lines" {
 	casino-gen -s 1 >"$BATS_TEST_TMPDIR/out" &
 	pid=$!
-	for _ in $(seq 100); do [ -s "$BATS_TEST_TMPDIR/out" ] && break; sleep 0.05; done
+	wait_until 5 test -s "$BATS_TEST_TMPDIR/out"
 	kill -TERM "$pid"
 	wait "$pid" || fail "exit $?"
 	[ -s "$BATS_TEST_TMPDIR/out" ]

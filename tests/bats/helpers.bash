@@ -8,7 +8,7 @@ load /usr/lib/bats/bats-assert/load.bash
 CASINO_ROOT=${CASINO_ROOT:-$(cd "$BATS_TEST_DIRNAME/../.." && pwd)}
 CASINO_BIN=${CASINO_BIN:-$CASINO_ROOT/build}
 FIXTURES=$CASINO_ROOT/tests/fixtures
-PATH=$CASINO_BIN:$CASINO_ROOT/scripts:$PATH
+PATH=$CASINO_BIN:$CASINO_BIN/test:$CASINO_ROOT/scripts:$PATH
 export CASINO_ROOT CASINO_BIN FIXTURES PATH
 export CASINO_LOG_FORMAT=json
 unset CASINO_DB CASINO_FX_URL CASINO_FX_KEY CASINO_LOG_LEVEL
@@ -27,6 +27,11 @@ free_port() {
 			return
 		fi
 	done
+}
+
+# 0 when a TCP port on 127.0.0.1 accepts a connection now.
+port_open() {
+	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
 # Wait up to $2 seconds (default 5) for a TCP port on 127.0.0.1 to accept.
@@ -50,6 +55,14 @@ wait_until() {
 	done
 	echo "timed out waiting for: $*" >&2
 	return 1
+}
+
+# Succeeds when process $1 has ended: gone, or a zombie its parent has not
+# reaped yet (here pid 1 may never reap an orphan).
+process_gone() {
+	local state
+	state=$(ps -o stat= -p "$1") || return 0
+	[[ $state == Z* ]]
 }
 
 # The shared bad-input corpus: one bad line per case, each a different way a

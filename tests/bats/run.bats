@@ -17,27 +17,37 @@ setup() {
 }
 
 teardown() {
-	if [ -n "${run_pid:-}" ]; then
-		kill "$run_pid" 2>/dev/null || true
-		wait "$run_pid" 2>/dev/null || true
-	fi
+	local pid
+	for pid in "${run_pid:-}" "${run2_pid:-}" "${other_pid:-}"; do
+		[ -n "$pid" ] || continue
+		kill "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
 }
 
 teardown_file() {
 	casino-db stop >/dev/null 2>&1 || true
 }
 
+# /materialized of the run on port $1: its events_total (0 before the first
+# snapshot).
+total_on() {
+	curl -s "http://127.0.0.1:$1/materialized" | jq -r '.events_total // 0' 2>/dev/null || echo 0
+}
+
+counts_events() {
+	[ "$(total_on "$1")" -gt 0 ]
+}
+
+# 0 when the run on port $1 counts more than $2 events.
+counts_more() {
+	[ "$(total_on "$1")" -gt "$2" ]
+}
+
 # Wait up to 60 s (the first run creates the cluster) until /materialized
 # counts an event (casino-tee-agg writes a zero snapshot when it starts).
 wait_snapshot() {
-	local i n
-	for ((i = 0; i < 600; i++)); do
-		n=$(curl -s "$url/materialized" | jq -r '.events_total // 0' 2>/dev/null) || true
-		[ "${n:-0}" -gt 0 ] && return 0
-		kill -0 "$run_pid" 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
+	wait_until 60 counts_events "$port"
 }
 
 total() {
@@ -47,7 +57,7 @@ total() {
 # Every process casino-run started, as "name pid" lines: the pipeline's
 # stages (from its pid file), socat, and the database server if it runs.
 started_processes() {
-	cat "$CASINO_RUNDIR"/casino-run.*.pids
+	cat "$CASINO_RUNDIR"/casino-run.*/pids
 	ps -o comm=,pid= --ppid "$run_pid" | grep '^socat' || true
 	[ ! -f "$CASINO_STATE_DIR/pg/data/postmaster.pid" ] ||
 		echo "postgres $(head -n 1 "$CASINO_STATE_DIR/pg/data/postmaster.pid")"
@@ -92,7 +102,7 @@ check_all_gone() {
 	run_pid=$!
 	wait_snapshot
 	first=$(total)
-	sleep 1.5
+	wait_until 10 counts_more "$port" "$first"
 	second=$(total)
 	[ "$second" -gt "$first" ]
 	started_processes >"$BATS_TEST_TMPDIR/started"
@@ -147,23 +157,33 @@ check_all_gone() {
 	casino-db stop 2>/dev/null
 }
 
-@test "as a normal user, with port 80 out of reach, it serves on 8080" {
+# For the tests run as user nobody, with port 80 out of its reach and 8080
+# free (else skip): its folder $dir, reachable through bats' private ones.
+as_nobody_setup() {
 	[ "$(id -u)" -eq 0 ] || skip "needs root to become another user"
 	id nobody >/dev/null 2>&1 || skip "no user nobody"
 	[ "$(cut -f 1 /proc/sys/net/ipv4/ip_unprivileged_port_start)" -gt 80 ] || skip "port 80 is open to everyone here"
-	(exec 3<>/dev/tcp/127.0.0.1/8080) 2>/dev/null && skip "port 8080 is in use"
+	! port_open 8080 || skip "port 8080 is in use"
 	dir=$BATS_TEST_TMPDIR/nobody
 	mkdir -p "$dir"
 	chown nobody: "$dir"
-	# nobody must reach its folder through bats' private ones.
-	up=$BATS_TEST_TMPDIR
+	local up=$BATS_TEST_TMPDIR
 	while [ "$up" != / ] && [ "$up" != /tmp ]; do
 		chmod o+x "$up"
 		up=$(dirname "$up")
 	done
-	setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups \
-		env HOME="$dir" CASINO_STATE_DIR="$dir/state" CASINO_RUNDIR="$dir/run" \
-		casino-run -n 500 -r 50 >"$log" 2>"$err" &
+}
+
+# Run "$@" as nobody, at home in $dir, in place of the caller: a
+# background "as_nobody ... &" has the pid of the command.
+as_nobody() {
+	exec setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups \
+		env HOME="$dir" CASINO_STATE_DIR="$dir/state" CASINO_RUNDIR="$dir/run" "$@"
+}
+
+@test "as a normal user, with port 80 out of reach, it serves on 8080" {
+	as_nobody_setup
+	as_nobody casino-run -n 500 -r 50 >"$log" 2>"$err" &
 	run_pid=$!
 	port=8080
 	url=http://127.0.0.1:8080
@@ -181,10 +201,84 @@ check_all_gone() {
 	assert_output nobody
 }
 
+@test "another server on the port: casino-run exits 69 and says so" {
+	socat "TCP-LISTEN:$port,bind=127.0.0.1,reuseaddr,fork" SYSTEM:'echo other' 2>/dev/null &
+	other_pid=$!
+	wait_port "$port"
+	run --separate-stderr casino-run -p "$port" -n 20 -r 5
+	assert_failure 69
+	[[ $stderr == *"cannot serve on port $port"* ]] || fail "no reason given: $stderr"
+	[[ $stderr != *"serving http"* ]] || fail "claims the port: $stderr"
+	assert_output ''
+	# It stopped what it started: nothing left in the runtime folder.
+	run ls "$CASINO_RUNDIR"
+	assert_output ''
+}
+
+@test "as a normal user, with port 80 out of reach and 8080 taken, it exits 69" {
+	as_nobody_setup
+	socat TCP-LISTEN:8080,bind=127.0.0.1,reuseaddr,fork SYSTEM:'echo other' 2>/dev/null &
+	other_pid=$!
+	wait_port 8080
+	run --separate-stderr as_nobody casino-run -n 20 -r 5
+	assert_failure 69
+	[[ $stderr == *"cannot serve on port 8080 either"* ]] || fail "no reason given: $stderr"
+	[[ $stderr != *"serving http"* ]] || fail "claims the port: $stderr"
+}
+
+@test "two runs at once: each serves its own numbers; the database stays up until the last one ends" {
+	casino-db stop >/dev/null 2>&1
+	port2=$(free_port)
+	casino-run -p "$port" -r 200 >"$log" 2>"$err" &
+	run_pid=$!
+	wait_snapshot
+	casino-run -p "$port2" -n 20 -r 4 >"$log.2" 2>"$err.2" &
+	run2_pid=$!
+	wait_until 60 counts_events "$port2"
+	# The first run counts hundreds; the second never more than its 20.
+	for _ in 1 2 3 4 5 6 7 8; do
+		b=$(total_on "$port2")
+		[ "$b" -le 20 ] || fail "the second run serves $b events, not its own"
+		sleep 0.25
+	done
+	[ "$(total_on "$port")" -gt 20 ]
+	# The first run started the database; it leaves it to the second.
+	kill -TERM "$run_pid"
+	wait "$run_pid"
+	run_pid=
+	run casino-db status
+	assert_success
+	wait "$run2_pid"
+	run2_pid=
+	log=$log.2
+	[ "$(wc -l <"$log")" -eq 20 ]
+	check_log
+	grep -q 'database left running for the other casino-run' "$err"
+	# The last one out stops it.
+	run casino-db status
+	assert_failure 3
+}
+
 @test "options: -h, usage errors exit 64 before anything starts" {
 	run casino-run -h
 	assert_success
 	assert_output --partial 'usage: casino-run [-p port] [-n count] [-t seconds] [-r rate]'
+	run -0 casino-run --help
+	assert_output --partial '--duration'
+	run -0 casino-run --version
+	assert_output --regexp '^casino-run [0-9]'
+	run --separate-stderr casino-run --port=0
+	assert_failure 64
+	[[ $stderr == *"bad --port: '0'"* ]]
+	CASINO_HTTP_PORT=x run --separate-stderr casino-run
+	assert_failure 64
+	[[ $stderr == *"bad CASINO_HTTP_PORT: 'x'"* ]]
+	run --separate-stderr casino-run --bogus
+	assert_failure 64
+	[[ $stderr == *"unrecognized option '--bogus'"* ]]
+	CASINO_LOG_LEVEL=loud run --separate-stderr casino-run -n 1
+	assert_failure 64
+	[[ $stderr == *"bad CASINO_LOG_LEVEL: loud"* ]]
 	run casino-run -p 0
 	assert_failure 64
 	run casino-run -p 70000

@@ -35,11 +35,16 @@ lines_at_least() {
 	[ "$(cat "$@" 2>/dev/null | wc -l)" -ge "$n" ]
 }
 
-# 1 when process $1 has file $2 open (tail has opened and positioned it).
-has_open() {
-	local fd
-	for fd in /proc/"$1"/fd/*; do
-		[ "$(readlink "$fd")" = "$2" ] && return 0
+# 0 when process $1 or a child of it (casino-sub runs its reader as one)
+# has file $2 open and positioned at its end.
+open_at_end() {
+	local pid fd pos
+	for pid in "$1" $(ps -o pid= --ppid "$1"); do
+		for fd in /proc/"$pid"/fd/*; do
+			[ "$(readlink "$fd")" = "$2" ] || continue
+			pos=$(sed -n 's/^pos:[[:space:]]*//p' "/proc/$pid/fdinfo/${fd##*/}")
+			[ "$pos" -eq "$(stat -c %s "$2")" ] && return 0
+		done
 	done
 	return 1
 }
@@ -115,7 +120,7 @@ per_player_order() {
 
 @test "file: the subscriber waits for the file and follows it as it grows" {
 	OUT=$T/out bg casino-sub "file:$T/log"
-	sleep 0.3
+	wait_until 10 grep -q 'cannot open' "$T/stderr"
 	[ ! -e "$T/log" ]
 	printf '{"n":1}\n{"n":2}\n' | casino-pub "file:$T/log"
 	wait_until 10 lines_at_least 2 "$T/out"
@@ -129,8 +134,7 @@ per_player_order() {
 @test "file: --from end prints only lines appended after the start" {
 	printf '{"old":1}\n{"old":2}\n' | casino-pub "file:$T/log"
 	OUT=$T/out bg casino-sub --from end "file:$T/log"
-	wait_until 10 has_open "$LAST_PID" "$T/log"
-	sleep 0.2
+	wait_until 10 open_at_end "$LAST_PID" "$T/log"
 	printf '{"new":1}\n{"new":2}\n' | casino-pub "file:$T/log"
 	wait_until 10 lines_at_least 2 "$T/out"
 	sleep 0.2
@@ -139,6 +143,53 @@ per_player_order() {
 	run casino-sub -e -f end "file:$T/log"
 	assert_success
 	assert_output ""
+}
+
+@test "file: SIGINT or SIGTERM ends the subscriber with 0, and its reader with it" {
+	printf '{"n":1}\n' | casino-pub "file:$T/log"
+	for sig in INT TERM; do
+		# A background job starts with SIGINT ignored; Ctrl-C would not.
+		OUT=$T/out.$sig bg env --default-signal=INT casino-sub "file:$T/log"
+		wait_until 10 lines_at_least 1 "$T/out.$sig"
+		reader=$(ps -o pid= --ppid "$LAST_PID")
+		kill -"$sig" "$LAST_PID"
+		status=0
+		wait "$LAST_PID" || status=$?
+		[ "$status" -eq 0 ] || fail "casino-sub exited $status on SIG$sig"
+		[ -n "$reader" ]
+		wait_until 5 process_gone "$reader"
+	done
+	# -e (read to the end and stop) too, while it waits on a FIFO.
+	mkfifo "$T/fifo"
+	OUT=$T/out.e bg casino-sub -e "file:$T/fifo"
+	exec 4<>"$T/fifo"
+	printf '{"n":2}\n' >&4
+	wait_until 10 lines_at_least 1 "$T/out.e"
+	kill -TERM "$LAST_PID"
+	status=0
+	wait "$LAST_PID" || status=$?
+	exec 4>&-
+	[ "$status" -eq 0 ] || fail "casino-sub -e exited $status on SIGTERM"
+}
+
+@test "options after the URL, --opt=value, and the reason for a usage error" {
+	printf '{"n":1}\n' | casino-pub "file:$T/log" --property=a=b
+	run -0 casino-sub "file:$T/log" -e
+	assert_output '{"n":1}'
+	run -0 casino-sub "file:$T/log" --from=end --exit
+	assert_output ''
+	run --separate-stderr casino-sub kafka://127.0.0.1:1/t --group g --bogus
+	assert_failure 64
+	assert_equal "$(printf '%s\n' "$stderr" | head -n 1 | jq -r .msg)" "unrecognized option '--bogus'"
+	run --separate-stderr casino-pub file:x file:y
+	assert_failure 64
+	assert_equal "$(printf '%s\n' "$stderr" | head -n 1 | jq -r .msg)" "one URL only, not also: file:y"
+	run --separate-stderr casino-sub --from=middle "file:$T/log"
+	assert_failure 64
+	assert_equal "$(printf '%s\n' "$stderr" | head -n 1 | jq -r .msg)" "bad --from: 'middle' (want start or end)"
+	CASINO_SUB_FROM=middle run --separate-stderr casino-sub "file:$T/log"
+	assert_failure 64
+	[[ $stderr == *"bad CASINO_SUB_FROM: 'middle'"* ]]
 }
 
 @test "usage errors exit 64 with the usage line" {
@@ -180,7 +231,8 @@ per_player_order() {
 	kill "$c1" "$c2"
 	wait "$c1" "$c2" || true
 
-	[ -s "$T/c1" ] && [ -s "$T/c2" ]
+	[ -s "$T/c1" ]
+	[ -s "$T/c2" ]
 	# Between them: every event once, byte for byte.
 	sort "$T/c1" "$T/c2" >"$T/got"
 	sort "$T/events" >"$T/want"
