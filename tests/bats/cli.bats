@@ -133,6 +133,11 @@ grammar() {
 		wait "$pid" || true
 		[ "$status" -eq 0 ]
 		[[ $output == *'"events_total":7'* ]] ;;
+	casino-replay)
+		# The replays themselves are replay.bats' job: the options must reach the stages.
+		echo "$event" >"$T/day.ndjson"
+		run -69 timeout 60 casino-replay "$T/day.ndjson" --wait=1 --db="host=$T/nowhere dbname=x" \
+			--rates-date=latest --url="file://$CASINO_ROOT/share/rates.json" ;;
 	casino-run)
 		# The whole system is run.bats' job: here the value must reach the check.
 		run --separate-stderr casino-run --port=0
