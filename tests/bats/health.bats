@@ -2,6 +2,7 @@
 # Stage health (doc/design.md, "Stage health"): every filter publishes its
 # counters in $CASINO_RUNDIR/stages/TOOL.PID.json while it runs, and the
 # counters add up: in = out + rejected + held.
+# shellcheck disable=SC2030,SC2031 # bats runs each test in a subshell
 load helpers
 
 setup() {
@@ -15,8 +16,13 @@ teardown() {
 	[ -z "${stage_pid:-}" ] || kill "$stage_pid" 2>/dev/null || true
 	[ -z "${stage_pid:-}" ] || wait "$stage_pid" 2>/dev/null || true
 	[ -z "${db_started:-}" ] || casino-db stop >/dev/null 2>&1 || true
-	[ -z "${serve_pid:-}" ] || kill "$serve_pid" 2>/dev/null || true
-	[ -z "${serve_pid:-}" ] || wait "$serve_pid" 2>/dev/null || true
+	local pid
+	for pid in "${serve_pid:-}" "${run_pid:-}" "${api_pid:-}"; do
+		[ -n "$pid" ] || continue
+		kill "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
+	[ -z "${db_started:-}" ] || casino-db stop >/dev/null 2>&1 || true
 }
 
 # The stage file of pid $1 ($2: the tool).
@@ -195,4 +201,82 @@ healthz_is() {
 	refute_output --partial 'stage="casino-describe"'
 	run ls -A "$CASINO_RUNDIR/stages"
 	assert_output ""
+}
+
+# The stages of the casino-run on $port as "stage in out rejected held"
+# lines, from /metrics.
+stage_table() {
+	curl -sf "http://127.0.0.1:$port/metrics" | awk '
+		/^casino_stage_lines_total\{/ || /^casino_stage_held_events\{/ {
+			match($0, /stage="[^"]*"/); s = substr($0, RSTART + 7, RLENGTH - 8)
+			k = /held_events/ ? "held" : substr($0, index($0, "outcome=\"") + 9)
+			sub(/".*/, "", k); v[s, k] = $NF; seen[s] = 1
+		}
+		END { for (s in seen) print s, v[s, "in"], v[s, "out"], v[s, "rejected"], v[s, "held"] }'
+}
+
+# Stage $1 of the run holds at least one event ($2 = held) or none ($2 = free).
+stage_is() {
+	stage_table >"$dir/stages"
+	awk -v s="$1" -v want="$2" '$1 == s { found = 1; ok = want == "held" ? $5 > 0 : $5 == 0 }
+		END { exit !(found && ok) }' "$dir/stages"
+}
+
+# All four filters report, each with in = out + rejected + held.
+stages_add_up() {
+	stage_table >"$dir/stages"
+	[ "$(wc -l <"$dir/stages")" -eq 4 ]
+	awk '$2 != $3 + $4 + $5 { bad = 1 } END { exit bad }' "$dir/stages"
+}
+
+# /healthz answers 503 naming stage $1.
+healthz_names() {
+	healthz_is 503 && [ "$(jq -r .stage "$dir/healthz")" = "$1" ]
+}
+
+run_start() {
+	export CASINO_STATE_DIR=$dir/state
+	port=$(free_port)
+	casino-run -p "$port" -r 50 >"$dir/log" 2>"$dir/run.err" &
+	run_pid=$!
+	db_started=1
+	wait_until 90 stage_is casino-player free
+	wait_until 20 healthz_is 200
+}
+
+@test "casino-run: a stopped database shows in /metrics and /healthz within seconds, and so does the recovery" {
+	run_start
+	casino-db stop >/dev/null 2>&1
+	wait_until 20 stage_is casino-player held
+	wait_until 20 healthz_names casino-player
+	run jq -r .status "$dir/healthz"
+	assert_output held
+	casino-db start >/dev/null 2>&1
+	wait_until 30 stage_is casino-player free
+	wait_until 20 healthz_is 200
+	wait_until 10 stages_add_up
+	metric_is 'casino_player_reconnects_total{stage="casino-player"}' 1
+}
+
+@test "casino-run: a failing rate API shows casino-fx holding events, and the recovery" {
+	api=$dir/api
+	mkdir -p "$api"
+	printf '200\n' >"$api/answer.status"
+	cp "$CASINO_ROOT/share/rates.json" "$api/answer.body"
+	api_port=$(free_port)
+	socat "TCP-LISTEN:$api_port,bind=127.0.0.1,reuseaddr,fork" \
+		EXEC:"bash $BATS_TEST_DIRNAME/fx_api.bash $api" >/dev/null 2>&1 &
+	api_pid=$!
+	wait_port "$api_port"
+	export CASINO_FX_URL=http://127.0.0.1:$api_port/live CASINO_FX_MAX_AGE=1
+	run_start
+	printf '500\n' >"$api/answer.status"
+	wait_until 30 stage_is casino-fx held
+	wait_until 20 healthz_names casino-fx
+	printf '200\n' >"$api/answer.status"
+	wait_until 30 stage_is casino-fx free
+	wait_until 20 healthz_is 200
+	wait_until 10 stages_add_up
+	run curl -sf "http://127.0.0.1:$port/metrics"
+	assert_line --regexp '^casino_fx_fetches_total\{stage="casino-fx",result="error"\} [1-9][0-9]*$'
 }
