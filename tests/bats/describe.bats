@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# casino-describe: the sentences of DESIGN.md, exactly.
+# casino-describe: the sentences of doc/design.md and casino-describe(1), exactly.
 
 load helpers
 
