@@ -229,9 +229,10 @@ close_after_ms() {
 }
 
 @test "/healthz: 200 while the snapshot is younger than 5 s, else 503" {
+	export CASINO_RUNDIR=$BATS_TEST_TMPDIR/run
 	start_server
 	run curl -sS -w ' %{http_code}' "$url/healthz"
-	assert_output --regexp '^\{"status":"ok","age_ms":[0-9]+\}'$'\n'' 200$'
+	assert_output --regexp '^\{"status":"ok","age_ms":[0-9]+,"stages":[0-9]+\}'$'\n'' 200$'
 	touch -d '3 seconds ago' "$snap"
 	run curl -sS -o /dev/null -w '%{http_code}' "$url/healthz"
 	assert_output 200
@@ -258,8 +259,9 @@ close_after_ms() {
 	assert_output 0
 }
 
-@test "the handler opens no file but its snapshot, whatever the request" {
+@test "the handler opens no file but its snapshot and the stage health folder, whatever the request" {
 	command -v strace >/dev/null || skip "strace is not installed"
+	export CASINO_RUNDIR=$BATS_TEST_TMPDIR/run
 	for target in /materialized /../../etc/passwd "/..$snap" /healthz; do
 		printf 'GET %s HTTP/1.1\r\nHost: t\r\n\r\n' "$target" >"$BATS_TEST_TMPDIR/req"
 		# LeakSanitizer cannot run under ptrace (make check-asan).
@@ -269,7 +271,7 @@ close_after_ms() {
 			casino-http-handler -f "$snap" <"$BATS_TEST_TMPDIR/req" >/dev/null 2>&1
 		# Every path the handler touched (past its own execve and the loader's
 		# files) is the snapshot.
-		run sh -c "grep -v -e execve -e '/etc/ld.so' -e '/lib' -e '/proc/' -e '/sys/' -e 'AT_EMPTY_PATH' '$BATS_TEST_TMPDIR/trace' | grep -o '\"[^\"]*\"' | sort -u"
+		run sh -c "grep -v -e execve -e '/etc/ld.so' -e '/lib' -e '/proc/' -e '/sys/' -e 'AT_EMPTY_PATH' '$BATS_TEST_TMPDIR/trace' | grep -o '\"[^\"]*\"' | grep -vxF '\"$CASINO_RUNDIR/stages\"' | sort -u"
 		if [ -n "$output" ]; then
 			assert_output "\"$snap\""
 		fi
