@@ -9,11 +9,7 @@ setup() {
 	export CASINO_RUNDIR=$BATS_TEST_TMPDIR/run
 	snap=$BATS_TEST_TMPDIR/materialized.json
 	write_snapshot 1234 12.5
-	port=$(free_port)
-	url=http://127.0.0.1:$port
-	casino-serve -p "$port" -f "$snap" 2>"$BATS_TEST_TMPDIR/serve.err" &
-	serve_pid=$!
-	wait_port "$port"
+	serve_snapshot "$snap"
 }
 
 teardown() {

@@ -142,10 +142,7 @@ serve_start() {
 	mkdir -p "$CASINO_RUNDIR"
 	snap=$CASINO_RUNDIR/materialized.json
 	printf '{"events_total":1}\n' >"$snap"
-	port=$(free_port)
-	casino-serve -p "$port" -f "$snap" 2>"$dir/serve.err" &
-	serve_pid=$!
-	wait_port "$port"
+	serve_snapshot "$snap"
 }
 
 # metric_is NAME_AND_LABELS VALUE: /metrics has that sample.

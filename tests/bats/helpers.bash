@@ -44,6 +44,17 @@ wait_port() {
 	return 1
 }
 
+# serve_snapshot FILE: casino-serve on a free port for the snapshot FILE;
+# sets port, url and serve_pid (the suite's teardown stops it).
+# shellcheck disable=SC2034 # the suites read them
+serve_snapshot() {
+	port=$(free_port)
+	url=http://127.0.0.1:$port
+	casino-serve -p "$port" -f "$1" 2>"$BATS_TEST_TMPDIR/serve.err" &
+	serve_pid=$!
+	wait_port "$port"
+}
+
 # Wait up to $1 seconds for the command after it to succeed; 1 on timeout.
 #   wait_until 15 grep -q 'database back' "$dir/err" || fail "..."
 wait_until() {

@@ -7,11 +7,7 @@ load helpers
 setup() {
 	snap=$BATS_TEST_TMPDIR/materialized.json
 	casino-gen -n 300 -s 7 -T 2024-01-01T00:00:00Z | casino-tee-agg -o "$snap" >/dev/null
-	port=$(free_port)
-	url=http://127.0.0.1:$port
-	casino-serve -p "$port" -f "$snap" 2>"$BATS_TEST_TMPDIR/serve.err" &
-	serve_pid=$!
-	wait_port "$port"
+	serve_snapshot "$snap"
 }
 
 teardown() {
