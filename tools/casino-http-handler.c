@@ -308,11 +308,12 @@ fold_stages(struct health_stage *st, int n)
 	int kept = 0;
 
 	for (int i = 0; i < n; i++) {
-		struct health_stage *to = &st[kept - 1], *from = &st[i];
-		if (kept == 0 || strcmp(to->name, from->name) != 0) {
+		struct health_stage *to, *from = &st[i];
+		if (kept == 0 || strcmp(st[kept - 1].name, from->name) != 0) {
 			st[kept++] = *from;
 			continue;
 		}
+		to = &st[kept - 1];
 		to->in += from->in;
 		to->out += from->out;
 		to->rejected += from->rejected;
