@@ -12,7 +12,8 @@ setup() {
 }
 
 teardown() {
-	exec 5>&- || true
+	exec 5>&- 6>&- || true
+	[ -z "${second_pid:-}" ] || kill "$second_pid" 2>/dev/null || true
 	[ -z "${stage_pid:-}" ] || kill "$stage_pid" 2>/dev/null || true
 	[ -z "${stage_pid:-}" ] || wait "$stage_pid" 2>/dev/null || true
 	[ -z "${db_started:-}" ] || casino-db stop >/dev/null 2>&1 || true
@@ -276,4 +277,23 @@ run_start() {
 	wait_until 10 stages_add_up
 	run curl -sf "http://127.0.0.1:$port/metrics"
 	assert_line --regexp '^casino_fx_fetches_total\{stage="casino-fx",result="error"\} [1-9][0-9]*$'
+}
+
+@test "two processes of one stage make one series in /metrics, their counts added" {
+	serve_start
+	mkfifo "$dir/in2"
+	casino-describe <"$dir/in" >/dev/null 2>"$dir/err" &
+	stage_pid=$!
+	casino-describe <"$dir/in2" >/dev/null 2>"$dir/err2" &
+	second_pid=$!
+	exec 5>"$dir/in" 6>"$dir/in2"
+	good_line 1 >&5
+	good_line 2 >&6
+	good_line 3 >&6
+	wait_until 5 metric_is 'casino_stage_lines_total{stage="casino-describe",outcome="out"}' 3
+	run curl -sf "http://127.0.0.1:$port/metrics"
+	[ "$(grep -c '^casino_stage_lines_total{stage="casino-describe",outcome="in"}' <<<"$output")" -eq 1 ]
+	exec 6>&-
+	wait "$second_pid"
+	wait_until 5 metric_is 'casino_stage_lines_total{stage="casino-describe",outcome="out"}' 1
 }
