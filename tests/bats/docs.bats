@@ -89,6 +89,7 @@ listed() {
 # (as someone typing it would), the background jobs stopped at the end.
 script_for() {
 	local text=$1 port=$2 dir=$3 line after_bg=0
+	local bg='[^&]&[[:space:]]*(#.*)?$'
 	cat <<'PRE'
 set -e -o pipefail
 retry() { local i; for ((i = 0; i < 100; i++)); do "$@" && return 0; sleep 0.1; done; "$@"; }
@@ -113,7 +114,8 @@ PRE
 		else
 			printf '%s\n' "$line"
 		fi
-		[[ $line =~ \&[[:space:]]*$ ]] && after_bg=1 || after_bg=0
+		after_bg=0
+		[[ ! $line =~ $bg ]] || after_bg=1
 	done <<<"$text"
 }
 
