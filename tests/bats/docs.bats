@@ -18,7 +18,6 @@ SKIP=(
 	'man/casino-pub.1: k1:9093 -- Kafka brokers with TLS'
 	'man/casino-sub.1: k1:9092 -- Kafka brokers'
 	'man/casino-run.1: casino-run > events.log -- port 80; the curl is typed in a second terminal'
-	'man/casino-http-handler.1: curl -s localhost:8080/metrics -- asks the socat of the example above'
 	'man/casino.7: make run -- port 80, until interrupted'
 	'man/casino.7: curl localhost/materialized -- asks the make run of the example above'
 )
@@ -28,7 +27,6 @@ SKIP=(
 FOREVER=3
 FOREVER_LIST=(
 	'man/casino-gen.1: casino-gen -r 1000 -- an endless generator'
-	'man/casino-http-handler.1: socat TCP-LISTEN -- a server'
 	'man/casino-player.1: casino-gen | casino-fx -- an endless pipeline'
 	'man/casino-pub.1: casino-gen | casino-pub file: -- an endless generator'
 	'man/casino-serve.1: casino-serve -b -- a server'
