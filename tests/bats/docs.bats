@@ -8,8 +8,8 @@ load helpers
 
 # FILE: TEXT IN THE EXAMPLE -- why it cannot run here
 SKIP=(
-	'README.md: make run -- port 80, until interrupted'
-	'README.md: make test -- the whole suite, this one included'
+	'README.md: make run -- port 80 until interrupted; make test runs this suite'
+	'README.md: make check-asan -- make test, check-asan, install and the benches: this suite again, installing, minutes'
 	'README.md: kafka://$K -- a Kafka cluster at $K'
 	'man/casino-fx.1: api.exchangerate.host -- a live rate API and its key'
 	'man/casino-replay.1: api.exchangerate.host -- a live rate API and its key'
