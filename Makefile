@@ -131,7 +131,7 @@ deps:
 
 lint: deps
 	mandoc -Tlint -Wwarning $(MANPAGES)
-	shellcheck -x $(SCRIPTS) $(SHLIB) $(filter-out %.c,$(wildcard bench/*)) tests/run tests/bats-lint tests/fuzz/run .ci/run
+	shellcheck -x $(SCRIPTS) $(SHLIB) $(filter-out %.c,$(wildcard bench/*)) tests/run tests/bats-lint tests/docs-examples tests/fuzz/run .ci/run
 	shellcheck -x -s bash tests/bats/*.bash
 	@# The suites as bash: the bats traps at any severity, then every
 	@# warning but those of bats itself (each test runs in a subshell;
