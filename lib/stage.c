@@ -31,7 +31,6 @@ static void
 reject_line(struct stage *st, unsigned long lineno, const char *line, size_t len,
     const char *why)
 {
-	st->rejected++;
 	health.rejected++;
 	log_error(why, LOG_INT("line", lineno));
 	reject_bytes(st, line, len);
@@ -146,8 +145,8 @@ stage_finish(struct stage *st)
 	    LOG_INT("held", health.in - health.out - health.rejected));
 	if (status < 0) /* reader went away: quiet success */
 		status = 0;
-	if (st->rejected > 0) {
-		log_info("input had bad lines", LOG_INT("rejected", st->rejected));
+	if (health.rejected > 0) {
+		log_info("input had bad lines", LOG_INT("rejected", health.rejected));
 		status = exit_worst(status, EX_DATAERR);
 	}
 	if (st->reject_failed)

@@ -20,7 +20,6 @@
 struct stage {
 	struct line_reader in;
 	int reject_fd;
-	unsigned long rejected;
 	int reject_failed; /* a write to the reject file failed: exit 74 */
 	struct buf out;
 };
