@@ -13,13 +13,9 @@ setup() {
 }
 
 teardown() {
-	local pid
 	exec 7>&- 8<&-
 	exec 5>&- 6>&-
-	for pid in ${browser_pid:-} ${serve_pid:-} ${fx_pid:-} ${describe_pid:-}; do
-		kill "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	done
+	stop_pids "${browser_pid:-}" "${serve_pid:-}" "${fx_pid:-}" "${describe_pid:-}"
 }
 
 # A snapshot with events_total $1 and events_per_minute $2, renamed into place.

@@ -35,12 +35,9 @@ setup() {
 }
 
 teardown() {
-	local pid m
+	local m
 	exec 5>&- || true
-	for pid in "${pids[@]}"; do
-		kill "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	done
+	stop_pids "${pids[@]}"
 	for m in "${mounted[@]}"; do umount "$m" 2>/dev/null || true; done
 	# A test that killed the server leaves it running for the next one.
 	casino-db start >/dev/null 2>&1 || true

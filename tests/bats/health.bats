@@ -13,16 +13,7 @@ setup() {
 
 teardown() {
 	exec 5>&- 6>&- || true
-	[ -z "${second_pid:-}" ] || kill "$second_pid" 2>/dev/null || true
-	[ -z "${stage_pid:-}" ] || kill "$stage_pid" 2>/dev/null || true
-	[ -z "${stage_pid:-}" ] || wait "$stage_pid" 2>/dev/null || true
-	[ -z "${db_started:-}" ] || casino-db stop >/dev/null 2>&1 || true
-	local pid
-	for pid in "${serve_pid:-}" "${run_pid:-}" "${api_pid:-}"; do
-		[ -n "$pid" ] || continue
-		kill "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	done
+	stop_pids "${second_pid:-}" "${stage_pid:-}" "${serve_pid:-}" "${run_pid:-}" "${api_pid:-}"
 	[ -z "${db_started:-}" ] || casino-db stop >/dev/null 2>&1 || true
 }
 

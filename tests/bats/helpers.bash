@@ -44,6 +44,17 @@ wait_port() {
 	return 1
 }
 
+# stop_pids PID...: stop each process this test started, by its own pid,
+# and reap it; empty arguments are skipped.
+stop_pids() {
+	local pid
+	for pid in "$@"; do
+		[ -n "$pid" ] || continue
+		kill "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
+}
+
 # serve_snapshot FILE: casino-serve on a free port for the snapshot FILE;
 # sets port, url and serve_pid (the suite's teardown stops it).
 # shellcheck disable=SC2034 # the suites read them

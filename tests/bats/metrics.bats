@@ -11,11 +11,7 @@ setup() {
 }
 
 teardown() {
-	local pid
-	for pid in ${prom_pid:-} ${serve_pid:-}; do
-		kill "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	done
+	stop_pids "${prom_pid:-}" "${serve_pid:-}"
 }
 
 @test "promtool check metrics finds nothing to complain about" {

@@ -17,12 +17,7 @@ setup() {
 }
 
 teardown() {
-	local pid
-	for pid in "${run_pid:-}" "${run2_pid:-}" "${other_pid:-}"; do
-		[ -n "$pid" ] || continue
-		kill "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	done
+	stop_pids "${run_pid:-}" "${run2_pid:-}" "${other_pid:-}"
 }
 
 teardown_file() {
