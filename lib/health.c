@@ -15,7 +15,11 @@
 #include "health.h"
 #include "json.h"
 #include "log.h"
+#include "readfile.h"
 #include "rundir.h"
+
+/* A stage file is a few hundred bytes; anything far larger is not one. */
+#define HEALTH_FILE_MAX (1 << 20)
 
 struct health health;
 
@@ -244,19 +248,13 @@ health_read_all(struct health_stage *out, int max)
 	}
 	while (n < max && (e = readdir(d)) != NULL) {
 		size_t len = strlen(e->d_name);
-		char chunk[4096];
-		ssize_t got;
-		int fd;
 		if (e->d_name[0] == '.' || len < 6 || strcmp(e->d_name + len - 5, ".json") != 0)
 			continue;
 		file.len = text.len = 0;
 		buf_printf(&file, "%s/%s", folder.data, e->d_name);
-		if ((fd = open(file.data, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0)
+		if (file_read_all(file.data, HEALTH_FILE_MAX, &text, NULL) != 0)
 			continue;
-		while ((got = read(fd, chunk, sizeof(chunk))) > 0 && text.len < 65536)
-			buf_append(&text, chunk, (size_t)got);
-		close(fd);
-		if (stage_parse(&out[n], text.data ? text.data : "", text.len, &o) != 0)
+		if (stage_parse(&out[n], text.data, text.len, &o) != 0)
 			continue;
 		if (kill((pid_t)out[n].pid, 0) != 0 && errno == ESRCH) {
 			unlink(file.data); /* left by a stage that was killed */

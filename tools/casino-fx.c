@@ -21,6 +21,7 @@
 #include "log.h"
 #include "money.h"
 #include "opt.h"
+#include "readfile.h"
 #include "stage.h"
 
 static const char usage_text[] =
@@ -158,27 +159,13 @@ collect(char *p, size_t size, size_t n, void *arg)
 static int
 read_file(struct fx *fx, char *why, size_t whylen)
 {
-	int fd = open(fx->path, O_RDONLY | O_CLOEXEC);
-	ssize_t n = 1;
-
-	if (fd < 0) {
+	if (file_read_all(fx->path, MAX_BODY, &fx->body, NULL) == 0)
+		return 0;
+	if (errno == EFBIG)
+		snprintf(why, whylen, "%s is no regular file of at most 1 MiB", fx->path);
+	else
 		snprintf(why, whylen, "cannot open %s: %s", fx->path, strerror(errno));
-		return -1;
-	}
-	while (n > 0 && fx->body.len <= MAX_BODY) {
-		buf_reserve(&fx->body, 65536);
-		n = read(fd, fx->body.data + fx->body.len, 65536);
-		if (n > 0)
-			fx->body.len += (size_t)n;
-		else if (n < 0 && errno == EINTR)
-			n = 1;
-	}
-	if (n < 0)
-		snprintf(why, whylen, "cannot read %s: %s", fx->path, strerror(errno));
-	else if (fx->body.len > MAX_BODY)
-		snprintf(why, whylen, "answer larger than 1 MiB");
-	close(fd);
-	return n < 0 || fx->body.len > MAX_BODY ? -1 : 0;
+	return -1;
 }
 
 /* The answer's body into fx->body: 0, or -1 with the reason in why. */

@@ -25,6 +25,7 @@
 #include "log.h"
 #include "ndjson.h"
 #include "opt.h"
+#include "readfile.h"
 #include "rundir.h"
 #include "timefmt.h"
 
@@ -149,51 +150,6 @@ set_error(struct response *r, int status, const char *reason, const char *error)
 	buf_puts(&r->body, "}\n");
 }
 
-/* The whole regular file at path into b (replacing its contents), st its
- * status. -1 with errno set when it cannot be opened or read; EFBIG when it
- * is no regular file of at most FILE_MAX bytes. The writer renames complete
- * files into place, so the file opened stays whole to its end. */
-static int
-read_file(const char *path, struct buf *b, struct stat *st)
-{
-	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC), saved;
-	ssize_t n = 0;
-
-	if (fd < 0)
-		return -1;
-	if (fstat(fd, st) != 0) {
-		saved = errno;
-		close(fd);
-		errno = saved;
-		return -1;
-	}
-	if (!S_ISREG(st->st_mode) || st->st_size > FILE_MAX) {
-		close(fd);
-		errno = EFBIG;
-		return -1;
-	}
-	b->len = 0;
-	for (;;) {
-		buf_reserve(b, (size_t)st->st_size + 1);
-		n = read(fd, b->data + b->len, b->cap - b->len - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		b->len += (size_t)n;
-		if (b->len > FILE_MAX) {
-			n = -1;
-			errno = EFBIG;
-			break;
-		}
-	}
-	saved = errno;
-	close(fd);
-	b->data[b->len] = '\0';
-	errno = saved;
-	return n < 0 ? -1 : 0;
-}
-
 /* A strong validator for one representation of the file st describes: the
  * writer renames a new file into place, so inode, size and mtime change. */
 static void
@@ -223,7 +179,7 @@ serve_snapshot(struct response *r, const char *path)
 {
 	struct stat st;
 
-	if (read_file(path, &r->body, &st) != 0) {
+	if (file_read_all(path, FILE_MAX, &r->body, &st) != 0) {
 		snapshot_error(r, path);
 		return;
 	}
@@ -414,7 +370,7 @@ serve_metrics(struct response *r, const char *path)
 	char why[128];
 	long long age;
 
-	if (read_file(path, &r->source, &st) != 0) {
+	if (file_read_all(path, FILE_MAX, &r->source, &st) != 0) {
 		snapshot_error(r, path);
 		return;
 	}
@@ -531,7 +487,7 @@ serve_asset(struct response *r, struct config *cfg, const struct asset *a)
 	const char *root = dashboard_root(cfg);
 
 	if (snprintf(path, sizeof path, "%s/%s", root, a->file) >= (int)sizeof path ||
-	    read_file(path, &r->body, &st) != 0) {
+	    file_read_all(path, FILE_MAX, &r->body, &st) != 0) {
 		log_error("cannot read the dashboard", LOG_STR("path", path),
 		    LOG_STR("error", strerror(errno)));
 		set_error(r, 500, "Internal Server Error", "dashboard missing");
