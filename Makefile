@@ -24,7 +24,7 @@ PROGS = \
 	casino-produce
 
 # Helper programs of the tests and benches: tests/NAME.c or bench/NAME.c ->
-# $(BUILD)/test/NAME (built by all, never installed).
+# $(BUILD)/test/NAME (built by test-helpers, which test needs; never installed).
 TESTPROGS = \
 	kafka-mock \
 	latency
@@ -56,8 +56,9 @@ SCRIPTS = $(filter-out $(SHLIB),$(wildcard scripts/casino-*))
 MANPAGES = $(wildcard man/*.[17])
 
 # Headers and libraries each program needs beyond libcasino and jansson.
-PG_INCLUDEDIR := $(shell pg_config --includedir 2>/dev/null)
-CPPFLAGS_casino-player = -I$(PG_INCLUDEDIR)
+# pg_config is asked when the rule runs, after deps-build installed it;
+# without it, no empty -I (which would take the next word as its folder).
+CPPFLAGS_casino-player = $(addprefix -I,$(shell pg_config --includedir 2>/dev/null))
 LIBS_casino-fx     = -ldl
 LIBS_casino-player = -lpq
 LIBS_casino-produce = -lrdkafka
@@ -72,13 +73,26 @@ LIBOBJ = $(LIBSRC:lib/%.c=$(BUILD)/obj/%.o)
 BINS = $(PROGS:%=$(BUILD)/%)
 TESTBINS = $(TESTPROGS:%=$(BUILD)/test/%)
 
-# Debian packages: build, run and test.
-DEBS = gcc make libjansson-dev libpq-dev libcurl4-openssl-dev postgresql \
-	postgresql-contrib socat jq curl kcat librdkafka-dev bats bats-assert \
-	bats-support mandoc shellcheck clang libclang-rt-dev valgrind wrk zstd \
-	musl-tools prometheus chromium nginx-light busybox iproute2 util-linux
+# Debian packages, by what needs them: make builds (deps-build), make lint
+# (deps-lint), make fuzz-build (deps-fuzz); make deps installs them all, with
+# what runs (make run) and what the suites and benches use.
+DEBS_BUILD = gcc make libjansson-dev libpq-dev libcurl4-openssl-dev \
+	librdkafka-dev musl-tools
+DEBS_LINT = mandoc shellcheck
+DEBS_FUZZ = clang libclang-rt-dev
+DEBS_RUN = postgresql postgresql-contrib socat jq curl kcat zstd util-linux
+DEBS_TEST = bats bats-assert bats-support valgrind strace wrk prometheus \
+	chromium nginx-light busybox iproute2
+DEBS = $(DEBS_BUILD) $(DEBS_LINT) $(DEBS_FUZZ) $(DEBS_RUN) $(DEBS_TEST)
 
-all: $(BINS) $(TESTBINS)
+all: $(BINS)
+
+test-helpers: $(TESTBINS)
+
+# What compiles waits for its packages (order-only: never a reason to
+# rebuild), so make -j cannot compile before the headers are there.
+$(LIBOBJ) $(BINS) $(TESTBINS): | deps-build
+$(FUZZERS:%=build-fuzz/%): | deps-fuzz
 
 $(BUILD)/obj/%.o: lib/%.c lib/*.h
 	@mkdir -p $(BUILD)/obj
@@ -121,18 +135,36 @@ fuzz-build: $(FUZZERS:%=build-fuzz/%)
 fuzz: deps fuzz-build
 	for f in $(FUZZERS); do tests/fuzz/run "$$f" $(FUZZ_SECONDS) || exit 1; done
 
-deps:
-	@missing=; for p in $(DEBS); do \
-		dpkg-query -W -f='$${Status}' "$$p" 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+# $(call ensure_debs,PACKAGES): install those of PACKAGES that are missing;
+# as a normal user, print the one apt-get line to run instead and fail. One
+# at a time (flock on this Makefile): make -j may reach two deps-* at once,
+# and the second then finds nothing missing.
+ensure_debs = flock $(firstword $(MAKEFILE_LIST)) sh -c ' \
+	command -v dpkg-query >/dev/null || { echo "not Debian: make sure these are installed: $$*"; exit 0; }; \
+	missing=; for p; do \
+		dpkg-query -W -f="\$${Status}" "$$p" 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
 	done; \
-	if [ -n "$$missing" ]; then \
-		echo "installing:$$missing"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
-	fi
+	[ -n "$$missing" ] || exit 0; \
+	if [ "$$(id -u)" -ne 0 ]; then \
+		echo "missing Debian packages; as root run: apt-get install -y$$missing" >&2; exit 1; \
+	fi; \
+	echo "installing:$$missing"; \
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null \
+	' ensure_debs $(1)
 
-lint: deps
+deps:
+	@$(call ensure_debs,$(DEBS))
+deps-build:
+	@$(call ensure_debs,$(DEBS_BUILD))
+deps-lint:
+	@$(call ensure_debs,$(DEBS_LINT))
+deps-fuzz:
+	@$(call ensure_debs,$(DEBS_FUZZ))
+
+lint: deps-lint
+	tests/tracked-files
 	mandoc -Tlint -Wwarning $(MANPAGES)
-	shellcheck -x $(SCRIPTS) $(SHLIB) $(filter-out %.c,$(wildcard bench/*)) tests/run tests/bats-lint tests/docs-examples tests/fuzz/run .ci/run
+	shellcheck -x $(SCRIPTS) $(SHLIB) $(filter-out %.c,$(wildcard bench/*)) tests/run tests/bats-lint tests/docs-examples tests/tracked-files tests/fuzz/run .ci/run
 	shellcheck -x -s bash tests/bats/*.bash
 	@# The suites as bash: the bats traps at any severity, then every
 	@# warning but those of bats itself (each test runs in a subshell;
@@ -141,17 +173,17 @@ lint: deps
 	shellcheck -x -S warning -e SC2030,SC2031,SC2154 tests/bats/*.bats
 	tests/bats-lint tests/bats/*.bats tests/bats/*.bash
 
-test: deps all fuzz-build
+test: deps all test-helpers fuzz-build
 	$(MAKE) lint
 	tests/run $(BUILD)
 
 check-asan: deps
-	$(MAKE) BUILD=build-asan XCFLAGS='$(SANITIZE)' LDFLAGS='$(SANITIZE)' all
+	$(MAKE) BUILD=build-asan XCFLAGS='$(SANITIZE)' LDFLAGS='$(SANITIZE)' all test-helpers
 	CASINO_INSTRUMENTED=asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 tests/run build-asan
 
 # The suites against build-valgrind/: wrappers that run each program under
 # valgrind, failing (exit 99) on any error or definite leak.
-check-valgrind: deps all
+check-valgrind: deps all test-helpers
 	rm -rf build-valgrind && mkdir -p build-valgrind
 	mkdir -p build-valgrind/test
 	for p in $(PROGS) $(TESTPROGS:%=test/%); do \
@@ -211,4 +243,4 @@ uninstall:
 clean:
 	rm -rf build build-*
 
-.PHONY: all deps fuzz fuzz-build lint test check-asan check-valgrind run generator bench install uninstall clean
+.PHONY: all test-helpers deps deps-build deps-lint deps-fuzz fuzz fuzz-build lint test check-asan check-valgrind run generator bench install uninstall clean
