@@ -111,8 +111,7 @@ page_state() {
 	wait_until 20 page_shows events_total 1,234
 	rm "$snap"
 	wait_until 10 page_state waiting
-	kill "$serve_pid"
-	wait "$serve_pid" || true
+	stop_pids "$serve_pid"
 	serve_pid=
 	wait_until 10 page_state unreachable
 	run page_eval "document.getElementById('status').textContent"

@@ -143,6 +143,7 @@ deposit_at() {
 	assert_failure 65
 	[ "$(cat "$BATS_TEST_TMPDIR/env.rej")" = oops ]
 	run env CASINO_REJECT="$BATS_TEST_TMPDIR/env.rej" casino-describe -r "$BATS_TEST_TMPDIR/opt.rej" <"$BATS_TEST_TMPDIR/in"
+	assert_failure 65
 	[ "$(cat "$BATS_TEST_TMPDIR/opt.rej")" = oops ]
 	[ "$(wc -l <"$BATS_TEST_TMPDIR/env.rej")" -eq 1 ]
 }

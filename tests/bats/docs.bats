@@ -35,6 +35,8 @@ FOREVER_LIST=(
 )
 
 setup_file() {
+	local -
+	set -o pipefail	# a failing first command fails the pipeline
 	export CASINO_STATE_DIR=$BATS_FILE_TMPDIR/state
 	casino-db start 2>/dev/null >"$BATS_FILE_TMPDIR/conninfo"
 	casino-db migrate 2>/dev/null

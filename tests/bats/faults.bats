@@ -103,6 +103,8 @@ interrupt() {
 # command "$@" makes of the first $n generated events: nothing lost, nothing
 # cut, nothing invented.
 assert_whole_prefix() {
+	local -
+	set -o pipefail	# a failing first command fails the pipeline
 	[ "$waited" -eq 0 ] || fail "exit $waited after the signal; stderr: $(cat "$dir/err")"
 	[ "$n" -ge 1000 ] || fail "only $n lines"
 	[ "$(tail -c 1 "$dir/out" | od -An -c | tr -d ' ')" = '\n' ] || fail "the output ends in a partial line"
@@ -181,6 +183,8 @@ close_early() {
 }
 
 @test "downstream closing early: every stage exits 0 quietly" {
+	local -
+	set -o pipefail	# a failing first command fails the pipeline
 	casino-gen -n 300000 -s 4 -T "$T0" >"$BATS_FILE_TMPDIR/events"
 	casino-gen -s 4 -T "$T0" 2>"$dir/err" | head -n 1 >"$dir/first"
 	[ "${PIPESTATUS[0]}" -eq 0 ]
@@ -222,6 +226,8 @@ start_agg() {
 }
 
 served_total() {
+	local -
+	set -o pipefail	# a failing first command fails the pipeline
 	curl -s "http://127.0.0.1:$port/materialized" | jq .events_total
 }
 
@@ -345,6 +351,8 @@ kill_db() {
 }
 
 @test "casino-player: the database killed with pg_ctl -m immediate mid-stream: every event enriched, in order" {
+	local -
+	set -o pipefail	# a failing first command fails the pipeline
 	local player_pid feed_pid held
 	mkfifo "$dir/in"
 	casino-player <"$dir/in" >"$dir/out" 2>"$dir/err" &
@@ -400,9 +408,14 @@ assert_saved_at_stop() {
 	assert_equal "$(cat "$dir/out")" "$(head -n 3 "$dir/events" | casino-fx -u "$RATES_URL")"
 	cmp <(tail -n +4 "$dir/events") "$dir/rej" || fail "the reject file is not lines 4-8: $(cat "$dir/rej")"
 	grep -q '"level":"error".*"line":6}' "$dir/err"
-	# Replaying the saved lines with rates completes exactly what was not done.
-	casino-fx -u "$RATES_URL" <"$dir/events" >"$dir/expected" 2>/dev/null || true
-	casino-fx -u "$RATES_URL" <"$dir/rej" >>"$dir/out" 2>/dev/null || true
+	# Replaying the saved lines with rates completes exactly what was not done
+	# (both reject line 6, not json: 65).
+	local replayed=0
+	casino-fx -u "$RATES_URL" <"$dir/events" >"$dir/expected" 2>/dev/null || replayed=$?
+	assert_equal "$replayed" 65
+	replayed=0
+	casino-fx -u "$RATES_URL" <"$dir/rej" >>"$dir/out" 2>/dev/null || replayed=$?
+	assert_equal "$replayed" 65
 	cmp "$dir/expected" "$dir/out"
 }
 
@@ -428,6 +441,8 @@ assert_saved_at_stop() {
 }
 
 @test "10 million lines through casino-describe and casino-tee-agg: peak RSS flat" {
+	local -
+	set -o pipefail	# a failing first command fails the pipeline
 	[ -z "${CASINO_INSTRUMENTED:-}" ] || skip "too slow under sanitizers and valgrind"
 	local count
 	for count in 100000 10000000; do

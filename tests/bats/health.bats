@@ -139,6 +139,8 @@ serve_start() {
 
 # metric_is NAME_AND_LABELS VALUE: /metrics has that sample.
 metric_is() {
+	local -
+	set -o pipefail	# a failing first command fails the pipeline
 	curl -sf "http://127.0.0.1:$port/metrics" | grep -qxF "$1 $2"
 }
 
@@ -157,8 +159,11 @@ healthz_is() {
 	wait_until 5 metric_is 'casino_stage_held_events{stage="casino-fx"}' 1
 	metric_is 'casino_stage_lines_total{stage="casino-fx",outcome="in"}' 2
 	metric_is 'casino_stage_lines_total{stage="casino-fx",outcome="out"}' 1
-	curl -sf "http://127.0.0.1:$port/metrics" | promtool check metrics
 	run curl -sf "http://127.0.0.1:$port/metrics"
+	assert_success
+	# promtool accepts an empty input: it checks what curl fetched.
+	[ -n "$output" ]
+	promtool check metrics <<<"$output"
 	assert_line --regexp '^casino_fx_fetches_total\{stage="casino-fx",result="error"\} [1-9][0-9]*$'
 	assert_line --regexp '^casino_stage_oldest_held_seconds\{stage="casino-fx"\} [0-9.]+$'
 	# the snapshot is fresh, but casino-fx has held an event for 5 s
@@ -183,7 +188,7 @@ healthz_is() {
 	good_line 1 >&5
 	wait_until 5 metric_is 'casino_stage_lines_total{stage="casino-describe",outcome="out"}' 1
 	kill -KILL "$stage_pid"
-	wait "$stage_pid" || true
+	stop_pids "$stage_pid"
 	stage_pid=
 	run curl -sf "http://127.0.0.1:$port/metrics"
 	assert_success
@@ -195,6 +200,8 @@ healthz_is() {
 # The stages of the casino-run on $port as "stage in out rejected held"
 # lines, from /metrics.
 stage_table() {
+	local -
+	set -o pipefail	# a failing first command fails the pipeline
 	curl -sf "http://127.0.0.1:$port/metrics" | awk '
 		/^casino_stage_lines_total\{/ || /^casino_stage_held_events\{/ {
 			match($0, /stage="[^"]*"/); s = substr($0, RSTART + 7, RLENGTH - 8)

@@ -5,6 +5,8 @@
 load helpers
 
 setup() {
+	local -
+	set -o pipefail	# a failing first command fails the pipeline
 	snap=$BATS_TEST_TMPDIR/materialized.json
 	casino-gen -n 300 -s 7 -T 2024-01-01T00:00:00Z | casino-tee-agg -o "$snap" >/dev/null
 	serve_snapshot "$snap"
@@ -28,6 +30,8 @@ teardown() {
 
 # The value of PromQL query $1 on the test's Prometheus, or nothing.
 prom_query() {
+	local -
+	set -o pipefail	# a failing first command fails the pipeline
 	curl -sS -G "http://127.0.0.1:$prom_port/api/v1/query" --data-urlencode "query=$1" |
 		jq -r '.data.result[0].value[1] // empty'
 }
@@ -38,6 +42,8 @@ prom_says() {
 }
 
 @test "a real Prometheus scrapes casino-serve: casino_events_total is the snapshot's events_total" {
+	local -
+	set -o pipefail	# a failing first command fails the pipeline
 	prom_port=$(free_port)
 	cat >"$BATS_TEST_TMPDIR/prometheus.yml" <<-EOF
 	global:

@@ -152,6 +152,8 @@ requests() {
 }
 
 @test "replay: two replays give the same bytes, log and snapshot" {
+	local -
+	set -o pipefail	# a failing first command fails the pipeline
 	casino-gen -s 7 -n 3000 -T 2024-06-28T20:00:00Z | gzip >"$dir/day.ndjson.gz"
 	casino-replay -u "$files" -o "$dir/snap1.json" "$dir/day.ndjson.gz" >"$dir/out1" 2>/dev/null
 	casino-replay -u "$files" -o "$dir/snap2.json" "$dir/day.ndjson.gz" >"$dir/out2" 2>/dev/null

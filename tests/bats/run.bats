@@ -46,6 +46,8 @@ wait_snapshot() {
 }
 
 total() {
+	local -
+	set -o pipefail	# a failing first command fails the pipeline
 	curl -sS "$url/materialized" | jq -e .events_total
 }
 

@@ -201,8 +201,7 @@ close_after_ms() {
 	writer=$!
 	cat <&5 >"$BATS_TEST_TMPDIR/answer"
 	ms=$((($(date +%s%N) - start) / 1000000))
-	kill "$writer" 2>/dev/null || true
-	wait "$writer" || true
+	stop_pids "$writer"	# the trickle, if the close did not end it
 	exec 5<&-
 	# The trickle would take 2.4 s; the server closes at about 1 s.
 	[ "$ms" -ge 900 ]
@@ -308,8 +307,7 @@ close_after_ms() {
 	start_server
 	run ss -Hltn "sport = :$port"
 	assert_output --partial "127.0.0.1:$port"
-	kill "$serve_pid"
-	wait "$serve_pid" || true
+	stop_pids "$serve_pid"
 	casino-serve -p "$port" -b 127.0.0.2 -f "$snap" 2>/dev/null &
 	serve_pid=$!
 	for _ in $(seq 50); do
@@ -664,8 +662,7 @@ handlers_at_least() {
 	exec 5<>"/dev/tcp/127.0.0.1/$port"
 	run fd_get /healthz
 	assert_line --index 0 200
-	kill "$serve_pid"
-	wait "$serve_pid" || true
+	stop_pids "$serve_pid"
 	serve_pid=
 	# Closed at once, not after the 30 s idle timeout.
 	run timeout 5 cat <&5

@@ -56,9 +56,12 @@ start_cluster() {
 	[[ $BROKERS == 127.0.0.1:*,127.0.0.1:*,127.0.0.1:* ]]
 }
 
-# The partitions named on the newest "assigned:" line kcat printed in $1.
+# The partitions kcat (stderr in $1) holds: those of its newest rebalance
+# line when that assigned them; none when it revoked them (a rebalance is
+# under way: the old assignment is gone, the new one not yet there).
 assigned() {
-	grep 'assigned:' "$1" | tail -n 1 | grep -o '\[[0-9]*\]' | tr -d '[]' | sort -n | tr '\n' ' '
+	grep -E 'assigned:|revoked:' "$1" | tail -n 1 | grep 'assigned:' |
+		grep -o '\[[0-9]*\]' | tr -d '[]' | sort -n | tr '\n' ' '
 }
 
 # Both group members hold a share and together all 4 partitions.
@@ -227,9 +230,10 @@ per_player_order() {
 	"${GEN[@]}" >"$T/events"
 	casino-pub "kafka://$BROKERS/casino-events" <"$T/events"
 	wait_until 30 lines_at_least 10000 "$T/c1" "$T/c2"
-	sleep 0.5
+	# A clean stop commits and ends 0.
 	kill "$c1" "$c2"
-	wait "$c1" "$c2" || true
+	wait "$c1"
+	wait "$c2"
 
 	[ -s "$T/c1" ]
 	[ -s "$T/c2" ]
@@ -293,7 +297,7 @@ per_player_order() {
 	"${GEN[@]}" | casino-pub "kafka://$BROKERS/casino-events"
 	wait_until 60 lines_at_least 10000 "$T/log"
 	kill "$agg_sub"
-	wait "$agg" || true
+	wait "$agg"	# end of input: casino-tee-agg ends 0
 
 	"${GEN[@]}" | casino-fx -u "$rates" | casino-player | casino-describe |
 		casino-tee-agg --clock event -o "$T/plain.snap" >"$T/plain.log"
