@@ -16,7 +16,7 @@
 #include "timefmt.h"
 
 static const char usage_text[] =
-    "casino-gen [-n count] [-t seconds] [-r rate] [-s seed] [-T time]";
+    "casino-gen [-n count] [-t seconds] [-r rate] [-s seed] [-T time] [-g gap]";
 
 static const char *const currencies[] = { "EUR", "USD", "GBP", "NZD", "BTC" };
 static const char *const types[] = { "game_start", "bet", "deposit", "game_stop" };
@@ -30,6 +30,7 @@ usage(void)
 	    "  -r, --rate EPS      events per second, 0 = as fast as possible (CASINO_GEN_RATE)\n"
 	    "  -s, --seed N        seed; the same seed gives the same events (CASINO_GEN_SEED)\n"
 	    "  -T, --start TIME    synthetic clock starting at TIME, no sleeping (CASINO_GEN_START)\n"
+	    "  -g, --gap MS|MIN-MAX  the random gap between events, ms; default 0-100 (CASINO_GEN_GAP)\n"
 	    "  -h, --help          this text\n"
 	    "  -V, --version       the version\n", usage_text);
 	exit(0);
@@ -50,6 +51,36 @@ static long long
 random_below(uint64_t *state, long long n)
 {
 	return (long long)(next_random(state) % (uint64_t)n);
+}
+
+/* The longest gap -g takes: a day, in milliseconds. */
+#define GAP_MAX_MS 86400000LL
+
+/* -g's "MS" or "MIN-MAX" into *min and *max (milliseconds, MIN <= MAX,
+ * each at most a day); anything else is a usage error naming the value. */
+static void
+gap_parse(const char *src, const char *v, long long *min, long long *max)
+{
+	static const char digits[] = "0123456789";
+	char lo[24];
+	const char *dash = strchr(v, '-');
+	size_t n = dash ? (size_t)(dash - v) : 0;
+
+	if (!dash) {
+		*min = *max = opt_number(src, v, 0, GAP_MAX_MS);
+		return;
+	}
+	if (n > 0 && n < sizeof lo && strspn(v, digits) == n && dash[1] != '\0' &&
+	    dash[1 + strspn(dash + 1, digits)] == '\0') {
+		memcpy(lo, v, n);
+		lo[n] = '\0';
+		*min = opt_number(src, lo, 0, GAP_MAX_MS);
+		*max = opt_number(src, dash + 1, 0, GAP_MAX_MS);
+		if (*min <= *max)
+			return;
+	}
+	die(EX_USAGE, "bad option value", LOG_STR("option", src), LOG_STR("value", v),
+	    LOG_STR("allowed", "MS or MIN-MAX, 0 to 86400000, MIN <= MAX"));
 }
 
 static void
@@ -83,26 +114,29 @@ main(int argc, char **argv)
 		{ "rate", required_argument, NULL, 'r' },
 		{ "seed", required_argument, NULL, 's' },
 		{ "start", required_argument, NULL, 'T' },
+		{ "gap", required_argument, NULL, 'g' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *count_arg = NULL, *duration_arg = NULL, *rate_arg = NULL;
-	const char *seed_arg = NULL, *start_arg = NULL, *v, *src;
+	const char *seed_arg = NULL, *start_arg = NULL, *gap_arg = NULL, *v, *src;
 	long long count = LLONG_MAX, duration_ms = LLONG_MAX;
+	long long gap_min = 0, gap_max = 100; /* the original's 0-100 ms */
 	double rate = -1; /* -1: the original's random gaps in real time */
 	uint64_t rng;
 	struct utc_time clock;
 	int synthetic = 0, c;
 
 	log_init(argv[0]);
-	while ((c = getopt_long(argc, argv, "n:t:r:s:T:hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "n:t:r:s:T:g:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'n': count_arg = optarg; break;
 		case 't': duration_arg = optarg; break;
 		case 'r': rate_arg = optarg; break;
 		case 's': seed_arg = optarg; break;
 		case 'T': start_arg = optarg; break;
+		case 'g': gap_arg = optarg; break;
 		case 'h': usage(); break;
 		case 'V': opt_version(); break;
 		default: opt_usage_error(usage_text);
@@ -120,6 +154,8 @@ main(int argc, char **argv)
 	else
 		rng = (uint64_t)timefmt_now().nsec ^ ((uint64_t)getpid() << 32) ^
 		    (uint64_t)timefmt_now().sec;
+	if ((v = opt_pick("--gap", gap_arg, "CASINO_GEN_GAP", NULL, &src)))
+		gap_parse(src, v, &gap_min, &gap_max);
 	clock = timefmt_now();
 	if ((v = opt_pick("--start", start_arg, "CASINO_GEN_START", NULL, &src))) {
 		if (timefmt_parse(v, strlen(v), &clock))
@@ -134,7 +170,7 @@ main(int argc, char **argv)
 	struct utc_time start = clock;
 	int64_t wall_start = timefmt_monotonic_ms();
 	for (long long id = 1; id <= count && !sig_stop_requested(); id++) {
-		int64_t gap_ms = random_below(&rng, 101);
+		int64_t gap_ms = gap_min + random_below(&rng, gap_max - gap_min + 1);
 		if (id > 1) {
 			if (rate > 0) {
 				/* Pace against the start, so sleeps do not drift. */

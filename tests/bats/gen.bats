@@ -102,6 +102,73 @@ T0=2022-01-10T12:34:56Z
 	awk -v m="$mean" 'BEGIN { exit !(m > 40 && m < 60) }'
 }
 
+# gaps FILE: the least, greatest and mean gap in ms between consecutive
+# events' created_at, on one line.
+gaps() {
+	jq -rs 'map(.created_at | capture("^(?<s>[^.Z]*)(?<f>\\.[0-9]+)?Z$")
+		| (.s + "Z" | fromdateiso8601) * 1000 + (("0" + (.f // "")) | tonumber) * 1000 | round)
+		| [range(1; length) as $i | .[$i] - .[$i - 1]] | "\(min) \(max) \(add / length)"' "$1"
+}
+
+@test "gen: -g MIN-MAX draws each gap from that range, -g MS is a fixed gap" {
+	casino-gen -n 500 -s 5 -T "$T0" -g 2000-3000 >"$BATS_TEST_TMPDIR/ev"
+	read -r min max mean <<<"$(gaps "$BATS_TEST_TMPDIR/ev")"
+	[ "$min" -ge 2000 ]
+	[ "$max" -le 3000 ]
+	awk -v m="$mean" 'BEGIN { exit !(m > 2400 && m < 2600) }'
+	casino-gen -n 50 -s 5 -T "$T0" --gap=5 >"$BATS_TEST_TMPDIR/ev"
+	run gaps "$BATS_TEST_TMPDIR/ev"
+	assert_output '5 5 5'
+}
+
+@test "gen: -t 86400 -g 0-1728 makes a sparse day: about 100k events spanning it" {
+	casino-gen -s 42 -T 2024-01-01T00:00:00Z -t 86400 -g 0-1728 >"$BATS_TEST_TMPDIR/day"
+	n=$(wc -l <"$BATS_TEST_TMPDIR/day")
+	[ "$n" -gt 90000 ]
+	[ "$n" -lt 110000 ]
+	run jq -r .created_at <(head -n 1 "$BATS_TEST_TMPDIR/day") <(tail -n 1 "$BATS_TEST_TMPDIR/day")
+	assert_line --index 0 2024-01-01T00:00:00Z
+	assert_line --index 1 --regexp '^2024-01-01T23:59:'
+}
+
+@test "gen: with -T and -r the synthetic clock keeps the -g gaps while -r paces the writing" {
+	run casino-gen -s 1 -T "$T0" -g 86400000 -r 100 -n 3
+	assert_success
+	run jq -r .created_at <<<"$output"
+	assert_output $'2022-01-10T12:34:56Z\n2022-01-11T12:34:56Z\n2022-01-12T12:34:56Z'
+}
+
+@test "gen: without -T and -r it sleeps each -g gap" {
+	casino-gen -n 3 -g 300 >"$BATS_TEST_TMPDIR/ev"
+	read -r min _ _ <<<"$(gaps "$BATS_TEST_TMPDIR/ev")"
+	[ "$min" -ge 300 ]
+}
+
+@test "gen: -g 0-100, the default, keeps a seed's events" {
+	casino-gen -n 500 -s 9 -T "$T0" >"$BATS_TEST_TMPDIR/a"
+	casino-gen -n 500 -s 9 -T "$T0" -g 0-100 >"$BATS_TEST_TMPDIR/b"
+	cmp "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/b"
+}
+
+@test "gen: CASINO_GEN_GAP sets the gap, -g wins; a bad gap is a usage error naming its source" {
+	run env CASINO_GEN_GAP=1000 casino-gen -n 3 -s 1 -T "$T0"
+	assert_success
+	run jq -r .created_at <<<"$output"
+	assert_output $'2022-01-10T12:34:56Z\n2022-01-10T12:34:57Z\n2022-01-10T12:34:58Z'
+	run env CASINO_GEN_GAP=1000 casino-gen -n 2 -s 1 -T "$T0" -g 0
+	assert_success
+	run jq -r .created_at <<<"$output"
+	assert_output $'2022-01-10T12:34:56Z\n2022-01-10T12:34:56Z'
+	for bad in 3-2 x -5 5- 1-86400001 86400001 '1 - 2' 0x10 +5 1-2-3; do
+		run --separate-stderr casino-gen -n 1 -T "$T0" -g "$bad"
+		assert_failure 64
+		[[ $stderr == *'"msg":"bad option value","option":"--gap"'* ]] || fail "-g '$bad': $stderr"
+	done
+	run --separate-stderr env CASINO_GEN_GAP=9-1 casino-gen -n 1
+	assert_failure 64
+	[[ $stderr == *'"option":"CASINO_GEN_GAP","value":"9-1"'* ]]
+}
+
 @test "gen: -T accepts an offset and writes UTC" {
 	run casino-gen -n 1 -s 1 -T 2022-01-01T01:30:00+02:00
 	assert_output --partial '"created_at":"2021-12-31T23:30:00Z"'
