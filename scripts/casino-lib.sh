@@ -142,9 +142,19 @@ casino_rundir() {
 }
 
 # Where the private database lives: $CASINO_STATE_DIR, else
-# ${XDG_STATE_HOME:-$HOME/.local/state}/casino; always absolute.
+# $XDG_STATE_HOME/casino, else for root /var/lib/casino (the server runs as
+# postgres, which may not enter /root), else ~/.local/state/casino; always
+# absolute.
 casino_state_dir() {
-	_state=${CASINO_STATE_DIR:-${XDG_STATE_HOME:-$HOME/.local/state}/casino}
+	if [ -n "${CASINO_STATE_DIR:-}" ]; then
+		_state=$CASINO_STATE_DIR
+	elif [ -n "${XDG_STATE_HOME:-}" ]; then
+		_state=$XDG_STATE_HOME/casino
+	elif [ "$(id -u)" -eq 0 ]; then
+		_state=/var/lib/casino
+	else
+		_state=$HOME/.local/state/casino
+	fi
 	case $_state in /*) ;; *) _state=$PWD/$_state ;; esac
 	printf '%s\n' "$_state"
 }

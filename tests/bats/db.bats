@@ -197,12 +197,40 @@ teardown() {
 	casino-db stop 2>/dev/null
 }
 
-@test "state folder default: \$XDG_STATE_HOME/casino, else ~/.local/state/casino" {
+@test "state folder default: \$XDG_STATE_HOME/casino, else ~/.local/state/casino, for root /var/lib/casino" {
 	unset CASINO_STATE_DIR
 	XDG_STATE_HOME=$BATS_TEST_TMPDIR/xdg run --separate-stderr casino-db conninfo
 	assert_output "host='$BATS_TEST_TMPDIR/xdg/casino/pg' port=5432 dbname=casino user=casino"
+	# Root's is where postgres may go without opening /root (chmod o+x).
+	local home_default="$BATS_TEST_TMPDIR/home/.local/state/casino/pg"
+	[ "$(id -u)" -ne 0 ] || home_default=/var/lib/casino/pg
 	HOME=$BATS_TEST_TMPDIR/home XDG_STATE_HOME='' run --separate-stderr casino-db conninfo
-	assert_output "host='$BATS_TEST_TMPDIR/home/.local/state/casino/pg' port=5432 dbname=casino user=casino"
+	assert_output "host='$home_default' port=5432 dbname=casino user=casino"
+}
+
+@test "start and stop: stderr holds only log records, pg_ctl's words go to pg/pg_ctl.log" {
+	casino-db stop 2>/dev/null
+	run --separate-stderr casino-db start
+	assert_success
+	assert_output "$expected"
+	printf '%s\n' "$stderr" | jq -e . >/dev/null || fail "not JSON records: $stderr"
+	run --separate-stderr casino-db stop
+	assert_success
+	printf '%s\n' "$stderr" | jq -e . >/dev/null || fail "not JSON records: $stderr"
+	grep -q 'server started' "$pg/pg_ctl.log"
+	grep -q 'server stopped' "$pg/pg_ctl.log"
+}
+
+@test "a server that cannot start: one error record with the server log's last lines" {
+	casino-db stop 2>/dev/null
+	echo 'max_connections = bogus' >>"$pg/data/postgresql.auto.conf"
+	run --separate-stderr casino-db start
+	sed -i '/max_connections = bogus/d' "$pg/data/postgresql.auto.conf"
+	assert_failure 69
+	printf '%s\n' "$stderr" | jq -e . >/dev/null || fail "not JSON records: $stderr"
+	run jq -r 'select(.level == "error") | .msg + ": " + .log + ": " + .tail' <<<"$stderr"
+	assert_output --partial "server did not start: $pg/server.log: "
+	assert_output --partial 'max_connections'
 }
 
 @test "a quote in the state folder's path is escaped in the conninfo" {
