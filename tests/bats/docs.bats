@@ -11,6 +11,7 @@ SKIP=(
 	'README.md: make run -- port 80 until interrupted; make test runs this suite'
 	'README.md: make check-asan -- make test, check-asan, install and the benches: this suite again, installing, minutes'
 	'README.md: kafka://$K -- a Kafka cluster at $K'
+	'README.md: access_key=$CASINO_FX_KEY -- a live rate API and its key'
 	'man/casino-fx.1: api.exchangerate.host -- a live rate API and its key'
 	'man/casino-replay.1: api.exchangerate.host -- a live rate API and its key'
 	'man/casino-player.1: db.example.com -- a remote database'

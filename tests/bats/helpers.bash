@@ -12,6 +12,10 @@ PATH=$CASINO_BIN:$CASINO_BIN/test:$CASINO_ROOT/scripts:$PATH
 export CASINO_ROOT CASINO_BIN FIXTURES PATH
 export CASINO_LOG_FORMAT=json
 unset CASINO_DB CASINO_FX_URL CASINO_FX_KEY CASINO_LOG_LEVEL
+# Each suite's own runtime folder: the default one is shared by every run
+# of the user, and a stage another run left there shows in /metrics and
+# /healthz.
+export CASINO_RUNDIR=$BATS_FILE_TMPDIR/rundir
 
 # A TCP port on 127.0.0.1 that nothing listens on right now. It is taken
 # below the kernel's ephemeral range: a port there may be the local end of
