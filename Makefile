@@ -45,6 +45,7 @@ LIBSRC = \
 	lib/ndjson.c \
 	lib/opt.c \
 	lib/out.c \
+	lib/pipesize.c \
 	lib/readfile.c \
 	lib/rundir.c \
 	lib/sig.c \

@@ -7,6 +7,7 @@
 #include "health.h"
 #include "log.h"
 #include "opt.h"
+#include "pipesize.h"
 #include "stage.h"
 
 static void
@@ -42,6 +43,7 @@ stage_open(struct stage *st, const char *reject_path)
 {
 	size_t max = line_max_env();
 
+	pipe_size_setup();
 	memset(st, 0, sizeof(*st));
 	st->reject_fd = -1;
 	if (reject_path != NULL) {

@@ -25,7 +25,9 @@ struct stage {
 };
 
 /* Reads stdin; reject_path may be NULL. Max line from CASINO_MAX_LINE
- * (bytes, default 1 MiB). Exits 74 if the reject file cannot be opened. */
+ * (bytes, default 1 MiB); stdin and stdout pipes grown to CASINO_PIPE_SIZE
+ * (pipesize.h). Exits 74 if the reject file cannot be opened, 64 on a bad
+ * variable. */
 void stage_open(struct stage *st, const char *reject_path);
 /* 1 with a valid event (valid until the next call), 0 at the end. */
 int stage_next(struct stage *st, struct event *ev);

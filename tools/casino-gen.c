@@ -13,6 +13,7 @@
 #include "log.h"
 #include "ndjson.h"
 #include "opt.h"
+#include "pipesize.h"
 #include "timefmt.h"
 
 static const char usage_text[] =
@@ -165,6 +166,7 @@ main(int argc, char **argv)
 		synthetic = 1;
 	}
 	sig_init();
+	pipe_size_setup();
 
 	struct buf line = { 0 };
 	struct utc_time start = clock;

@@ -172,3 +172,33 @@ blocked_in_write() {
 	run jq -s 'map(select(.level == "error" and .line != null)) | length' "$dir/log"
 	assert_output 3000
 }
+
+# Prints the size of the pipe on its stdin once the writer is done (1032 is
+# F_GETPIPE_SZ on Linux; perl-base is in every Debian system).
+PIPE_SIZE='perl -e "local \$/; <STDIN>; print 0 + fcntl(STDIN, 1032, 0)"'
+
+@test "opt: CASINO_PIPE_SIZE sizes the stages' pipes (default 1 MiB, 0 = the kernel's)" {
+	filters >"$BATS_TEST_TMPDIR/filters"
+	echo casino-gen -n 0 >>"$BATS_TEST_TMPDIR/filters"
+	while read -r cmd; do
+		run sh -c "$cmd </dev/null | $PIPE_SIZE"
+		assert_success
+		assert_output 1048576
+		run sh -c "CASINO_PIPE_SIZE=131072 $cmd </dev/null | $PIPE_SIZE"
+		assert_success
+		assert_output 131072
+		run sh -c "CASINO_PIPE_SIZE=0 $cmd </dev/null | $PIPE_SIZE"
+		assert_success
+		assert_output 65536
+	done <"$BATS_TEST_TMPDIR/filters"
+}
+
+@test "opt: a bad CASINO_PIPE_SIZE is refused with 64, naming the variable" {
+	for bad in 12 4095 1k 0x100000 ' 65536' 1073741825 -1; do
+		run --separate-stderr env CASINO_PIPE_SIZE="$bad" casino-describe </dev/null
+		assert_failure 64
+		[[ "$stderr" == *'"option":"CASINO_PIPE_SIZE","value":"'"$bad"'"'* ]] || fail "'$bad': $stderr"
+		run --separate-stderr env CASINO_PIPE_SIZE="$bad" casino-gen -n 1
+		assert_failure 64
+	done
+}
