@@ -27,6 +27,7 @@ PROGS = \
 # $(BUILD)/test/NAME (built by test-helpers, which test needs; never installed).
 TESTPROGS = \
 	kafka-mock \
+	player-ids \
 	latency
 
 LIBSRC = \
@@ -46,6 +47,7 @@ LIBSRC = \
 	lib/opt.c \
 	lib/out.c \
 	lib/pipesize.c \
+	lib/players.c \
 	lib/readfile.c \
 	lib/rundir.c \
 	lib/sig.c \

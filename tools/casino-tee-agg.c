@@ -1,7 +1,8 @@
 /* casino-tee-agg: copy every event to stdout unchanged (the final log) and
  * keep live aggregates in memory, written as a JSON snapshot file every
- * --interval ms and at exit (doc/design.md, "casino-tee-agg"). Memory: one table
- * entry per player and 60 one-second buckets, never anything per event. */
+ * --interval ms and at exit (doc/design.md, "casino-tee-agg"). Memory: one dense
+ * entry per player (lib/players) and 60 one-second buckets, never anything
+ * per event; the top players are kept as events arrive, not found by a scan. */
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -18,6 +19,7 @@
 #include "health.h"
 #include "log.h"
 #include "opt.h"
+#include "players.h"
 #include "rundir.h"
 #include "stage.h"
 
@@ -37,47 +39,6 @@ usage(void)
 	    "  -h, --help              this text\n"
 	    "  -V, --version           the version\n", usage_text);
 	exit(0);
-}
-
-/* Per-player counters in an open-addressing table keyed by player_id
- * (ids are arbitrary non-negative integers; -1 marks a free slot). */
-struct player {
-	long long id, bets, wins, deposits;
-};
-
-struct players {
-	struct player *slot;
-	size_t cap, used; /* cap is a power of two */
-};
-
-static size_t
-player_hash(long long id, size_t cap)
-{
-	return (size_t)(((uint64_t)id * 0x9e3779b97f4a7c15ULL) >> 32) & (cap - 1);
-}
-
-static struct player *
-player_find(struct players *t, long long id)
-{
-	if (2 * (t->used + 1) > t->cap) {
-		struct players grown = { NULL, t->cap ? 2 * t->cap : 64, 0 };
-		grown.slot = xmalloc(grown.cap * sizeof(*grown.slot));
-		for (size_t i = 0; i < grown.cap; i++)
-			grown.slot[i].id = -1;
-		for (size_t i = 0; i < t->cap; i++)
-			if (t->slot[i].id >= 0)
-				*player_find(&grown, t->slot[i].id) = t->slot[i];
-		free(t->slot);
-		*t = grown;
-	}
-	size_t i = player_hash(id, t->cap);
-	while (t->slot[i].id >= 0 && t->slot[i].id != id)
-		i = (i + 1) & (t->cap - 1);
-	if (t->slot[i].id < 0) {
-		t->slot[i] = (struct player){ id, 0, 0, 0 };
-		t->used++;
-	}
-	return &t->slot[i];
 }
 
 struct bucket {
@@ -121,20 +82,10 @@ window_count(struct agg *a, int64_t second, int64_t now_second)
 	b->events++;
 }
 
-static long long
-saturating_add(long long a, long long b)
-{
-	long long sum;
-
-	if (__builtin_add_overflow(a, b, &sum))
-		return b > 0 ? INT64_MAX : INT64_MIN;
-	return sum;
-}
-
 static void
 agg_add(struct agg *a, const struct event *ev, int64_t arrival_ms)
 {
-	struct player *p = player_find(&a->players, ev->player_id);
+	long long bets = 0, wins = 0, deposits = 0;
 
 	if (a->wall) {
 		if (a->total == 0)
@@ -149,14 +100,15 @@ agg_add(struct agg *a, const struct event *ev, int64_t arrival_ms)
 	}
 	a->total++;
 	if (ev->type == EVENT_BET) {
-		p->bets++;
-		p->wins += ev->has_won;
+		bets = 1;
+		wins = ev->has_won;
 	} else if (ev->type == EVENT_DEPOSIT) {
 		if (ev->has_amount_eur)
-			p->deposits = saturating_add(p->deposits, ev->amount_eur);
+			deposits = ev->amount_eur;
 		else if (strcmp(ev->currency, "EUR") == 0)
-			p->deposits = saturating_add(p->deposits, ev->amount);
+			deposits = ev->amount;
 	}
+	players_count(&a->players, ev->player_id, bets, wins, deposits);
 }
 
 /* x rounded half away from zero to 2 decimals, as JSON text. */
@@ -168,38 +120,15 @@ put_rate(struct buf *b, const char *key, double x)
 	buf_printf(b, "  \"%s\": %lld.%02lld,\n", key, hundredths / 100, hundredths % 100);
 }
 
-enum { TOP_BETS, TOP_WINS, TOP_DEPOSITS, TOPS };
-
-struct top {
-	long long id, count;
-};
-
-/* For each counter, the player with the largest positive value, ties to the
- * lower id; {"id":0,"count":0} when nobody has one. */
-static void
-find_tops(const struct players *t, struct top tops[TOPS])
-{
-	memset(tops, 0, TOPS * sizeof(*tops));
-	for (size_t i = 0; i < t->cap; i++) {
-		const struct player *p = &t->slot[i];
-		const long long counts[TOPS] = { p->bets, p->wins, p->deposits };
-		for (int k = 0; p->id >= 0 && k < TOPS; k++)
-			if (counts[k] > 0 && (counts[k] > tops[k].count ||
-			    (counts[k] == tops[k].count && p->id < tops[k].id)))
-				tops[k] = (struct top){ p->id, counts[k] };
-	}
-}
-
 /* The snapshot in the shape of the challenge's GET /materialized. */
 static void
-agg_format(const struct agg *a, struct buf *b, int64_t now_ms)
+agg_format(struct agg *a, struct buf *b, int64_t now_ms)
 {
 	static const char *const top_keys[TOPS] = {
 		"top_player_bets", "top_player_wins", "top_player_deposits",
 	};
 	double elapsed = 0, in_window = 0;
 	int64_t now_second = 0;
-	struct top tops[TOPS];
 
 	if (a->total > 0 && a->wall) {
 		elapsed = (now_ms - a->first_ms) / 1000.0;
@@ -216,10 +145,11 @@ agg_format(const struct agg *a, struct buf *b, int64_t now_ms)
 	put_rate(b, "events_per_minute", a->total / fmax(1, elapsed / 60));
 	put_rate(b, "events_per_second_moving_average",
 	    in_window / fmin(WINDOW_SECONDS, fmax(1, elapsed)));
-	find_tops(&a->players, tops);
-	for (int k = 0; k < TOPS; k++)
+	for (int k = 0; k < TOPS; k++) {
+		struct top top = players_top(&a->players, k);
 		buf_printf(b, "  \"%s\": {\n    \"id\": %lld,\n    \"count\": %lld\n  }%s\n",
-		    top_keys[k], tops[k].id, tops[k].count, k + 1 < TOPS ? "," : "");
+		    top_keys[k], top.id, top.count, k + 1 < TOPS ? "," : "");
+	}
 	buf_puts(b, "}\n");
 }
 
@@ -259,7 +189,7 @@ snapshot_init(struct snapshot *s, const char *path)
 /* Replace the snapshot whole (atomicfile): readers see the old or the new
  * file, never a part. On failure the last good snapshot stays; 0 or -1. */
 static int
-snapshot_write(struct snapshot *s, const struct agg *a, int64_t now_ms)
+snapshot_write(struct snapshot *s, struct agg *a, int64_t now_ms)
 {
 	const char *what = "cannot create the runtime directory";
 
@@ -371,6 +301,6 @@ end:
 		status = exit_worst(status, EX_IOERR);
 	}
 	snapshot_free(&snap);
-	free(agg.players.slot);
+	players_free(&agg.players);
 	return status;
 }

@@ -576,3 +576,71 @@ mtime_changed() {
 	run compact
 	assert_output "$(expect 1 1.00 1.00 0 0 0 0 10 400)"
 }
+
+# The three tops of an events file by a full recount (awk, independent of
+# lib/players): "bets_id bets wins_id wins deposits_id deposits".
+recount_tops() {
+	awk -F'[,:]' '{
+		for (i = 1; i < NF; i++) f[$i] = $(i + 1)
+		p = f["\"player_id\""] + 0; seen[p] = 1
+		if (f["\"type\""] == "\"bet\"") { b[p]++; if (f["\"has_won\""] == "true") w[p]++ }
+		if (f["\"type\""] == "\"deposit\"") {
+			if ("\"amount_eur\"" in f) d[p] += f["\"amount_eur\""]
+			else if (f["\"currency\""] == "\"EUR\"") d[p] += f["\"amount\""]
+		}
+		delete f
+	} END {
+		for (p in seen) {
+			if (b[p] > 0 && (b[p] > bc || (b[p] == bc && p + 0 < bi))) { bi = p + 0; bc = b[p] }
+			if (w[p] > 0 && (w[p] > wc || (w[p] == wc && p + 0 < wi))) { wi = p + 0; wc = w[p] }
+			if (d[p] > 0 && (d[p] > dc || (d[p] == dc && p + 0 < di))) { di = p + 0; dc = d[p] }
+		}
+		printf "%d %d %d %d %d %d\n", bi, bc, wi, wc, di, dc
+	}' "$1"
+}
+
+@test "agg: the top players kept as events arrive equal a full recount (ties, 20000 players)" {
+	# 60000 events over 20000 players in a scrambled order; then players
+	# 19999, 9000 and 7 (in that order) each climb to one above the largest
+	# count so far of every counter: a three-way tie the lowest id must win,
+	# reached last by the lowest.
+	awk 'function ev(p, rest) {
+		printf "{\"id\":%d,\"player_id\":%d,%s,\"created_at\":\"2024-01-01T00:00:00Z\"}\n", ++id, p, rest
+	}
+	BEGIN {
+		for (i = 1; i <= 60000; i++) {
+			p = 1 + (i * 7919) % 20000; k = (i * 31) % 7
+			if (k < 3) { ev(p, "\"game_id\":1,\"type\":\"bet\",\"amount\":5,\"currency\":\"EUR\"" (k == 0 ? ",\"has_won\":true" : "")); b[p]++; if (k == 0) w[p]++ }
+			else if (k == 3) { ev(p, "\"type\":\"deposit\",\"amount\":" (i % 50) ",\"currency\":\"EUR\""); d[p] += i % 50 }
+			else if (k == 4) { ev(p, "\"type\":\"deposit\",\"amount\":9,\"currency\":\"GBP\",\"amount_eur\":" (i % 30)); d[p] += i % 30 }
+			else if (k == 5) ev(p, "\"type\":\"deposit\",\"amount\":900,\"currency\":\"USD\"")
+			else ev(p, "\"game_id\":1,\"type\":\"game_start\"")
+		}
+		for (p in b) { if (b[p] > mb) mb = b[p]; if (w[p] > mw) mw = w[p] }
+		for (p in d) if (d[p] > md) md = d[p]
+		split("19999 9000 7", top, " ")
+		for (t = 1; t <= 3; t++) {
+			p = top[t]
+			while (b[p] <= mb) { ev(p, "\"game_id\":1,\"type\":\"bet\",\"amount\":5,\"currency\":\"EUR\"" (w[p] <= mw ? ",\"has_won\":true" : "")); b[p]++; if (w[p] <= mw) w[p]++ }
+			while (w[p] <= mw) { ev(p, "\"game_id\":1,\"type\":\"bet\",\"amount\":5,\"currency\":\"EUR\",\"has_won\":true"); w[p]++ }
+			ev(p, "\"type\":\"deposit\",\"amount\":" (md + 1 - d[p]) ",\"currency\":\"EUR\"")
+		}
+	}' >"$BATS_TEST_TMPDIR/all"
+	total=$(wc -l <"$BATS_TEST_TMPDIR/all")
+	for n in 1 2 100 4999 30000 60000 60003 "$total"; do
+		head -n "$n" "$BATS_TEST_TMPDIR/all" >"$BATS_TEST_TMPDIR/events"
+		casino-tee-agg -o "$snap" <"$BATS_TEST_TMPDIR/events" >/dev/null
+		run jq -r '[.top_player_bets, .top_player_wins, .top_player_deposits] | map("\(.id) \(.count)") | join(" ")' "$snap"
+		assert_success
+		assert_output "$(recount_tops "$BATS_TEST_TMPDIR/events")"
+	done
+	# The last file ends in the three-way tie on every counter: player 7 wins.
+	run recount_tops "$BATS_TEST_TMPDIR/all"
+	[[ "$output" == "7 "* ]] || fail "recount: $output"
+	read -r _ bets _ wins _ deposits <<<"$output"
+	for p in 19999 9000 7; do
+		run grep -c "\"player_id\":$p,\"game_id\":1,\"type\":\"bet\"" "$BATS_TEST_TMPDIR/all"
+		assert_output "$bets"
+	done
+	[ "$wins" -gt 1 ] && [ "$deposits" -gt 1 ] || fail "wins $wins deposits $deposits"
+}
