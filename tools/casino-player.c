@@ -1,12 +1,16 @@
 /* casino-player: add "player" to every event from the PostgreSQL table
  * players(id, email, last_signed_in_at). The events that are readable
  * together form a batch and share one query, sent after they were read;
- * nothing is kept from one query to the next. While the database is away
- * the batch is held (no more input is read) and the query is retried with
+ * nothing is kept from one query to the next. Up to FLIGHT_DEPTH batches'
+ * queries are in flight at once (libpq pipeline mode): the next batch is
+ * read and sent while the database answers the previous one, and batches
+ * are written in input order. While the database is away the batches are
+ * held (no more input is read) and the oldest query is retried with
  * backoff, so no event is lost, reordered or written without its lookup. */
 #include <errno.h>
 #include <getopt.h>
 #include <libpq-fe.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -172,17 +176,18 @@ db_wait_startup(struct db *db, long long wait_s)
 }
 
 /* The players of ids[0..n) (sorted, distinct), as one query; retried with
- * backoff until it works. NULL only after a stop request. */
+ * backoff until it works. failed: the query has failed once already (sent
+ * in a pipeline; db->error says why). NULL only after a stop request. */
 static PGresult *
-db_lookup(struct db *db, const char *id_array, size_t held)
+db_lookup(struct db *db, const char *id_array, size_t held, int failed)
 {
 	const char *params[1] = { id_array };
 	struct backoff retry = { 0 };
 	int failures = 0;
 	PGresult *res;
 
-	for (;;) {
-		if (db_ready(db) == 0) {
+	for (;; failed = 0) {
+		if (!failed && db_ready(db) == 0) {
 			res = PQexecPrepared(db->conn, STATEMENT, 1, params, NULL, NULL, 1);
 			if (PQresultStatus(res) == PGRES_TUPLES_OK && PQnfields(res) == 3) {
 				(*queries_ok)++;
@@ -358,11 +363,9 @@ misses_sweep(struct misses *ms, int at_exit)
 		miss_log(&ms->others, 1, now);
 }
 
-/* Look up the batch's players and write every event, in order. -1 when a
- * stop request ended the wait for the database. */
-static int
-enrich(struct db *db, struct stage *st, struct event *batch, size_t n, struct lookup *lk,
-    struct misses *ms)
+/* The distinct player ids of ev[0..n), sorted, and the query's array. */
+static void
+lookup_ids(struct lookup *lk, const struct event *ev, size_t n)
 {
 	size_t i;
 
@@ -373,7 +376,7 @@ enrich(struct db *db, struct stage *st, struct event *batch, size_t n, struct lo
 		lk->len = xrealloc(lk->len, n * sizeof(*lk->len));
 	}
 	for (i = 0; i < n; i++)
-		lk->ids[i] = batch[i].player_id;
+		lk->ids[i] = ev[i].player_id;
 	qsort(lk->ids, n, sizeof(*lk->ids), compare_ll);
 	lk->n = 0;
 	lk->id_array.len = 0;
@@ -388,31 +391,157 @@ enrich(struct db *db, struct stage *st, struct event *batch, size_t n, struct lo
 		lk->ids[lk->n++] = lk->ids[i];
 	}
 	buf_putc(&lk->id_array, '}');
+	buf_putc(&lk->id_array, '\0');
+}
 
-	PGresult *res = db_lookup(db, lk->id_array.data, n);
-	if (res == NULL)
-		return -1;
+/* Write every event of ev[0..n) in order with its player from res. */
+static void
+enrich(struct stage *st, const struct event *ev, size_t n, struct lookup *lk,
+    const PGresult *res, struct misses *ms)
+{
 	lk->json.len = 0;
 	for (int row = 0; row < PQntuples(res); row++)
 		player_json(lk, res, row);
-	PQclear(res);
-
-	for (i = 0; i < n; i++) {
-		const struct event *ev = &batch[i];
-		long long *slot = bsearch(&ev->player_id, lk->ids, lk->n, sizeof(*lk->ids), compare_ll);
+	for (size_t i = 0; i < n; i++) {
+		long long *slot = bsearch(&ev[i].player_id, lk->ids, lk->n, sizeof(*lk->ids), compare_ll);
 		size_t k = (size_t)(slot - lk->ids);
 		if (lk->len[k] > 0) {
-			stage_emit_key(st, ev, "player", lk->json.data + lk->start[k], lk->len[k]);
+			stage_emit_key(st, &ev[i], "player", lk->json.data + lk->start[k], lk->len[k]);
 		} else {
-			miss_note(ms, ev->player_id, ev->id);
+			miss_note(ms, ev[i].player_id, ev[i].id);
 			(*unknown_players)++;
-			if (ev->player == NULL)
-				stage_emit(st, ev);
+			if (ev[i].player == NULL)
+				stage_emit(st, &ev[i]);
 			else /* a player from upstream is not this query's answer */
-				stage_emit_without_key(st, ev, "player");
+				stage_emit_without_key(st, &ev[i], "player");
 		}
 	}
-	return 0;
+}
+
+/* The batches read and not yet written, oldest first: their events lie
+ * one after the other in ev[start..end), the oldest batch's first. */
+#define FLIGHT_DEPTH 4
+
+struct batch {
+	size_t first, n; /* its events: ev[first..first + n) */
+	int sent;        /* its query is in the pipeline */
+	struct lookup lk;
+};
+
+struct flight {
+	struct event *ev;
+	size_t cap, start, end;
+	struct batch b[FLIGHT_DEPTH];
+	size_t head, count; /* b[head] is the oldest */
+};
+
+static struct batch *
+flight_batch(struct flight *fl, size_t i)
+{
+	return &fl->b[(fl->head + i) % FLIGHT_DEPTH];
+}
+
+/* Read the events readable now (at least one: blocks for it) as the newest
+ * batch; 0 at the end of input. */
+static int
+flight_read(struct flight *fl, struct stage *st, size_t max_batch)
+{
+	if (fl->end + max_batch > fl->cap) {
+		memmove(fl->ev, fl->ev + fl->start, (fl->end - fl->start) * sizeof(*fl->ev));
+		for (size_t i = 0; i < fl->count; i++)
+			flight_batch(fl, i)->first -= fl->start;
+		fl->end -= fl->start;
+		fl->start = 0;
+	}
+	struct event *ev = fl->ev + fl->end;
+	size_t n;
+	if (!stage_next(st, &ev[0]))
+		return 0;
+	event_detach(&ev[0]);
+	for (n = 1; n < max_batch && stage_ready(st) && stage_next(st, &ev[n]); n++)
+		event_detach(&ev[n]);
+	struct batch *b = flight_batch(fl, fl->count++);
+	*b = (struct batch){ fl->end, n, 0, b->lk };
+	fl->end += n;
+	lookup_ids(&b->lk, ev, n);
+	return 1;
+}
+
+/* The connection and every query in it are gone: all batches to be sent again. */
+static void
+flight_lost(struct db *db, struct flight *fl, const char *error)
+{
+	set_error(db, "query", error);
+	(*queries_failed)++;
+	db_close(db);
+	for (size_t i = 0; i < fl->count; i++)
+		flight_batch(fl, i)->sent = 0;
+}
+
+/* Send the query of every batch not yet sent, in order, each with its own
+ * sync point; does not wait. */
+static void
+flight_send(struct db *db, struct flight *fl)
+{
+	for (size_t i = 0; i < fl->count && db->conn != NULL; i++) {
+		struct batch *b = flight_batch(fl, i);
+		const char *params[1] = { b->lk.id_array.data };
+		if (b->sent)
+			continue;
+		if (PQpipelineStatus(db->conn) == PQ_PIPELINE_OFF &&
+		    (PQsetnonblocking(db->conn, 1) != 0 || PQenterPipelineMode(db->conn) == 0)) {
+			flight_lost(db, fl, PQerrorMessage(db->conn));
+			return;
+		}
+		if (PQsendQueryPrepared(db->conn, STATEMENT, 1, params, NULL, NULL, 1) == 0 ||
+		    PQpipelineSync(db->conn) == 0 || PQflush(db->conn) < 0) {
+			flight_lost(db, fl, PQerrorMessage(db->conn));
+			return;
+		}
+		b->sent = 1;
+	}
+}
+
+/* The next result of the pipeline in *res (NULL ends a query's results),
+ * waiting for it while sending what is still queued; -1 when the
+ * connection failed. What is written goes out before the wait. */
+static int
+db_next_result(struct db *db, PGresult **res)
+{
+	for (;;) {
+		int queued = PQflush(db->conn);
+		if (queued < 0 || PQconsumeInput(db->conn) == 0)
+			return -1;
+		if (!PQisBusy(db->conn)) {
+			*res = PQgetResult(db->conn);
+			return 0;
+		}
+		struct pollfd p = { PQsocket(db->conn), POLLIN | (queued ? POLLOUT : 0), 0 };
+		out_flush();
+		if (poll(&p, 1, -1) < 0 && errno != EINTR)
+			return -1;
+	}
+}
+
+/* The oldest batch's answer (its rows, then the end of its results, then
+ * its sync point); NULL when the query or the connection failed. */
+static PGresult *
+flight_receive(struct db *db, struct flight *fl)
+{
+	PGresult *res = NULL, *next = NULL;
+	int ok = db_next_result(db, &res) == 0 && PQresultStatus(res) == PGRES_TUPLES_OK &&
+	    PQnfields(res) == 3 && db_next_result(db, &next) == 0 && next == NULL &&
+	    db_next_result(db, &next) == 0 && PQresultStatus(next) == PGRES_PIPELINE_SYNC;
+
+	PQclear(next);
+	if (ok) {
+		(*queries_ok)++;
+		return res;
+	}
+	flight_lost(db, fl, res != NULL && PQresultErrorMessage(res)[0] != '\0' ?
+	    PQresultErrorMessage(res) : PQerrorMessage(db->conn));
+	PQclear(res);
+	return NULL;
 }
 
 int
@@ -430,7 +559,6 @@ main(int argc, char **argv)
 	const char *db_arg = NULL, *batch_arg = NULL, *wait_arg = NULL, *reject_arg = NULL;
 	const char *reject, *v, *src;
 	struct db db = { 0 };
-	struct lookup lk = { 0 };
 	struct misses ms = { .others.logged_ms = NEVER_MS };
 	struct stage st;
 	int c, stopped = 0;
@@ -475,32 +603,51 @@ main(int argc, char **argv)
 	unknown_players = health_counter("unknown");
 	stage_open(&st, reject);
 	db_wait_startup(&db, wait_s);
-	struct event *batch = xmalloc(max_batch * sizeof(*batch));
-	size_t n = 0;
-	while (stage_next(&st, &batch[0])) {
-		/* Whatever else is readable now joins the batch; never wait for more. */
-		event_detach(&batch[0]);
-		for (n = 1; n < max_batch && stage_ready(&st) && stage_next(&st, &batch[n]); n++)
-			event_detach(&batch[n]);
-		if (enrich(&db, &st, batch, n, &lk, &ms) != 0) {
-			/* Stopped while the database was down: save the batch and all behind it. */
-			stage_hold_rest(&st, batch, n);
-			stopped = 1;
+	struct flight fl = { .cap = FLIGHT_DEPTH * max_batch };
+	fl.ev = xmalloc(fl.cap * sizeof(*fl.ev));
+	int ended = 0;
+	for (;;) {
+		/* Read and send while there is room: block for input only when
+		 * nothing is in flight, never wait for more than is readable. */
+		while (!ended && fl.count < FLIGHT_DEPTH && (fl.count == 0 || stage_ready(&st))) {
+			ended = !flight_read(&fl, &st, max_batch);
+			flight_send(&db, &fl);
 		}
-		for (size_t i = 0; i < n; i++)
-			event_free(&batch[i]);
-		if (stopped)
+		if (fl.count == 0)
 			break;
+		flight_send(&db, &fl); /* again, after a reconnection */
+		struct batch *oldest = flight_batch(&fl, 0);
+		/* Not sent, or no answer: the connection failed (db.error). */
+		PGresult *res = oldest->sent ? flight_receive(&db, &fl) : NULL;
+		if (res == NULL)
+			res = db_lookup(&db, oldest->lk.id_array.data, fl.end - fl.start, 1);
+		if (res == NULL) {
+			/* Stopped while the database was down: save the batches and all behind them. */
+			stage_hold_rest(&st, fl.ev + fl.start, fl.end - fl.start);
+			stopped = 1;
+			break;
+		}
+		enrich(&st, fl.ev + oldest->first, oldest->n, &oldest->lk, res, &ms);
+		PQclear(res);
+		for (size_t i = 0; i < oldest->n; i++)
+			event_free(&fl.ev[oldest->first + i]);
+		fl.start += oldest->n;
+		fl.head = (fl.head + 1) % FLIGHT_DEPTH;
+		fl.count--;
 		misses_sweep(&ms, 0);
 	}
+	for (size_t i = fl.start; i < fl.end; i++)
+		event_free(&fl.ev[i]);
 	misses_sweep(&ms, 1);
 	free(ms.v);
-	free(batch);
-	free(lk.ids);
-	free(lk.start);
-	free(lk.len);
-	buf_free(&lk.json);
-	buf_free(&lk.id_array);
+	free(fl.ev);
+	for (size_t i = 0; i < FLIGHT_DEPTH; i++) {
+		free(fl.b[i].lk.ids);
+		free(fl.b[i].lk.start);
+		free(fl.b[i].lk.len);
+		buf_free(&fl.b[i].lk.json);
+		buf_free(&fl.b[i].lk.id_array);
+	}
 	db_close(&db);
 	c = stage_finish(&st);
 	return stopped ? exit_worst(c, EX_UNAVAILABLE) : c;

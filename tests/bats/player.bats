@@ -212,6 +212,59 @@ unknown_counts() {
 	cmp "$dir/expected" "$dir/got"
 }
 
+# events FROM TO: events FROM..TO naming players 10..25 in turn (10-14 and
+# 20 are known), as input ($dir/in.ndjson) and what must come out
+# ($dir/expected), appended.
+events() {
+	for ((i = $1; i <= $2; i++)); do
+		p=$((10 + i % 16))
+		event "$i" "$p" >>"$dir/in.ndjson"
+		case $p in
+		10) enriched "$i" "$p" "$P10" ;; 11) enriched "$i" "$p" "$P11" ;;
+		12) enriched "$i" "$p" "$P12" ;; 13) enriched "$i" "$p" "$P13" ;;
+		14) enriched "$i" "$p" "$P14" ;; 20) enriched "$i" "$p" "$P20" ;;
+		*) event "$i" "$p" ;;
+		esac >>"$dir/expected"
+	done
+}
+
+@test "pipelined: many small batches in flight at once, known and unknown players, in input order" {
+	events 1 3000
+	casino-player -b 3 <"$dir/in.ndjson" >"$dir/got" 2>"$dir/err"
+	cmp "$dir/expected" "$dir/got"
+	# Every unknown player's misses add up, whatever batch they were in.
+	run jq -s '[.[] | select(.msg | startswith("player not found")) | .count] | add' "$dir/err"
+	assert_output "$(grep -c -v '"player":' "$dir/expected")"
+}
+
+# recovered N: the player has logged at least N recoveries.
+recovered() {
+	[ "$(grep -c '"msg":"database back, sending held events"' "$dir/err")" -ge "$1" ]
+}
+
+@test "pipelined: the connection killed with queries in flight: held, reconnected, nothing lost, in order" {
+	events 1 2000
+	start_fed
+	head -n 1000 "$dir/in.ndjson" >&5
+	for ((n = 0; n < 1000; n++)); do next_line; echo "$line" >>"$dir/got"; done
+	for round in 1 2 3; do
+		psql -X -q -A -t -d "$PLAYER_DB" -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+			WHERE application_name = 'casino-player'" >/dev/null
+		sed -n "$((1001 + (round - 1) * 333)),$((1000 + round * 333))p" "$dir/in.ndjson" >&5
+		wait_until 15 recovered "$round" || fail "no recovery $round: $(cat "$dir/err")"
+	done
+	sed -n '2000p' "$dir/in.ndjson" >&5
+	exec 5>&-
+	cat <&6 >>"$dir/got"
+	wait "$player_pid"
+	player_pid=
+	cmp "$dir/expected" "$dir/got"
+	# One hold per connection lost: the batches behind the failed one go
+	# on the new connection, not through a hold of their own each.
+	run grep -c '"msg":"database unavailable, holding events"' "$dir/err"
+	assert_output 3
+}
+
 @test "freshness: an UPDATE shows on the very next event" {
 	start_fed
 	event 1 10 >&5
