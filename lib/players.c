@@ -8,6 +8,7 @@
 
 #define INDEX_BITS_MIN 6
 #define NOT_FOUND SIZE_MAX
+#define REHASH_AHEAD 16
 #define HUGE_PAGE ((uintptr_t)2 << 20)
 
 /* Ask for huge pages over the 2 MiB pages wholly inside [p, p + n): with
@@ -83,6 +84,8 @@ index_grow(struct players *t)
 	memset(t->index, 0, sizeof(*t->index) << bits);
 	t->index_bits = bits;
 	for (size_t p = 0; p < t->n; p++) {
+		if (p + REHASH_AHEAD < t->n) /* the slot wanted a few players on */
+			__builtin_prefetch(&t->index[slot_of(hash_of(t->all[p + REHASH_AHEAD].id), bits)], 1);
 		uint64_t hash = hash_of(t->all[p].id);
 		size_t i = slot_of(hash, bits);
 		while (t->index[i] != 0)
