@@ -39,7 +39,10 @@ LIBSRC = \
 	lib/fxdates.c \
 	lib/fxrates.c \
 	lib/health.c \
+	lib/healthread.c \
+	lib/history.c \
 	lib/httpreq.c \
+	lib/httpresp.c \
 	lib/json.c \
 	lib/log.c \
 	lib/money.c \
@@ -48,6 +51,7 @@ LIBSRC = \
 	lib/out.c \
 	lib/pipesize.c \
 	lib/players.c \
+	lib/promtext.c \
 	lib/readfile.c \
 	lib/rundir.c \
 	lib/sig.c \
@@ -68,7 +72,7 @@ LIBS_casino-produce = -lrdkafka
 LIBS_kafka-mock    = -lrdkafka -lpthread
 
 # libFuzzer targets: tests/fuzz/NAME.c -> build-fuzz/NAME.
-FUZZERS = fuzz-json fuzz-json-paths fuzz-event fuzz-time fuzz-fxrates fuzz-httpreq
+FUZZERS = fuzz-json fuzz-json-paths fuzz-event fuzz-time fuzz-fxrates fuzz-httpreq fuzz-httpresp
 FUZZ_SECONDS = 60
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 

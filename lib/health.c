@@ -1,25 +1,16 @@
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "atomicfile.h"
 #include "buf.h"
 #include "health.h"
-#include "json.h"
+#include "healthread.h"
 #include "log.h"
-#include "readfile.h"
 #include "rundir.h"
-
-/* A stage file is a few hundred bytes; anything far larger is not one. */
-#define HEALTH_FILE_MAX (1 << 20)
 
 struct health health;
 
@@ -86,6 +77,8 @@ health_open(const char *tool)
 		    LOG_STR("path", dir.data), LOG_STR("error", strerror(errno)));
 		return;
 	}
+	/* Files of stages killed earlier go now, not while a reader reads. */
+	health_sweep();
 	buf_printf(&path, "%s/%s.%ld.json", dir.data, tool, (long)getpid());
 	publishing = 1;
 	publish(coarse_ms(), checksum());
@@ -170,112 +163,4 @@ health_close(void)
 	buf_free(&dir);
 	buf_free(&path);
 	buf_free(&text);
-}
-
-/* Copy a string member's raw text into out, when it fits and needs no
- * decoding; 0 or -1. */
-static int
-member_name(const struct json_member *m, char *out, size_t size)
-{
-	if (m == NULL || m->kind != JSON_KIND_STRING || m->value_escaped || m->value_len >= size)
-		return -1;
-	memcpy(out, m->value, m->value_len);
-	out[m->value_len] = '\0';
-	return 0;
-}
-
-/* One file into s; 0, or -1 when it is not a stage file. */
-static int
-stage_parse(struct health_stage *s, const char *text, size_t n, struct json_members *o)
-{
-	static const char *const fixed[] = { "stage", "pid", "in", "out", "rejected", "held",
-		"held_since_ms" };
-	long long *values[] = { &s->in, &s->out, &s->rejected, &s->held, &s->held_since_ms };
-	const struct json_member *m;
-	char why[128];
-	long long pid;
-
-	memset(s, 0, sizeof(*s));
-	if (json_scan_object(o, text, n, why, sizeof(why)) != 0 ||
-	    member_name(json_member_find(o, "stage"), s->name, sizeof(s->name)) != 0 ||
-	    (m = json_member_find(o, "pid")) == NULL || json_member_integer(m, &pid) != 0 ||
-	    pid <= 0)
-		return -1;
-	s->pid = (long)pid;
-	for (size_t i = 0; i < sizeof(values) / sizeof(*values); i++)
-		if ((m = json_member_find(o, fixed[i + 2])) == NULL ||
-		    json_member_integer(m, values[i]) != 0)
-			return -1;
-	for (size_t i = 0; i < o->count && s->ncounters < HEALTH_MAX_COUNTERS; i++) {
-		const struct json_member *c = &o->m[i];
-		size_t k;
-		for (k = 0; k < sizeof(fixed) / sizeof(*fixed); k++)
-			if (c->key_len == strlen(fixed[k]) && memcmp(c->key, fixed[k], c->key_len) == 0)
-				break;
-		if (k < sizeof(fixed) / sizeof(*fixed) || c->kind != JSON_KIND_INTEGER ||
-		    c->key_len >= sizeof(s->counter[0].name) ||
-		    json_member_integer(c, &s->counter[s->ncounters].value) != 0)
-			continue;
-		memcpy(s->counter[s->ncounters].name, c->key, c->key_len);
-		s->counter[s->ncounters++].name[c->key_len] = '\0';
-	}
-	return 0;
-}
-
-static int
-stage_order(const void *a, const void *b)
-{
-	const struct health_stage *x = a, *y = b;
-	int c = strcmp(x->name, y->name);
-
-	return c != 0 ? c : (x->pid > y->pid) - (x->pid < y->pid);
-}
-
-int
-health_read_all(struct health_stage *out, int max)
-{
-	struct buf folder = { 0 }, file = { 0 }, text = { 0 };
-	struct json_members o = { 0 };
-	struct dirent *e;
-	DIR *d;
-	int n = 0;
-
-	rundir_path(&folder);
-	buf_puts(&folder, "/stages");
-	if ((d = opendir(folder.data)) == NULL) {
-		buf_free(&folder);
-		return 0;
-	}
-	while (n < max && (e = readdir(d)) != NULL) {
-		size_t len = strlen(e->d_name);
-		if (e->d_name[0] == '.' || len < 6 || strcmp(e->d_name + len - 5, ".json") != 0)
-			continue;
-		file.len = text.len = 0;
-		buf_printf(&file, "%s/%s", folder.data, e->d_name);
-		if (file_read_all(file.data, HEALTH_FILE_MAX, &text, NULL) != 0)
-			continue;
-		if (stage_parse(&out[n], text.data, text.len, &o) != 0)
-			continue;
-		if (kill((pid_t)out[n].pid, 0) != 0 && errno == ESRCH) {
-			unlink(file.data); /* left by a stage that was killed */
-			continue;
-		}
-		n++;
-	}
-	closedir(d);
-	json_members_free(&o);
-	buf_free(&folder);
-	buf_free(&file);
-	buf_free(&text);
-	qsort(out, (size_t)n, sizeof(*out), stage_order);
-	return n;
-}
-
-long long
-health_stage_counter(const struct health_stage *s, const char *name)
-{
-	for (int i = 0; i < s->ncounters; i++)
-		if (strcmp(s->counter[i].name, name) == 0)
-			return s->counter[i].value;
-	return -1;
 }

@@ -12,7 +12,8 @@
  *    "held_since_ms":0,"fetches_ok":3,"fetches_error":0,...}
  *
  * held_since_ms is the wall clock (ms since the epoch) when the oldest held
- * event was read, 0 when none is held; readers derive its age. */
+ * event was read, 0 when none is held; readers derive its age. The
+ * reading side is lib/healthread. */
 #ifndef CASINO_HEALTH_H
 #define CASINO_HEALTH_H
 
@@ -46,21 +47,5 @@ void health_due(void);
 void health_idle(int fd);
 /* Remove the file. */
 void health_close(void);
-
-/* The reading side (casino-http-handler): one stage's file as read back. */
-struct health_stage {
-	char name[32];
-	long pid;
-	long long in, out, rejected, held, held_since_ms;
-	int ncounters;
-	struct { char name[32]; long long value; } counter[HEALTH_MAX_COUNTERS];
-};
-
-/* The stages alive now, from their files in the runtime directory, sorted
- * by name; at most max. A file whose process is gone is skipped and
- * removed; an unreadable one is skipped. */
-int health_read_all(struct health_stage *out, int max);
-/* A stage's own counter by name, or -1 when it has none. */
-long long health_stage_counter(const struct health_stage *s, const char *name);
 
 #endif

@@ -74,11 +74,38 @@ split_path(struct httpreq *req)
 	}
 }
 
+/* A Content-Length value, v[0..n): a comma-separated list of decimal
+ * numbers (RFC 9110 8.6), all equal, and equal to one already seen. */
+static enum httpreq_status
+parse_content_length(const char *v, size_t n, struct httpreq *req)
+{
+	size_t i = 0;
+
+	do {
+		long long value = 0;
+		size_t digits = 0;
+		while (i < n && (v[i] == ' ' || v[i] == '\t'))
+			i++;
+		for (; i < n && v[i] >= '0' && v[i] <= '9'; i++, digits++)
+			if (__builtin_mul_overflow(value, 10, &value) ||
+			    __builtin_add_overflow(value, v[i] - '0', &value))
+				return bad(req, "Content-Length too large");
+		while (i < n && (v[i] == ' ' || v[i] == '\t'))
+			i++;
+		if (digits == 0 || (i < n && v[i] != ','))
+			return bad(req, "bad Content-Length");
+		if (req->content_length >= 0 && req->content_length != value)
+			return bad(req, "conflicting Content-Length");
+		req->content_length = value;
+	} while (i++ < n);
+	return HTTPREQ_OK;
+}
+
 /* One header field line, line[0..n) without its line ending. */
 static enum httpreq_status
 parse_field(const char *line, size_t n, struct httpreq *req, int *hosts)
 {
-	size_t i = 0;
+	size_t i = 0, name_len;
 
 	if (line[0] == ' ' || line[0] == '\t')
 		return bad(req, "obsolete line folding");
@@ -88,11 +115,14 @@ parse_field(const char *line, size_t n, struct httpreq *req, int *hosts)
 		return bad(req, "bad header field name");
 	if (i == 4 && strncasecmp(line, "host", 4) == 0)
 		(*hosts)++;
+	name_len = i;
 	for (i++; i < n; i++) {
 		unsigned char c = (unsigned char)line[i];
 		if ((c < 0x20 && c != '\t') || c == 0x7f)
 			return bad(req, "control byte in header field value");
 	}
+	if (name_len == 14 && strncasecmp(line, "content-length", 14) == 0)
+		return parse_content_length(line + 15, n - 15, req);
 	return HTTPREQ_OK;
 }
 
@@ -103,6 +133,7 @@ httpreq_parse(const char *buf, size_t len, struct httpreq *req)
 	int hosts = 0, have_request_line = 0;
 
 	memset(req, 0, sizeof *req);
+	req->content_length = -1;
 	for (;;) {
 		const char *line = buf + pos, *nl;
 		size_t n, avail = len - pos;

@@ -17,7 +17,9 @@
  * needs exactly one Host field, HTTP/1.0 at most one. The path is the
  * target up to '?' (or '#'); for an absolute-form target
  * ("http://host/p?q") it is the part from the first '/' after the host, "/"
- * when there is none. Nothing is percent-decoded. */
+ * when there is none. Nothing is percent-decoded. Content-Length: every
+ * such field a list of decimal numbers, all the same (else HTTPREQ_BAD: a
+ * body of unknown length cannot be skipped, RFC 9112 6.3). */
 #ifndef CASINO_HTTPREQ_H
 #define CASINO_HTTPREQ_H
 #include <stddef.h>
@@ -31,6 +33,7 @@ struct httpreq {
 	size_t method_len, target_len, path_len;
 	int version_minor;  /* HTTP/1.<version_minor> */
 	size_t head_len;    /* bytes of the head, final empty line included */
+	long long content_length; /* the body's length; -1: no Content-Length */
 	const char *end;    /* buf + head_len */
 	const char *error;  /* why HTTPREQ_BAD, else NULL */
 };

@@ -19,5 +19,6 @@ fuzz() {
 @test "fuzz: RFC 3339 timestamps" { fuzz fuzz-time; }
 @test "fuzz: rate API bodies" { fuzz fuzz-fxrates; }
 @test "fuzz: HTTP request heads" { fuzz fuzz-httpreq; }
+@test "fuzz: HTTP answers and If-None-Match" { fuzz fuzz-httpresp; }
 @test "fuzz: JSON scanner against jansson" { fuzz fuzz-json; }
 @test "fuzz: JSON scanner, SSE2 and portable paths agree" { fuzz fuzz-json-paths; }

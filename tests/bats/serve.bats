@@ -20,6 +20,9 @@ setup_file() {
 }
 
 setup() {
+	# A private runtime folder: stages other runs on this machine hold
+	# events in must not turn /healthz here 503.
+	export CASINO_RUNDIR=$BATS_TEST_TMPDIR/rundir
 	snap=$BATS_TEST_TMPDIR/materialized.json
 	printf '{"events_total":42,"events_per_minute":7.5,"top_player_bets":{"id":11,"count":3}}\n' >"$snap"
 	port=$(free_port)
@@ -278,16 +281,107 @@ close_after_ms() {
 	refute_output 0
 }
 
-@test "every request is logged as one JSON record on stderr" {
+@test "at CASINO_LOG_LEVEL=debug every request is logged as one JSON record on stderr" {
+	export CASINO_LOG_LEVEL=debug
 	start_server
 	curl -sS -o /dev/null "$url/materialized"
 	curl -sS -o /dev/null "$url/nope"
 	wait_until 5 grep -q '"path":"/nope"' "$BATS_TEST_TMPDIR/serve.err"
-	run jq -c 'select(.msg == "request") | [.tool, .method, .path, .status]' "$BATS_TEST_TMPDIR/serve.err"
-	assert_line '["casino-http-handler","GET","/materialized",200]'
-	assert_line '["casino-http-handler","GET","/nope",404]'
+	run jq -c 'select(.msg == "request") | [.tool, .level, .method, .path, .status]' "$BATS_TEST_TMPDIR/serve.err"
+	assert_line '["casino-http-handler","debug","GET","/materialized",200]'
+	assert_line '["casino-http-handler","debug","GET","/nope",404]'
 	run jq -r 'select(.msg == "request") | .peer' "$BATS_TEST_TMPDIR/serve.err"
 	assert_line --regexp '^127\.0\.0\.1:[0-9]+$'
+}
+
+@test "at the default level requests are not logged, errors still are (warn)" {
+	start_server
+	curl -sS -o /dev/null "$url/materialized"
+	curl -sS -o /dev/null "$url/nope"
+	raw 'BAD\r\n\r\n' >/dev/null
+	wait_until 5 grep -q '"msg":"bad request"' "$BATS_TEST_TMPDIR/serve.err"
+	run jq -c 'select(.msg == "request")' "$BATS_TEST_TMPDIR/serve.err"
+	assert_success
+	assert_output ''
+	run jq -r 'select(.msg == "bad request") | .level' "$BATS_TEST_TMPDIR/serve.err"
+	assert_output warn
+}
+
+@test "Content-Length: duplicates that differ, negative or not a number: 400 and close" {
+	start_server
+	for field in 'Content-Length: 0\r\nContent-Length: 37' 'Content-Length: -1' \
+		'Content-Length: abc' 'Content-Length: 5x' 'Content-Length: ' 'Content-Length: 1,2' \
+		'Content-Length: +3' 'Content-Length: 99999999999999999999999'; do
+		# The second request would be answered if the first kept the connection.
+		raw "GET /materialized HTTP/1.1\r\nHost: t\r\n$field\r\n\r\nGET /healthz HTTP/1.1\r\nHost: t\r\n\r\n" >"$BATS_TEST_TMPDIR/answer"
+		run grep -c '^HTTP/1.1 ' "$BATS_TEST_TMPDIR/answer"
+		assert_output 1
+		run head -n 1 "$BATS_TEST_TMPDIR/answer"
+		assert_output $'HTTP/1.1 400 Bad Request\r'
+		run grep -c $'^Connection: close\r$' "$BATS_TEST_TMPDIR/answer"
+		assert_output 1
+	done
+	# The same length twice, or as a list of equal values, is one length.
+	for field in 'Content-Length: 0\r\nContent-Length: 0' 'Content-Length: 0, 0'; do
+		raw "GET /materialized HTTP/1.1\r\nHost: t\r\n$field\r\n\r\nGET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n" >"$BATS_TEST_TMPDIR/answer"
+		run grep -c $'^HTTP/1.1 200 OK\r$' "$BATS_TEST_TMPDIR/answer"
+		assert_output 2
+	done
+}
+
+@test "/metrics without a snapshot: 200 with casino_snapshot_up 0 and the stage series" {
+	export CASINO_RUNDIR=$BATS_TEST_TMPDIR/run
+	mkdir -p "$CASINO_RUNDIR/stages"
+	printf '{"stage":"casino-player","pid":%d,"in":9,"out":4,"rejected":1,"held":4,"held_since_ms":1,"pending":4}\n' \
+		"$$" >"$CASINO_RUNDIR/stages/casino-player.$$.json"
+	rm "$snap"
+	start_server
+	run curl -sS -w '%{http_code}\n' "$url/metrics"
+	assert_line 'casino_snapshot_up 0'
+	assert_line 'casino_stage_held_events{stage="casino-player"} 4'
+	assert_line 'casino_stage_pending_events{stage="casino-player"} 4'
+	assert_line 'casino_stage_lines_total{stage="casino-player",outcome="in"} 9'
+	assert_line --index "$((${#lines[@]} - 1))" 200
+	refute_line --partial 'casino_events_total'
+	run promtool check metrics <<<"${output%200}"
+	assert_success
+	printf 'not json' >"$snap"
+	run curl -sS -w '%{http_code}\n' "$url/metrics"
+	assert_line 'casino_snapshot_up 0'
+	assert_line 'casino_stage_held_events{stage="casino-player"} 4'
+	assert_line 200
+	run grep -c '"msg":"snapshot is not a JSON object"' "$BATS_TEST_TMPDIR/serve.err"
+	assert_output 1
+}
+
+@test "the stage health reader: pending when the file has it, else the held count" {
+	export CASINO_RUNDIR=$BATS_TEST_TMPDIR/run
+	mkdir -p "$CASINO_RUNDIR/stages"
+	printf '{"stage":"casino-fx","pid":%d,"in":10,"out":3,"rejected":0,"held":5,"held_since_ms":1,"pending":7}\n' \
+		"$$" >"$CASINO_RUNDIR/stages/casino-fx.$$.json"
+	printf '{"stage":"casino-describe","pid":%d,"in":10,"out":8,"rejected":0,"held":2,"held_since_ms":1}\n' \
+		"$$" >"$CASINO_RUNDIR/stages/casino-describe.$$.json"
+	printf 'GET /metrics HTTP/1.0\r\n\r\n' >"$BATS_TEST_TMPDIR/req"
+	run handler_alone "$BATS_TEST_TMPDIR/req"
+	assert_line 'casino_stage_pending_events{stage="casino-fx"} 7'
+	assert_line 'casino_stage_pending_events{stage="casino-describe"} 2'
+	assert_line '# TYPE casino_stage_pending_events gauge'
+}
+
+@test "a dead stage's file is skipped by a GET and left in place; a starting stage removes it" {
+	export CASINO_RUNDIR=$BATS_TEST_TMPDIR/run
+	mkdir -p "$CASINO_RUNDIR/stages"
+	sh -c 'exit 0' &
+	dead=$!
+	wait "$dead"
+	printf '{"stage":"casino-fx","pid":%d,"in":1,"out":0,"rejected":0,"held":1,"held_since_ms":1}\n' \
+		"$dead" >"$CASINO_RUNDIR/stages/casino-fx.$dead.json"
+	printf 'GET /metrics HTTP/1.0\r\n\r\n' >"$BATS_TEST_TMPDIR/req"
+	run handler_alone "$BATS_TEST_TMPDIR/req"
+	refute_line --partial 'stage="casino-fx"'
+	[ -e "$CASINO_RUNDIR/stages/casino-fx.$dead.json" ]
+	casino-describe </dev/null
+	[ ! -e "$CASINO_RUNDIR/stages/casino-fx.$dead.json" ]
 }
 
 @test "CASINO_SNAPSHOT and the runtime directory name the default snapshot" {
@@ -340,6 +434,9 @@ close_after_ms() {
 	assert_failure 64
 	run casino-http-handler extra
 	assert_failure 64
+	run env CASINO_LOG_LEVEL=bogus casino-http-handler </dev/null
+	assert_failure 64
+	assert_output --partial CASINO_LOG_LEVEL
 }
 
 @test "a port already in use: casino-serve fails" {
@@ -400,6 +497,7 @@ fd_get() {
 }
 
 @test "keep-alive: curl sends two requests on one connection" {
+	export CASINO_LOG_LEVEL=debug
 	start_server
 	run curl -sS -v "$url/materialized" "$url/healthz"
 	assert_success
@@ -570,8 +668,8 @@ fd_get() {
 	run tr -d '\r' <"$BATS_TEST_TMPDIR/head"
 	assert_line 'Content-Type: text/plain; version=0.0.4; charset=utf-8'
 	printf 'not json' >"$snap"
-	run curl -sS -o /dev/null -w '%{http_code}' "$url/metrics"
-	assert_output 500
+	run curl -sS "$url/metrics"
+	assert_line 'casino_snapshot_up 0'
 }
 
 @test "/ serves the dashboard page, its style and its script" {

@@ -1,6 +1,6 @@
 /* libFuzzer: any bytes as an HTTP request head. Every pointer the parser
- * returns lies inside the input (a field's value inside the head), and an
- * accepted head fits the limit. */
+ * returns lies inside the input (a field's value inside the head), an
+ * accepted head fits the limit, and its Content-Length is none or >= 0. */
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -28,7 +28,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		inside(req.target, req.target_len, data, size);
 		if (!(req.path_len == 1 && req.path[0] == '/')) /* may be a static "/" */
 			inside(req.path, req.path_len, data, size);
-		if (req.method_len == 0 || req.target_len == 0)
+		if (req.method_len == 0 || req.target_len == 0 || req.content_length < -1)
 			abort();
 		(void)httpreq_method_is(&req, "GET");
 		(void)httpreq_path_is(&req, "/materialized");

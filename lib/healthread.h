@@ -1,0 +1,34 @@
+/* healthread: the reading side of stage health (doc/design.md, "Stage
+ * health"), for casino-http-handler: the files lib/health writes in
+ * RUNDIR/stages/, read back, folded per stage. Reading changes nothing:
+ * the files of stages that died without removing theirs (SIGKILL) are
+ * skipped here and removed by health_sweep, which a starting stage calls. */
+#ifndef CASINO_HEALTHREAD_H
+#define CASINO_HEALTHREAD_H
+
+#include "health.h"
+
+/* One stage's file as read back. pending is what the stage read and has
+ * not yet written or rejected (in = out + rejected + pending); a file
+ * without it (older writers) counts held as pending. updated_ms: the
+ * file's mtime, when the counters were true (ms since the epoch). */
+struct health_stage {
+	char name[32];
+	long pid;
+	long long in, out, rejected, held, pending, held_since_ms, updated_ms;
+	int ncounters;
+	struct { char name[32]; long long value; } counter[HEALTH_MAX_COUNTERS];
+};
+
+/* The stages alive now, sorted by name then pid; at most max. A file whose
+ * process is gone, or that is not a stage file, is skipped. */
+int health_read_all(struct health_stage *out, int max);
+/* Several processes of one stage (a rerun, a second worker) as one, in
+ * place: sums, the oldest hold, the newest update. Returns the new count. */
+int health_fold(struct health_stage *st, int n);
+/* A stage's own counter by name, or -1 when it has none. */
+long long health_stage_counter(const struct health_stage *s, const char *name);
+/* Remove the files of stages whose process is gone. */
+void health_sweep(void);
+
+#endif
