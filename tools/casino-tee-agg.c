@@ -17,6 +17,7 @@
 #include "atomicfile.h"
 #include "buf.h"
 #include "health.h"
+#include "history.h"
 #include "log.h"
 #include "opt.h"
 #include "players.h"
@@ -164,6 +165,8 @@ struct snapshot {
 	mode_t mode;
 	int failing;       /* the last write failed; log once per failure streak */
 	struct buf text;
+	struct buf history_path; /* GET /history's file, beside the snapshot */
+	struct history history;
 };
 
 static void
@@ -176,18 +179,28 @@ snapshot_init(struct snapshot *s, const char *path)
 	memset(s, 0, sizeof(*s));
 	s->mode = 0666 & ~mask;
 	s->path = path;
-	if (path != NULL)
-		return;
-	s->check_owner = rundir_is_shared();
-	rundir_path(&b);
-	s->rundir = xstrndup(b.data, b.len);
-	b.len = 0;
-	rundir_snapshot_path(&b);
-	s->path = s->owned_path = b.data;
+	if (path == NULL) {
+		s->check_owner = rundir_is_shared();
+		rundir_path(&b);
+		s->rundir = xstrndup(b.data, b.len);
+		b.len = 0;
+		rundir_snapshot_path(&b);
+		s->path = s->owned_path = b.data;
+	}
+	history_path(s->path, &s->history_path);
+}
+
+/* Now on the aggregator's clock, in whole seconds (the history's end),
+ * wall_second being the system clock's. */
+static int64_t
+clock_second(const struct agg *a, int64_t wall_second)
+{
+	return a->wall || a->total == 0 ? wall_second : a->last.sec;
 }
 
 /* Replace the snapshot whole (atomicfile): readers see the old or the new
- * file, never a part. On failure the last good snapshot stays; 0 or -1. */
+ * file, never a part; then the history beside it, the same way. On failure
+ * the last good files stay; 0 or -1. */
 static int
 snapshot_write(struct snapshot *s, struct agg *a, int64_t now_ms)
 {
@@ -197,7 +210,11 @@ snapshot_write(struct snapshot *s, struct agg *a, int64_t now_ms)
 	agg_format(a, &s->text, now_ms);
 	if (s->rundir == NULL || dir_make(s->rundir, s->check_owner) == 0) {
 		what = "cannot write the snapshot";
-		if (atomicfile_write(s->path, s->text.data, s->text.len, s->mode) == 0) {
+		size_t snapshot_len = s->text.len;
+		history_format(&s->history, clock_second(a, timefmt_now().sec), &s->text);
+		if (atomicfile_write(s->path, s->text.data, snapshot_len, s->mode) == 0 &&
+		    atomicfile_write(s->history_path.data, s->text.data + snapshot_len,
+		    s->text.len - snapshot_len, s->mode) == 0) {
 			if (s->failing)
 				log_info("snapshot written again", LOG_STR("path", s->path));
 			s->failing = 0;
@@ -218,6 +235,7 @@ snapshot_free(struct snapshot *s)
 	free(s->owned_path);
 	free(s->rundir);
 	buf_free(&s->text);
+	buf_free(&s->history_path);
 }
 
 int
@@ -269,7 +287,7 @@ main(int argc, char **argv)
 	stage_open(&st, reject);
 	/* The clock is read after each wait, not per event: the lines already
 	 * buffered then (up to 64) share that reading as their arrival time. */
-	int64_t now = timefmt_monotonic_ms(), next_write = now;
+	int64_t now = timefmt_monotonic_ms(), next_write = now, wall_second;
 	for (;;) {
 		if (now >= next_write) {
 			snapshot_write(&snap, &agg, now);
@@ -280,10 +298,13 @@ main(int argc, char **argv)
 		now = timefmt_monotonic_ms();
 		if (!ready)
 			continue;
+		wall_second = timefmt_now().sec;
 		for (int batch = 0; batch < 64; batch++) {
 			if (!stage_next(&st, &ev))
 				goto end;
 			agg_add(&agg, &ev, now);
+			history_count(&snap.history, agg.wall ? wall_second : ev.created_at.sec,
+			    clock_second(&agg, wall_second));
 			stage_emit(&st, &ev);
 			event_free(&ev);
 			if (!stage_wait(&st, 0))
@@ -294,9 +315,11 @@ end:
 	status = stage_finish(&st);
 	if (snap.owned_path != NULL) {
 		/* The aggregates are not persisted: the default snapshot goes. */
-		if (unlink(snap.path) < 0 && errno != ENOENT)
-			log_warn("cannot remove the snapshot", LOG_STR("path", snap.path),
-			    LOG_STR("error", strerror(errno)));
+		const char *const files[] = { snap.path, snap.history_path.data };
+		for (int i = 0; i < 2; i++)
+			if (unlink(files[i]) < 0 && errno != ENOENT)
+				log_warn("cannot remove the snapshot", LOG_STR("path", files[i]),
+				    LOG_STR("error", strerror(errno)));
 	} else if (snapshot_write(&snap, &agg, timefmt_monotonic_ms()) < 0) {
 		status = exit_worst(status, EX_IOERR);
 	}

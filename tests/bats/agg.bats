@@ -489,7 +489,7 @@ mtime_changed() {
 	wait_until 5 grep -q '"msg":"cannot write the snapshot"' "$BATS_TEST_TMPDIR/err"
 	run jq .events_total "$dir.gone/snap.json"
 	assert_output 1                # the last good snapshot, untouched
-	[ "$(ls -A "$dir.gone")" = snap.json ]
+	[ "$(ls -A "$dir.gone" | tr "\n" " ")" = "snap.history.json snap.json " ]
 	mkdir "$dir"                   # and comes back: writing resumes
 	wait_for "$dir/snap.json" '.events_total == 2'
 	exec 8>&-
@@ -643,4 +643,40 @@ recount_tops() {
 		assert_output "$bets"
 	done
 	[ "$wins" -gt 1 ] && [ "$deposits" -gt 1 ] || fail "wins $wins deposits $deposits"
+}
+
+@test "agg: the history beside the snapshot: 300 per-second and 60 per-minute counts, oldest first, by the event clock" {
+	{
+		bet 1 10 00:00:00
+		bet 2 10 00:00:00
+		bet 3 11 00:00:59
+		bet 4 11 00:01:30
+		bet 5 12 00:01:30
+		bet 6 12 00:01:30
+		bet 7 12 00:01:31
+	} | casino-tee-agg -o "$snap" >/dev/null
+	hist=$BATS_TEST_TMPDIR/snap.history.json
+	run jq -c '[(.per_second | .end, (.counts | length, .[299], .[298], .[267], .[240], .[208])),
+		(.per_minute | .end, (.counts | length, .[59], .[58], .[57]))]' "$hist"
+	assert_output '["2024-01-01T00:01:31Z",300,1,3,1,0,2,"2024-01-01T00:01:00Z",60,4,3,0]'
+	# Every event of the last hour is in the minutes; the seconds hold the last 300 s.
+	run jq '[.per_minute.counts[]] | add' "$hist"
+	assert_output 7
+	run jq -c 'keys, (.per_second | keys)' "$hist"
+	assert_line --index 0 '["per_minute","per_second"]'
+	assert_line --index 1 '["counts","end"]'
+}
+
+@test "agg: the default snapshot's history is removed with it at exit" {
+	bet 1 10 00:00:00 | casino-tee-agg >/dev/null
+	run ls -A "$CASINO_RUNDIR"
+	assert_output ''
+	start_fifo -i 50
+	bet 1 10 00:00:00 >&8
+	wait_for "$CASINO_RUNDIR/materialized.history.json" '.per_second.counts[299] == 1'
+	exec 8>&-
+	wait_agg
+	[ "$agg_status" -eq 0 ]
+	run ls -A "$CASINO_RUNDIR"
+	assert_output ''
 }

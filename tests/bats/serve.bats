@@ -796,3 +796,25 @@ handlers_at_least() {
 	assert_success
 	assert_line --index 0 $'HTTP/1.1 200 OK\r'
 }
+
+@test "/history: casino-tee-agg's history file beside the snapshot, found from the snapshot's path" {
+	start_server
+	run curl -sS -w ' %{http_code}' "$url/history"
+	assert_output '{"error":"no history yet"}'$'\n'' 503'
+	good_line 1 | casino-tee-agg -o "$snap" >/dev/null
+	run curl -sS -D "$BATS_TEST_TMPDIR/head" "$url/history"
+	assert_success
+	cmp <(printf '%s\n' "$output") "$BATS_TEST_TMPDIR/materialized.history.json"
+	run jq -c '[.per_second.counts[299], (.per_minute.counts | length)]' <<<"$output"
+	assert_output '[1,60]'
+	run tr -d '\r' <"$BATS_TEST_TMPDIR/head"
+	assert_line 'Content-Type: application/json'
+	assert_line --regexp '^ETag: "h'
+	# A snapshot not named .json: the history is its name + .history.json.
+	mv "$snap" "$BATS_TEST_TMPDIR/snap"
+	mv "$BATS_TEST_TMPDIR/materialized.history.json" "$BATS_TEST_TMPDIR/snap.history.json"
+	printf 'GET /history?file=/etc/passwd HTTP/1.0\r\n\r\n' >"$BATS_TEST_TMPDIR/req"
+	run casino-http-handler -f "$BATS_TEST_TMPDIR/snap" <"$BATS_TEST_TMPDIR/req"
+	assert_line --index 0 $'HTTP/1.1 200 OK\r'
+	assert_line --partial '"per_second":{"end":"2022-01-10T12:34:56Z"'
+}
