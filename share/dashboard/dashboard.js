@@ -1,18 +1,20 @@
-// casino dashboard: polls /materialized every second and draws what it gets.
+// casino dashboard: every second it reads /materialized, /history, /healthz
+// and /metrics, and draws what the server measured. No number here is timed
+// by this tab's clock, so a throttled tab or a virtual-time browser shows
+// what the server saw.
 "use strict";
 
 const POLL_MS = 1000;
-const WINDOW_S = 300;        // the chart's width in seconds
-const STOPPED_AFTER_S = 5;   // no new event for this long: the stream stopped
+const STOPPED_AFTER_S = 5;   // this many empty seconds at the history's end: stopped
+const RATE_WINDOW_S = 10;    // stage rates: counts over this much of the stages' own time
 const STAGES = ["casino-fx", "casino-player", "casino-describe", "casino-tee-agg"];
-const rates = [];            // {t: ms, eps: events/s between two polls}
-let last = null;             // {t, total} of the previous good poll
-let lastChange = Date.now(); // when events_total last moved
-let lastStages = null;       // {t, out: {stage: lines out}} of the previous /metrics
+const W = 640, H = 200, PAD = { left: 56, right: 14, top: 16, bottom: 36 };
 
 const $ = (id) => document.getElementById(id);
 const fmt = new Intl.NumberFormat("en", { maximumFractionDigits: 2 });
+const whole = new Intl.NumberFormat("en", { maximumFractionDigits: 0 });
 const eur = new Intl.NumberFormat("en", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+const stageSamples = {};     // stage: [{ts, out}], by the stage's own report times
 
 function setStatus(state, text) {
 	const s = $("status");
@@ -21,115 +23,256 @@ function setStatus(state, text) {
 	document.body.classList.toggle("stale", state === "unreachable");
 }
 
-function showPlayer(key, snap, money) {
+// ---- totals and players ----
+
+function showPlayer(key, snap, unit) {
 	const p = snap["top_player_" + key] || { id: 0, count: 0 };
 	const none = !p.count;
 	$(key + "_id").textContent = none ? "none yet" : "#" + p.id;
-	$(key + "_count").textContent = none ? "–" : money ? eur.format(p.count / 100) + " EUR" : fmt.format(p.count);
+	$(key + "_count").textContent = none ? "–" :
+		unit === "EUR" ? eur.format(p.count / 100) + " EUR" :
+		fmt.format(p.count) + " " + unit + (p.count === 1 ? "" : "s");
 }
 
-function drawChart(now) {
-	while (rates.length && rates[0].t < now - WINDOW_S * 1000)
-		rates.shift();
-	const max = Math.max(1, ...rates.map((r) => r.eps));
-	$("chart_max").textContent = fmt.format(max);
-	$("line").setAttribute("points", rates.map((r) =>
-		((r.t - (now - WINDOW_S * 1000)) / (WINDOW_S * 1000) * 600).toFixed(1) + "," +
-		(160 - r.eps / max * 150).toFixed(1)).join(" "));
-}
-
-function show(snap, now) {
+function showSnapshot(snap) {
 	for (const k of ["events_total", "events_per_minute", "events_per_second_moving_average"])
 		$(k).textContent = typeof snap[k] === "number" ? fmt.format(snap[k]) : "–";
-	showPlayer("bets", snap, false);
-	showPlayer("wins", snap, false);
-	showPlayer("deposits", snap, true);
-	const total = snap.events_total || 0;
-	if (last && total >= last.total && now > last.t)
-		rates.push({ t: now, eps: (total - last.total) * 1000 / (now - last.t) });
-	if (!last || total !== last.total)
-		lastChange = now;
-	last = { t: now, total: total };
-	drawChart(now);
-	$("updated").textContent = new Date(now).toLocaleTimeString();
-	const quiet = (now - lastChange) / 1000;
-	if (quiet >= STOPPED_AFTER_S)
-		setStatus("stopped", "Stream stopped: no new events for " + Math.round(quiet) + " s.");
-	else
-		setStatus("live", "Live: events are arriving.");
+	showPlayer("bets", snap, "bet");
+	showPlayer("wins", snap, "winning bet");
+	showPlayer("deposits", snap, "EUR");
 }
 
-// The stage series of a /metrics text: {stage: {in, out, rejected, held, oldest}}.
+// ---- charts: own SVG ----
+
+function el(svg, name, attrs, text) {
+	const e = document.createElementNS(svg.namespaceURI, name);
+	for (const [k, v] of Object.entries(attrs))
+		e.setAttribute(k, v);
+	if (text !== undefined)
+		e.textContent = text;
+	svg.append(e);
+	return e;
+}
+
+// A round gridline step giving about n lines up to max.
+function niceStep(max, n) {
+	const raw = max / n, p = 10 ** Math.floor(Math.log10(raw));
+	for (const m of [1, 2, 2.5, 5, 10])
+		if (m * p >= raw)
+			return m * p;
+	return 10 * p;
+}
+
+// The top of the scale. A few values far above the rest (a catch-up spike
+// after an outage) are clipped rather than allowed to flatten the rest: the
+// scale follows the 95th percentile when the maximum is over twice it.
+function scaleFor(counts) {
+	const sorted = counts.slice().sort((a, b) => a - b);
+	const max = sorted[sorted.length - 1];
+	const q = sorted[Math.floor(0.95 * (sorted.length - 1))];
+	const want = Math.max(1, max > 2 * q && q > 0 ? q * 1.25 : max);
+	const step = niceStep(want, 4);
+	return { top: Math.ceil(want / step) * step, step };
+}
+
+const utcTime = (ms) => new Date(ms).toISOString().slice(11, 16);
+
+// counts: oldest first, one per bucket of bucketMs; endMs: the newest
+// bucket's start. Time ticks every tickMs, on round times.
+function drawChart(svg, counts, endMs, bucketMs, tickMs, unit) {
+	const n = counts.length, pw = W - PAD.left - PAD.right, ph = H - PAD.top - PAD.bottom;
+	const bottom = PAD.top + ph, startMs = endMs - (n - 1) * bucketMs;
+	const { top, step } = scaleFor(counts);
+	const x = (ms) => PAD.left + (ms - startMs) / ((n - 1) * bucketMs) * pw;
+	const y = (v) => bottom - Math.min(v, top) / top * ph;
+	svg.replaceChildren();
+	svg.dataset.top = top;
+	svg.dataset.plotTop = PAD.top;
+	svg.dataset.plotBottom = bottom;
+	for (let v = 0; v <= top + step / 1e6; v += step) {
+		el(svg, "line", { class: "grid", x1: PAD.left, x2: W - PAD.right, y1: y(v), y2: y(v) });
+		el(svg, "text", { class: "tick tick-y", x: PAD.left - 6, y: y(v) + 4 }, whole.format(v));
+	}
+	for (let t = Math.ceil(startMs / tickMs) * tickMs; t <= endMs; t += tickMs) {
+		el(svg, "line", { class: "grid", x1: x(t), x2: x(t), y1: PAD.top, y2: bottom });
+		const edge = x(t) > W - PAD.right - 16 ? " edge" : "";
+		el(svg, "text", { class: "tick tick-x" + edge, x: x(t), y: bottom + 14 }, utcTime(t));
+	}
+	el(svg, "line", { class: "axis", x1: PAD.left, x2: PAD.left, y1: PAD.top, y2: bottom });
+	el(svg, "line", { class: "axis", x1: PAD.left, x2: W - PAD.right, y1: bottom, y2: bottom });
+	el(svg, "text", { class: "axis-title", x: 12, y: PAD.top + ph / 2,
+		transform: `rotate(-90 12 ${PAD.top + ph / 2})` }, unit);
+	el(svg, "text", { class: "axis-title", x: PAD.left + pw / 2, y: H - 4 }, "time (UTC)");
+	el(svg, "polyline", { class: "line", points: counts.map((c, i) =>
+		x(startMs + i * bucketMs).toFixed(1) + "," + y(c).toFixed(1)).join(" ") });
+	// Clipped values: a mark at the top, the largest one labelled.
+	let peak = -1;
+	counts.forEach((c, i) => {
+		if (c <= top)
+			return;
+		const px = x(startMs + i * bucketMs);
+		el(svg, "path", { class: "clip", d: `M${px - 4},${PAD.top + 2} L${px + 4},${PAD.top + 2} L${px},${PAD.top - 5} Z` });
+		if (peak < 0 || c > counts[peak])
+			peak = i;
+	});
+	if (peak >= 0)
+		el(svg, "text", { class: "clip-label", x: Math.min(x(startMs + peak * bucketMs) + 6, W - PAD.right - 60),
+			y: PAD.top + 10 }, "▲ " + whole.format(counts[peak]) + " (off the scale)");
+	return { top, peak: peak >= 0 ? counts[peak] : null };
+}
+
+function showHistory(h) {
+	const sec = h.per_second, min = h.per_minute;
+	const endSec = Date.parse(sec.end), endMin = Date.parse(min.end);
+	const s = drawChart($("chart_second"), sec.counts, endSec, 1000, 60000, "events / s");
+	drawChart($("chart_minute"), min.counts, endMin, 60000, 600000, "events / min");
+	$("chart_second_note").textContent = s.peak === null ? "" :
+		"A peak of " + whole.format(s.peak) + " events/s is off the scale (marked ▲) so that the usual rate stays readable.";
+	$("updated").textContent = sec.end.replace("T", " ").replace("Z", "");
+	// The newest second is still filling: look at the ones before it.
+	const done = sec.counts.slice(0, -1);
+	let quiet = 0;
+	while (quiet < done.length && done[done.length - 1 - quiet] === 0)
+		quiet++;
+	const recent = done.slice(-RATE_WINDOW_S);
+	return { quiet, rate: recent.reduce((a, b) => a + b, 0) / recent.length,
+		any: sec.counts.some((c) => c > 0) || min.counts.some((c) => c > 0) };
+}
+
+// ---- the pipeline ----
+
+// The stage series of a /metrics text: {stage: {in, out, rejected, held, pending, oldest, ts}}.
 function parseStages(text) {
 	const stages = {};
-	const re = /^casino_stage_(lines_total|held_events|oldest_held_seconds)\{stage="([^"]*)"(?:,outcome="([a-z]+)")?\} (\S+)$/gm;
+	const keys = { held_events: "held", pending_events: "pending", oldest_held_seconds: "oldest",
+		updated_timestamp_seconds: "ts" };
+	const re = /^casino_stage_(lines_total|held_events|pending_events|oldest_held_seconds|updated_timestamp_seconds)\{stage="([^"]*)"(?:,outcome="([a-z]+)")?\} (\S+)$/gm;
 	for (let m; (m = re.exec(text)) !== null; ) {
-		const s = stages[m[2]] || (stages[m[2]] = { in: 0, out: 0, rejected: 0, held: 0, oldest: 0 });
-		const key = m[1] === "lines_total" ? m[3] : m[1] === "held_events" ? "held" : "oldest";
-		s[key] = Number(m[4]);
+		const s = stages[m[2]] || (stages[m[2]] = { in: 0, out: 0, rejected: 0, held: 0, pending: 0, oldest: 0, ts: 0 });
+		s[m[1] === "lines_total" ? m[3] : keys[m[1]]] = Number(m[4]);
 	}
 	return stages;
 }
 
-// One item per stage: its rate out, what it holds, or that it is missing.
-function showStages(stages, now) {
+// Lines out per second over the last RATE_WINDOW_S of the stage's own
+// reports (a stage publishes while its counts change: one silent for 2 s
+// moved nothing). null until two reports a second apart.
+function stageRate(name, s, serverNow) {
+	const h = stageSamples[name] || (stageSamples[name] = []);
+	const last = h[h.length - 1];
+	if (last && s.out < last.out)
+		h.length = 0; // restarted
+	if (!h.length || h[h.length - 1].ts !== s.ts)
+		h.push({ ts: s.ts, out: s.out });
+	while (h.length > 2 && h[1].ts <= s.ts - RATE_WINDOW_S)
+		h.shift();
+	if (serverNow - s.ts > 2)
+		return 0;
+	const first = h[0], newest = h[h.length - 1];
+	return newest.ts - first.ts >= 1 ? (newest.out - first.out) / (newest.ts - first.ts) : null;
+}
+
+function item(list, cls, name, text, state) {
+	const li = document.createElement("li");
+	li.className = cls;
+	if (name)
+		li.dataset.stage = name;
+	if (state)
+		li.dataset.state = state;
+	if (name) {
+		const b = document.createElement("b");
+		b.textContent = name.replace(/^casino-/, "");
+		li.append(b);
+	}
+	const span = document.createElement("span");
+	span.textContent = text;
+	li.append(span);
+	list.append(li);
+	return li;
+}
+
+function showStages(stages, serverNow) {
 	const names = Object.keys(stages);
 	const list = $("stages");
 	list.replaceChildren();
-	$("stages_note").textContent = names.length ? "" :
+	$("stages_note").textContent = names.length ?
+		"Rate: lines out per second over the last " + RATE_WINDOW_S + " s. Pending: read, not yet written. Between two stages: lines one wrote that the next has not read yet." :
 		"No stage reports its health here: the pipeline runs elsewhere, or not at all.";
 	if (!names.length)
 		return;
+	let prev, first = true;
 	for (const name of STAGES.concat(names.filter((n) => !STAGES.includes(n)).sort())) {
 		const s = stages[name];
-		const li = document.createElement("li");
-		li.dataset.stage = name;
-		let text;
-		if (!s) {
-			li.dataset.state = "missing";
-			text = "missing";
-		} else {
-			const before = lastStages ? lastStages.out[name] : undefined;
-			const eps = before !== undefined && now > lastStages.t ? (s.out - before) * 1000 / (now - lastStages.t) : null;
-			li.dataset.state = s.held > 0 ? "held" : "ok";
-			text = (eps === null ? "–" : fmt.format(Math.max(0, eps))) + " events/s" +
-				(s.held > 0 ? " · holding " + fmt.format(s.held) + " for " + Math.round(s.oldest) + " s" : "");
+		if (!first) {
+			const pipe = item(list, "pipe", null, prev && s ? "→ " + whole.format(Math.max(0, prev.out - s.in)) + " waiting" : "→");
+			if (prev && s)
+				pipe.dataset.waiting = Math.max(0, prev.out - s.in);
 		}
-		const b = document.createElement("b");
-		b.textContent = name.replace(/^casino-/, "");
-		const span = document.createElement("span");
-		span.textContent = text;
-		li.append(b, span);
-		list.append(li);
+		first = false;
+		prev = s;
+		if (!s) {
+			item(list, "stage", name, "not running", "missing");
+			continue;
+		}
+		const eps = stageRate(name, s, serverNow);
+		const parts = [(eps === null ? "measuring…" : fmt.format(Math.max(0, eps)) + " events/s"),
+			whole.format(s.pending) + " pending"];
+		if (s.held > 0)
+			parts.push("holding " + whole.format(s.held) + " for " + whole.format(s.oldest) + " s");
+		item(list, "stage", name, parts.join(" · "), s.held > 0 ? "held" : "ok");
 	}
-	lastStages = { t: now, out: Object.fromEntries(names.map((n) => [n, stages[n].out])) };
 }
 
-async function pollStages(now) {
-	try {
-		const res = await fetch("/metrics", { cache: "no-cache" });
-		showStages(res.ok ? parseStages(await res.text()) : {}, now);
-	} catch (e) {
-		// the snapshot poll says the server is unreachable
-	}
+// ---- the status line, from /healthz ----
+
+const plural = (n, one) => whole.format(n) + " " + one + (n === 1 ? "" : "s");
+
+function showHealth(health, flow) {
+	if (health.status === "held")
+		setStatus("held", health.stage + " holds " + plural(health.held, "event") + ", the oldest for " +
+			whole.format(health.held_ms / 1000) + " s: it waits for a service it needs (database or rate API).");
+	else if (health.status === "stale")
+		setStatus("stale", "The snapshot is stale: last written " + whole.format(health.age_ms / 1000) +
+			" s ago. Is casino-tee-agg running?");
+	else if (health.error)
+		setStatus("waiting", "The server is up, but no snapshot yet: is the pipeline running?");
+	else if (flow && flow.any && flow.quiet >= STOPPED_AFTER_S)
+		setStatus("stopped", "Stream stopped: no new events for " +
+			(flow.quiet >= 299 ? "over 5 minutes" : flow.quiet + " s") + " (by the aggregator's clock).");
+	else if (flow && !flow.any)
+		setStatus("live", "Up: waiting for the first event.");
+	else
+		setStatus("live", "Live: " + (flow ? fmt.format(flow.rate) + " events/s over the last " + RATE_WINDOW_S + " s." :
+			"events are arriving."));
 }
+
+// ---- polling ----
 
 async function poll() {
-	const now = Date.now();
-	try {
-		const res = await fetch("/materialized", { cache: "no-cache" });
-		if (res.status === 503)
-			setStatus("waiting", "The server is up, but no snapshot yet: is the pipeline running?");
-		else if (!res.ok)
-			setStatus("unreachable", "The server answered " + res.status + ".");
-		else
-			show(await res.json(), now);
-	} catch (e) {
+	const started = performance.now();
+	const [snap, hist, health, metrics] = await Promise.allSettled(
+		["/materialized", "/history", "/healthz", "/metrics"].map((path) => fetch(path, { cache: "no-cache" })));
+	if ([snap, hist, health, metrics].every((r) => r.status === "rejected")) {
 		setStatus("unreachable", "Server unreachable: showing the last numbers received.");
+	} else {
+		try {
+			let flow = null;
+			if (snap.status === "fulfilled" && snap.value.ok)
+				showSnapshot(await snap.value.json());
+			if (hist.status === "fulfilled" && hist.value.ok)
+				flow = showHistory(await hist.value.json());
+			if (metrics.status === "fulfilled" && metrics.value.ok)
+				showStages(parseStages(await metrics.value.text()),
+					Date.parse(metrics.value.headers.get("Date")) / 1000);
+			if (health.status === "fulfilled")
+				showHealth(await health.value.json(), flow);
+			else
+				setStatus("unreachable", "Server unreachable: showing the last numbers received.");
+		} catch (e) {
+			setStatus("unreachable", "The server's answer could not be read: " + e.message);
+		}
 	}
-	await pollStages(now);
-	setTimeout(poll, Math.max(0, POLL_MS - (Date.now() - now)));
+	setTimeout(poll, Math.max(0, POLL_MS - (performance.now() - started)));
 }
 
-$("window").textContent = WINDOW_S / 60;
 poll();

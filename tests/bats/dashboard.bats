@@ -15,7 +15,9 @@ setup() {
 teardown() {
 	exec 7>&- 8<&-
 	exec 5>&- 6>&-
-	stop_pids "${browser_pid:-}" "${serve_pid:-}" "${fx_pid:-}" "${describe_pid:-}"
+	stop_pids "${fresh_pid:-}" "${browser_pid:-}" "${serve_pid:-}" "${fx_pid:-}" "${describe_pid:-}" \
+		"${player_pid:-}" "${agg_pid:-}" "${gen_pid:-}"
+	[ -z "${db_started:-}" ] || casino-db stop >/dev/null 2>&1 || true
 }
 
 # A snapshot with events_total $1 and events_per_minute $2, renamed into place.
@@ -26,6 +28,24 @@ write_snapshot() {
 	 "top_player_deposits":{"id":14,"count":3275}}
 	EOF
 	mv "$snap.tmp" "$snap"
+}
+
+# A history ending now: 300 seconds at $1 events each, then the jq
+# assignments $2 on .per_second.counts (e.g. '.[290:293] = [950,950,950]').
+write_history() {
+	local now
+	now=$(date -u +%s)
+	jq -cn --argjson now "$now" --argjson eps "$1" "
+		{per_second: {end: (\$now | todate), counts: ([range(300)] | map(\$eps) | ${2:-.})},
+		 per_minute: {end: ((\$now - \$now % 60) | todate), counts: [range(60)] | map(\$eps * 60)}}" \
+		>"$BATS_TEST_TMPDIR/materialized.history.json.tmp"
+	mv "$BATS_TEST_TMPDIR/materialized.history.json.tmp" "$BATS_TEST_TMPDIR/materialized.history.json"
+}
+
+# Keep the snapshot fresh (younger than /healthz's 5 s) in the background.
+keep_fresh() {
+	(while touch "$snap"; do sleep 1; done) 2>/dev/null &
+	fresh_pid=$!
 }
 
 # Start Chromium and open a page on $1; the session id lands in $session.
@@ -80,35 +100,96 @@ page_state() {
 	[ "$(page_eval "document.getElementById('status').dataset.state")" = "$1" ]
 }
 
-@test "the dashboard shows the snapshot's numbers, then the new ones, then that the stream stopped" {
+# The value of a JavaScript expression on chart $1 (an svg element, as svg).
+chart_eval() {
+	page_eval "(function(svg) { return $2; })(document.getElementById('$1'))"
+}
+
+# 0 when expression $2 on chart $1 is $3.
+chart_is() {
+	[ "$(chart_eval "$1" "$2")" = "$3" ]
+}
+
+@test "the dashboard: the snapshot's numbers, clear labels, both charts full from /history on open" {
+	write_history 20
+	keep_fresh
 	browser_open "$url/"
 	wait_until 20 page_shows events_total 1,234
 	page_shows events_per_minute 12.5
 	page_shows events_per_second_moving_average 0.21
 	page_shows bets_id '#17'
-	page_shows bets_count 8
+	page_shows bets_count '8 bets'
 	page_shows wins_id '#13'
-	page_shows wins_count 1
+	page_shows wins_count '1 winning bet'
 	page_shows deposits_id '#14'
 	page_shows deposits_count '32.75 EUR'
-	page_state live
+	run page_eval "document.querySelector('#events_per_minute').previousElementSibling.textContent"
+	assert_output 'events / minute, average since the first event'
+	run page_eval "document.querySelector('.players thead').textContent"
+	refute_output --partial amount
+	# Full at once: 300 seconds and 60 minutes from the server, not what the tab saw.
+	wait_until 10 chart_is chart_second "svg.querySelector('.line').getAttribute('points').split(' ').length" 300
+	run chart_eval chart_minute "svg.querySelector('.line').getAttribute('points').split(' ').length"
+	assert_output 60
+	for chart in chart_second chart_minute; do
+		# Labelled axes, gridlines, time ticks on round times.
+		run chart_eval "$chart" "[...svg.querySelectorAll('.axis-title')].map(t => t.textContent).join('|')"
+		assert_output --regexp '^events / (s|min)\|time \(UTC\)$'
+		run chart_eval "$chart" "svg.querySelectorAll('.tick-x').length"
+		[ "$output" -ge 4 ]
+		run chart_eval "$chart" "svg.querySelectorAll('.tick-y').length"
+		[ "$output" -ge 3 ]
+		run chart_eval "$chart" "svg.querySelectorAll('line.grid').length"
+		[ "$output" -ge 8 ]
+		run chart_eval "$chart" "svg.querySelector('.tick-x').textContent"
+		assert_output --regexp '^[0-2][0-9]:[0-5][0-9]$'
+	done
+	run chart_eval chart_second "svg.querySelectorAll('.clip').length"
+	assert_output 0
+	wait_until 10 page_state live
+	run page_eval "document.getElementById('status').textContent"
+	assert_output 'Live: 20 events/s over the last 10 s.'
 	write_snapshot 1300 13
 	wait_until 10 page_shows events_total 1,300
 	page_shows events_per_minute 13
-	# The chart has points: the rate between polls, 66 events in about 1 s.
-	run page_eval "document.getElementById('line').getAttribute('points').split(' ').length"
-	[ "$output" -ge 1 ]
-	run page_eval "document.getElementById('status').textContent"
-	assert_output --partial 'Live'
-	# No new event for 5 s: the page says the stream stopped.
-	wait_until 15 page_state stopped
-	run page_eval "document.getElementById('status').textContent"
-	assert_output --partial 'Stream stopped'
 }
 
-@test "the dashboard says when there is no snapshot, and when the server is unreachable" {
+@test "the dashboard: a 950/s spike is clipped with a marker and does not flatten the 20/s line" {
+	write_history 20 '.[280:283] = [950, 950, 950]'
+	browser_open "$url/"
+	wait_until 20 chart_is chart_second "svg.querySelectorAll('.clip').length" 3
+	run chart_eval chart_second "svg.querySelector('.clip-label').textContent"
+	assert_output --partial '950'
+	run page_eval "document.getElementById('chart_second_note').textContent"
+	assert_output --partial 'A peak of 950 events/s is off the scale'
+	# The 20/s line's height: the median point, as a share of the plot's height.
+	run chart_eval chart_second "(function() {
+		const top = +svg.dataset.plotTop, bottom = +svg.dataset.plotBottom;
+		const ys = svg.querySelector('.line').getAttribute('points').split(' ').map(p => +p.split(',')[1]).sort((a, b) => a - b);
+		return Math.round((bottom - ys[150]) / (bottom - top) * 100);
+	})()"
+	[ "$output" -ge 50 ]
+}
+
+@test "the dashboard says the stream stopped from the server's history, not the tab's clock" {
+	write_history 20 '.[291:300] = [0, 0, 0, 0, 0, 0, 0, 0, 0]'
+	keep_fresh
+	browser_open "$url/"
+	wait_until 20 page_state stopped
+	run page_eval "document.getElementById('status').textContent"
+	assert_output 'Stream stopped: no new events for 8 s (by the aggregator'"'"'s clock).'
+	write_history 20
+	wait_until 10 page_state live
+}
+
+@test "the dashboard says when there is no snapshot, a stale one, and when the server is unreachable" {
+	write_history 20
 	browser_open "$url/"
 	wait_until 20 page_shows events_total 1,234
+	touch -d '30 seconds ago' "$snap"
+	wait_until 10 page_state stale
+	run page_eval "document.getElementById('status').textContent"
+	assert_output --regexp '^The snapshot is stale: last written 3[0-9] s ago\. Is casino-tee-agg running\?$'
 	rm "$snap"
 	wait_until 10 page_state waiting
 	stop_pids "$serve_pid"
@@ -125,7 +206,7 @@ stage_state() {
 	[ "$(page_eval "(document.querySelector('#stages li[data-stage=\"$1\"]') || {dataset: {}}).dataset.state")" = "$2" ]
 }
 
-@test "the dashboard shows the pipeline: a stage holding events, one that runs, and the missing ones" {
+@test "the dashboard shows the pipeline: a stage holding events, one that runs, the missing ones, what waits between" {
 	mkfifo "$BATS_TEST_TMPDIR/fx.in" "$BATS_TEST_TMPDIR/describe.in"
 	casino-fx -u "file://$BATS_TEST_TMPDIR/none.json" <"$BATS_TEST_TMPDIR/fx.in" >/dev/null 2>&1 &
 	fx_pid=$!
@@ -139,7 +220,56 @@ stage_state() {
 	stage_state casino-player missing
 	stage_state casino-tee-agg missing
 	run page_eval "document.querySelector('#stages li[data-stage=\"casino-fx\"]').textContent"
+	assert_output --partial '1 pending'
 	assert_output --partial 'holding 1'
+	run page_eval "document.querySelector('#stages li[data-stage=\"casino-describe\"]').textContent"
+	assert_output --partial '0 pending'
+}
+
+@test "the dashboard names the held stage in words while the database is down" {
+	export CASINO_STATE_DIR=$BATS_TEST_TMPDIR/state
+	db=$(casino-db start 2>/dev/null)
+	db_started=1
+	casino-db migrate 2>/dev/null
+	mkfifo "$BATS_TEST_TMPDIR/player.in"
+	casino-player -d "$db" <"$BATS_TEST_TMPDIR/player.in" >/dev/null 2>&1 &
+	player_pid=$!
+	exec 5>"$BATS_TEST_TMPDIR/player.in"
+	write_history 20
+	keep_fresh
+	browser_open "$url/"
+	wait_until 20 page_state live
+	casino-db stop >/dev/null 2>&1
+	good_line 1 >&5
+	good_line 2 >&5
+	wait_until 20 page_state held
+	run page_eval "document.getElementById('status').textContent"
+	assert_output --regexp '^casino-player holds 2 events, the oldest for [0-9]+ s: it waits for a service it needs \(database or rate API\)\.$'
+	stage_state casino-player held
+	casino-db start >/dev/null 2>&1
+	wait_until 30 page_state live
+}
+
+@test "in virtual time (the README's screenshot command) the page shows the server's rates, no false stop" {
+	stop_pids "$serve_pid"
+	live=$BATS_TEST_TMPDIR/live.json
+	casino-gen -r 20 -s 5 2>/dev/null | casino-tee-agg --clock wall -o "$live" >/dev/null 2>&1 &
+	agg_pid=$!
+	wait_until 10 [ -s "$BATS_TEST_TMPDIR/live.history.json" ]
+	serve_snapshot "$live"
+	# Over 10 s of events, the window the status line averages.
+	sleep 11
+	run timeout 60 chromium --headless --no-sandbox --disable-gpu --no-first-run \
+		--user-data-dir="$BATS_TEST_TMPDIR/profile" --virtual-time-budget=15000 --dump-dom "$url/"
+	assert_success
+	printf '%s\n' "$output" >"$BATS_TEST_TMPDIR/dom.html"
+	run grep -o '<p id="status"[^>]*>[^<]*' "$BATS_TEST_TMPDIR/dom.html"
+	assert_output --regexp 'data-state="live">Live: (1[5-9]|2[0-5])(\.[0-9]+)? events/s over the last 10 s\.$'
+	run grep -c 'Stream stopped' "$BATS_TEST_TMPDIR/dom.html"
+	assert_output 0
+	# The charts are drawn, with their time ticks.
+	run sh -c "grep -o 'class=\"tick tick-x' '$BATS_TEST_TMPDIR/dom.html' | wc -l"
+	[ "$output" -ge 4 ]
 }
 
 @test "the dashboard loads nothing from elsewhere: no URL leaves the server" {
