@@ -63,14 +63,16 @@ function niceStep(max, n) {
 	return 10 * p;
 }
 
-// The top of the scale. A few values far above the rest (a catch-up spike
-// after an outage) are clipped rather than allowed to flatten the rest: the
-// scale follows the 95th percentile when the maximum is over twice it.
+// The top of the scale. A few values far above the usual level (a catch-up
+// spike after an outage) are clipped rather than allowed to flatten the
+// rest: values over 4 times the median of the non-zero ones are left out of
+// the scale.
 function scaleFor(counts) {
-	const sorted = counts.slice().sort((a, b) => a - b);
-	const max = sorted[sorted.length - 1];
-	const q = sorted[Math.floor(0.95 * (sorted.length - 1))];
-	const want = Math.max(1, max > 2 * q && q > 0 ? q * 1.25 : max);
+	const nonzero = counts.filter((c) => c > 0).sort((a, b) => a - b);
+	const median = nonzero.length ? nonzero[Math.floor(nonzero.length / 2)] : 0;
+	const usual = nonzero.filter((c) => c <= 4 * median);
+	const max = usual.length ? usual[usual.length - 1] : 0;
+	const want = Math.max(1, usual.length < nonzero.length ? max * 1.1 : max);
 	const step = niceStep(want, 4);
 	return { top: Math.ceil(want / step) * step, step };
 }
@@ -115,9 +117,11 @@ function drawChart(svg, counts, endMs, bucketMs, tickMs, unit) {
 		if (peak < 0 || c > counts[peak])
 			peak = i;
 	});
-	if (peak >= 0)
-		el(svg, "text", { class: "clip-label", x: Math.min(x(startMs + peak * bucketMs) + 6, W - PAD.right - 60),
-			y: PAD.top + 10 }, "▲ " + whole.format(counts[peak]) + " (off the scale)");
+	if (peak >= 0) {
+		const px = x(startMs + peak * bucketMs), right = px > W / 2;
+		el(svg, "text", { class: "clip-label", x: right ? px - 8 : px + 8, y: PAD.top + 10,
+			"text-anchor": right ? "end" : "start" }, "▲ " + whole.format(counts[peak]) + " (off the scale)");
+	}
 	return { top, peak: peak >= 0 ? counts[peak] : null };
 }
 
