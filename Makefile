@@ -212,7 +212,7 @@ bench: all
 # The folders install may create, below PREFIX; the ones it did create are
 # listed in share/casino/created-dirs for uninstall.
 INSTALL_DIRS = bin share share/man share/man/man1 share/man/man7 share/casino share/casino/migrations \
-	share/casino/dashboard
+	share/casino/dashboard share/casino/prometheus
 DATADIR = $(PREFIX)/share/casino
 
 install: all
@@ -233,6 +233,7 @@ install: all
 	cp share/*.json $(DESTDIR)$(DATADIR)/
 	cp migrations/*.sql $(DESTDIR)$(DATADIR)/migrations/
 	cp share/dashboard/* $(DESTDIR)$(DATADIR)/dashboard/
+	cp share/prometheus/* $(DESTDIR)$(DATADIR)/prometheus/
 
 # Then the folders install created, deepest first, those left empty.
 uninstall:

@@ -130,8 +130,8 @@ function showHistory(h) {
 	const endSec = Date.parse(sec.end), endMin = Date.parse(min.end);
 	const s = drawChart($("chart_second"), sec.counts, endSec, 1000, 60000, "events / s");
 	drawChart($("chart_minute"), min.counts, endMin, 60000, 600000, "events / min");
-	$("chart_second_note").textContent = s.peak === null ? "" :
-		"A peak of " + whole.format(s.peak) + " events/s is off the scale (marked ▲) so that the usual rate stays readable.";
+	$("chart_second_note").textContent = "The last point is the current second so far." + (s.peak === null ? "" :
+		" A peak of " + whole.format(s.peak) + " events/s is off the scale (marked ▲) so that the usual rate stays readable.");
 	$("updated").textContent = sec.end.replace("T", " ").replace("Z", "");
 	// The newest second is still filling: look at the ones before it.
 	const done = sec.counts.slice(0, -1);

@@ -7,13 +7,17 @@ load helpers
 setup() {
 	local -
 	set -o pipefail	# a failing first command fails the pipeline
+	# Private: stages of other runs on this machine must not show here.
+	export CASINO_RUNDIR=$BATS_TEST_TMPDIR/run
 	snap=$BATS_TEST_TMPDIR/materialized.json
 	casino-gen -n 300 -s 7 -T 2024-01-01T00:00:00Z | casino-tee-agg -o "$snap" >/dev/null
 	serve_snapshot "$snap"
 }
 
 teardown() {
-	stop_pids "${prom_pid:-}" "${serve_pid:-}"
+	exec 5>&- || true
+	stop_pids "${prom_pid:-}" "${serve_pid:-}" "${player_pid:-}"
+	[ -z "${db_started:-}" ] || casino-db stop >/dev/null 2>&1 || true
 }
 
 @test "promtool check metrics finds nothing to complain about" {
@@ -69,4 +73,94 @@ prom_says() {
 	casino-gen -n 350 -s 7 -T 2024-01-01T00:00:00Z | casino-tee-agg -o "$snap.new" >/dev/null
 	mv "$snap.new" "$snap"
 	wait_until 10 prom_says casino_events_total 350
+}
+
+@test "share/prometheus: promtool checks the configuration and the rules, and the rules pass their tests" {
+	run promtool check config "$CASINO_ROOT/share/prometheus/prometheus.yml"
+	assert_success
+	run promtool check rules "$CASINO_ROOT/share/prometheus/casino-rules.yml"
+	assert_success
+	assert_output --partial 'SUCCESS: 5 rules found'
+	cd "$CASINO_ROOT/tests/prometheus"
+	run promtool test rules casino-rules.test.yml
+	assert_success
+	assert_output --partial SUCCESS
+	# The tests can fail: the same tests against rules that never fire.
+	mkdir "$BATS_TEST_TMPDIR/never"
+	sed 's/^\(        expr: \).*/\1vector(0) > 1/' "$CASINO_ROOT/share/prometheus/casino-rules.yml" \
+		>"$BATS_TEST_TMPDIR/never/casino-rules.yml"
+	sed 's|\.\./\.\./share/prometheus/|never/|' casino-rules.test.yml >"$BATS_TEST_TMPDIR/test.yml"
+	cd "$BATS_TEST_TMPDIR"
+	run promtool test rules test.yml
+	assert_failure
+}
+
+# The state of alert $1 in the test's Prometheus: firing, pending, or nothing.
+alert_state() {
+	curl -sS "http://127.0.0.1:$prom_port/api/v1/alerts" |
+		jq -r --arg a "$1" '[.data.alerts[] | select(.labels.alertname == $a) | .state] | first // empty'
+}
+
+alert_is() {
+	[ "$(alert_state "$1")" = "$2" ]
+}
+
+@test "a real Prometheus with the casino rules: a stage holding events fires while the database is down, and clears" {
+	export CASINO_STATE_DIR=$BATS_TEST_TMPDIR/state
+	db=$(casino-db start 2>/dev/null)
+	db_started=1
+	casino-db migrate 2>/dev/null
+	mkfifo "$BATS_TEST_TMPDIR/player.in"
+	casino-player -d "$db" <"$BATS_TEST_TMPDIR/player.in" >/dev/null 2>&1 &
+	player_pid=$!
+	exec 5>"$BATS_TEST_TMPDIR/player.in"
+	# The shipped rules, with their waits cut to seconds for the test.
+	sed 's/for: 30s/for: 3s/' "$CASINO_ROOT/share/prometheus/casino-rules.yml" >"$BATS_TEST_TMPDIR/rules.yml"
+	prom_port=$(free_port)
+	cat >"$BATS_TEST_TMPDIR/prometheus.yml" <<-EOF
+	global:
+	  scrape_interval: 1s
+	  scrape_timeout: 1s
+	  evaluation_interval: 1s
+	rule_files:
+	  - rules.yml
+	scrape_configs:
+	  - job_name: casino
+	    static_configs:
+	      - targets: ['127.0.0.1:$port']
+	EOF
+	prometheus --config.file="$BATS_TEST_TMPDIR/prometheus.yml" \
+		--storage.tsdb.path="$BATS_TEST_TMPDIR/data" \
+		--web.listen-address="127.0.0.1:$prom_port" 2>"$BATS_TEST_TMPDIR/prom.err" &
+	prom_pid=$!
+	wait_until 30 curl -sf "http://127.0.0.1:$prom_port/-/ready" || fail "$(tail -n 5 "$BATS_TEST_TMPDIR/prom.err")"
+	wait_until 30 prom_says 'casino_stage_held_events{stage="casino-player"}' 0
+	run alert_state CasinoStageHoldingEvents
+	assert_output ''
+	casino-db stop >/dev/null 2>&1
+	good_line 1 >&5
+	wait_until 30 alert_is CasinoStageHoldingEvents firing
+	run curl -sS "http://127.0.0.1:$prom_port/api/v1/alerts"
+	run jq -r '.data.alerts[] | select(.labels.alertname == "CasinoStageHoldingEvents") | .annotations.summary' <<<"$output"
+	assert_output 'casino-player holds events (1 now)'
+	casino-db start >/dev/null 2>&1
+	wait_until 60 alert_is CasinoStageHoldingEvents ''
+	prom_says 'casino_stage_held_events{stage="casino-player"}' 0
+}
+
+@test "the /metrics text alone (the handler over a pipe, no socat): promtool accepts every case" {
+	mkdir -p "$CASINO_RUNDIR/stages"
+	printf '{"stage":"casino-fx","pid":%d,"in":5,"out":3,"rejected":1,"held":1,"held_since_ms":1,"pending":1,"fetches_ok":2,"fetches_error":1,"rates_fetched_ms":1}\n' \
+		"$$" >"$CASINO_RUNDIR/stages/casino-fx.$$.json"
+	printf 'GET /metrics HTTP/1.0\r\n\r\n' >"$BATS_TEST_TMPDIR/req"
+	for body in "$(cat "$snap")" '{"events_total":"x","top_player_bets":{"id":-1,"count":2},"top_player_deposits":{"id":3,"count":-250}}' \
+		'{}' 'not json' ''; do
+		if [ -n "$body" ]; then printf '%s' "$body" >"$BATS_TEST_TMPDIR/s.json"; else rm -f "$BATS_TEST_TMPDIR/s.json"; fi
+		run sh -c "casino-http-handler -f '$BATS_TEST_TMPDIR/s.json' <'$BATS_TEST_TMPDIR/req' 2>/dev/null | sed '1,/^\r\$/d'"
+		assert_success
+		assert_line 'casino_fx_fetches_total{stage="casino-fx",result="error"} 1'
+		printf '%s\n' "$output" >"$BATS_TEST_TMPDIR/text"
+		run promtool check metrics <"$BATS_TEST_TMPDIR/text"
+		assert_success
+	done
 }
