@@ -49,6 +49,7 @@ LIBSRC = \
 	lib/ndjson.c \
 	lib/opt.c \
 	lib/out.c \
+	lib/peercap.c \
 	lib/pipesize.c \
 	lib/players.c \
 	lib/promtext.c \

@@ -26,13 +26,14 @@
 #include "log.h"
 #include "ndjson.h"
 #include "opt.h"
+#include "peercap.h"
 #include "promtext.h"
 #include "readfile.h"
 #include "rundir.h"
 #include "timefmt.h"
 
 static const char usage_text[] =
-    "casino-http-handler [-f snapshot] [-t seconds] [-r dashboard-dir]";
+    "casino-http-handler [-f snapshot] [-t seconds] [-r dashboard-dir] [-a max-per-address]";
 
 enum {
 	HEALTHY_AGE_MS = 5000,     /* /healthz: a snapshot younger than this */
@@ -55,6 +56,9 @@ usage(void)
 	    "                       default 5)\n"
 	    "  -r, --root DIR       the dashboard's files (CASINO_HTTP_ROOT, default:\n"
 	    "                       share/casino/dashboard next to the program's bin)\n"
+	    "  -a, --max-per-address N  at most N connections at once from one client\n"
+	    "                       address, 0: no cap (CASINO_HTTP_MAX_PER_ADDRESS,\n"
+	    "                       default 256)\n"
 	    "  -h, --help           this text\n"
 	    "  -V, --version        the version\n", usage_text);
 	exit(0);
@@ -82,26 +86,27 @@ struct config {
 static struct buf snapshot_text, history_file;
 static struct health_stage stages[MAX_STAGES];
 
-/* "address:port" of the client on stdin, or "-" when it is no socket. */
+/* "address:port" of the client on stdin, or "-" when it is no socket;
+ * host gets the address alone, or "" (INET6_ADDRSTRLEN bytes). */
 static void
-peer_name(char *out, size_t size)
+peer_name(char *out, size_t size, char *host)
 {
 	struct sockaddr_storage sa;
 	socklen_t len = sizeof sa;
-	char host[INET6_ADDRSTRLEN] = "?";
 	const char *lbracket = "", *rbracket = "";
 	int port = 0;
 
 	snprintf(out, size, "-");
+	host[0] = '\0';
 	if (getpeername(STDIN_FILENO, (struct sockaddr *)&sa, &len) != 0)
 		return;
 	if (sa.ss_family == AF_INET) {
 		struct sockaddr_in *in = (struct sockaddr_in *)&sa;
-		inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+		inet_ntop(AF_INET, &in->sin_addr, host, INET6_ADDRSTRLEN);
 		port = ntohs(in->sin_port);
 	} else if (sa.ss_family == AF_INET6) {
 		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&sa;
-		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+		inet_ntop(AF_INET6, &in6->sin6_addr, host, INET6_ADDRSTRLEN);
 		port = ntohs(in6->sin6_port);
 		lbracket = "[";
 		rbracket = "]";
@@ -401,6 +406,7 @@ struct conn {
 	struct httpresp resp;
 	unsigned requests;
 	char peer[INET6_ADDRSTRLEN + 10];
+	char host[INET6_ADDRSTRLEN];
 };
 
 static int
@@ -459,6 +465,29 @@ keep_alive(const struct httpreq *req)
 	if (req->version_minor >= 1)
 		return conn == NULL || !httpreq_list_has(conn, len, "close");
 	return conn != NULL && httpreq_list_has(conn, len, "keep-alive");
+}
+
+/* 1 when the client's address has a connection slot left (peercap); else
+ * the first answer is a 503 and the connection ends. */
+static int
+admit(struct conn *c, long max)
+{
+	int r = peercap_take(c->host, max);
+
+	if (r < 0)
+		log_warn("cannot count connections per address; serving uncapped",
+		    LOG_STR("peer", c->peer), LOG_STR("error", strerror(errno)));
+	if (r != 0)
+		return 1;
+	log_warn("too many connections from one address, refusing", LOG_STR("peer", c->peer),
+	    LOG_INT("max_per_address", max));
+	httpresp_error(&c->resp, 503, "Service Unavailable",
+	    "too many connections from your address");
+	c->resp.extra = "Retry-After: 1\r\n";
+	httpresp_put(&c->out, &c->resp, 0, date_now(), "close");
+	if (flush(c) == 0)
+		linger();
+	return 0;
 }
 
 /* Serve requests until one side ends the connection. */
@@ -527,22 +556,26 @@ main(int argc, char **argv)
 		{ "snapshot", required_argument, NULL, 'f' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "root", required_argument, NULL, 'r' },
+		{ "max-per-address", required_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *snapshot_opt = NULL, *timeout_opt = NULL, *root_opt = NULL, *source;
+	const char *per_address_opt = NULL;
+	long per_address;
 	struct config cfg = { 0 };
 	struct buf snapshot = { 0 };
 	static struct conn conn;
 	int c;
 
 	log_init(argv[0]);
-	while ((c = getopt_long(argc, argv, "f:t:r:hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "f:t:r:a:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f': snapshot_opt = optarg; break;
 		case 't': timeout_opt = optarg; break;
 		case 'r': root_opt = optarg; break;
+		case 'a': per_address_opt = optarg; break;
 		case 'h': usage(); break;
 		case 'V': opt_version(); break;
 		default: opt_usage_error(usage_text);
@@ -551,6 +584,9 @@ main(int argc, char **argv)
 	opt_done(argc, argv, 0, usage_text);
 	timeout_opt = opt_pick("--timeout", timeout_opt, "CASINO_HTTP_TIMEOUT", "5", &source);
 	cfg.timeout = opt_real(source, timeout_opt, 0.001, 3600);
+	per_address_opt = opt_pick("--max-per-address", per_address_opt,
+	    "CASINO_HTTP_MAX_PER_ADDRESS", "256", &source);
+	per_address = (long)opt_number(source, per_address_opt, 0, 1000000);
 	cfg.root = opt_pick("--root", root_opt, "CASINO_HTTP_ROOT", NULL, &source);
 	if (cfg.root != NULL) {
 		buf_printf(&cfg.root_buf, "%s/index.html", cfg.root);
@@ -568,8 +604,9 @@ main(int argc, char **argv)
 	 * with it: a polling dashboard would otherwise keep one for minutes. */
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0)
 		log_warn("cannot ask to end with casino-serve", LOG_STR("error", strerror(errno)));
-	peer_name(conn.peer, sizeof conn.peer);
-	serve(&conn, &cfg);
+	peer_name(conn.peer, sizeof conn.peer, conn.host);
+	if (conn.host[0] == '\0' || admit(&conn, per_address))
+		serve(&conn, &cfg);
 	buf_free(&conn.resp.body);
 	buf_free(&snapshot_text);
 	buf_free(&history_file);

@@ -818,3 +818,47 @@ handlers_at_least() {
 	assert_line --index 0 $'HTTP/1.1 200 OK\r'
 	assert_line --partial '"per_second":{"end":"2022-01-10T12:34:56Z"'
 }
+
+@test "1,000 keep-alive clients at once, on casino-serve's defaults: all answered, twice, and a new client within 2 s" {
+	start_server
+	# tests/many-clients bounds every wait (60 s) and checks the 2 s itself.
+	run "$CASINO_ROOT/tests/many-clients" "$port" 1000 4
+	assert_success
+	assert_output --regexp '^first 1000/1000 new 1 [0-9]+ms second 1000/1000$'
+}
+
+@test "one address gets at most --max-per-address connections; others are still served" {
+	casino-serve -p "$port" -f "$snap" -a 3 2>"$BATS_TEST_TMPDIR/serve.err" &
+	serve_pid=$!
+	wait_port "$port"
+	# Three kept connections, each answered once: each holds its slot.
+	for fd in 5 6 7; do
+		eval "exec $fd<>/dev/tcp/127.0.0.1/$port"
+		printf 'GET /materialized HTTP/1.1\r\nHost: t\r\n\r\n' >&"$fd"
+		IFS= read -r -t 5 line <&"$fd"
+		assert_equal "$line" $'HTTP/1.1 200 OK\r'
+	done
+	# A fourth from 127.0.0.1: 503, told to retry, closed.
+	run curl -sS -D "$BATS_TEST_TMPDIR/head" -o "$BATS_TEST_TMPDIR/body" -w '%{http_code}' "$url/materialized"
+	assert_output 503
+	run jq -r .error "$BATS_TEST_TMPDIR/body"
+	assert_output 'too many connections from your address'
+	run tr -d '\r' <"$BATS_TEST_TMPDIR/head"
+	assert_line 'Retry-After: 1'
+	assert_line 'Connection: close'
+	# Another address is served.
+	run curl -sS --interface 127.0.0.2 -o /dev/null -w '%{http_code}' "$url/materialized"
+	assert_output 200
+	# A slot freed is a slot for the next connection.
+	exec 5<&-
+	wait_until 5 curl -sf -o /dev/null "$url/materialized"
+	exec 6<&- 7<&-
+	run grep -c '"msg":"too many connections from one address, refusing"' "$BATS_TEST_TMPDIR/serve.err"
+	[ "$output" -ge 1 ]
+	run env CASINO_HTTP_MAX_PER_ADDRESS=x casino-serve -p "$port"
+	assert_failure 64
+	run casino-serve -a -1
+	assert_failure 64
+	run casino-http-handler -a x
+	assert_failure 64
+}
