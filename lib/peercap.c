@@ -1,4 +1,8 @@
 #include <errno.h>
+#include <stdio.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
@@ -7,6 +11,8 @@
 #include "buf.h"
 #include "peercap.h"
 #include "rundir.h"
+
+_Static_assert(PEERCAP_HOST_MAX >= INET6_ADDRSTRLEN, "room for an IPv6 address");
 
 int
 peercap_take(const char *address, long max)
@@ -53,4 +59,31 @@ peercap_take(const char *address, long max)
 	}
 	close(fd);
 	return 0;
+}
+
+void
+peercap_name(int fd, char *out, size_t size, char *host)
+{
+	struct sockaddr_storage sa;
+	socklen_t len = sizeof sa;
+	const char *lbracket = "", *rbracket = "";
+	int port = 0;
+
+	snprintf(out, size, "-");
+	host[0] = '\0';
+	if (getpeername(fd, (struct sockaddr *)&sa, &len) != 0)
+		return;
+	if (sa.ss_family == AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)&sa;
+		inet_ntop(AF_INET, &in->sin_addr, host, PEERCAP_HOST_MAX);
+		port = ntohs(in->sin_port);
+	} else if (sa.ss_family == AF_INET6) {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&sa;
+		inet_ntop(AF_INET6, &in6->sin6_addr, host, PEERCAP_HOST_MAX);
+		port = ntohs(in6->sin6_port);
+		lbracket = "[";
+		rbracket = "]";
+	} else
+		return;
+	snprintf(out, size, "%s%s%s:%d", lbracket, host, rbracket, port);
 }

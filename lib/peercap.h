@@ -1,4 +1,4 @@
-/* peercap: at most N connections at once from one client address, across
+/* peercap: the client's address, and at most N connections at once from one client address, across
  * the handler processes socat runs (one per connection), so one client
  * cannot take every handler slot. Each address has a file in
  * RUNDIR/http-peers/; a connection holds a write lock on one byte of it
@@ -6,6 +6,14 @@
  * however it ends: no count to repair after a crash. */
 #ifndef CASINO_PEERCAP_H
 #define CASINO_PEERCAP_H
+#include <stddef.h>
+
+#define PEERCAP_HOST_MAX 46 /* INET6_ADDRSTRLEN */
+#define PEERCAP_NAME_MAX (PEERCAP_HOST_MAX + 10)
+
+/* "address:port" of the peer of socket fd into out, or "-" when fd is no
+ * socket; host gets the address alone, or "" (PEERCAP_HOST_MAX bytes). */
+void peercap_name(int fd, char *out, size_t size, char *host);
 
 /* Take a slot for address (text, no '/'); max 0 means no cap. 1: taken
  * (held until exit), 0: all max slots are held, -1: the folder or file

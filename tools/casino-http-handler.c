@@ -10,8 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -85,35 +83,6 @@ struct config {
  * snapshot /metrics reads, the live stages' counters, the history's path. */
 static struct buf snapshot_text, history_file;
 static struct health_stage stages[MAX_STAGES];
-
-/* "address:port" of the client on stdin, or "-" when it is no socket;
- * host gets the address alone, or "" (INET6_ADDRSTRLEN bytes). */
-static void
-peer_name(char *out, size_t size, char *host)
-{
-	struct sockaddr_storage sa;
-	socklen_t len = sizeof sa;
-	const char *lbracket = "", *rbracket = "";
-	int port = 0;
-
-	snprintf(out, size, "-");
-	host[0] = '\0';
-	if (getpeername(STDIN_FILENO, (struct sockaddr *)&sa, &len) != 0)
-		return;
-	if (sa.ss_family == AF_INET) {
-		struct sockaddr_in *in = (struct sockaddr_in *)&sa;
-		inet_ntop(AF_INET, &in->sin_addr, host, INET6_ADDRSTRLEN);
-		port = ntohs(in->sin_port);
-	} else if (sa.ss_family == AF_INET6) {
-		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&sa;
-		inet_ntop(AF_INET6, &in6->sin6_addr, host, INET6_ADDRSTRLEN);
-		port = ntohs(in6->sin6_port);
-		lbracket = "[";
-		rbracket = "]";
-	} else
-		return;
-	snprintf(out, size, "%s%s%s:%d", lbracket, host, rbracket, port);
-}
 
 /* Wait until fd is readable or the deadline passes; 0 on timeout. */
 static int
@@ -405,8 +374,8 @@ struct conn {
 	struct buf out;
 	struct httpresp resp;
 	unsigned requests;
-	char peer[INET6_ADDRSTRLEN + 10];
-	char host[INET6_ADDRSTRLEN];
+	char peer[PEERCAP_NAME_MAX];
+	char host[PEERCAP_HOST_MAX];
 };
 
 static int
@@ -604,7 +573,7 @@ main(int argc, char **argv)
 	 * with it: a polling dashboard would otherwise keep one for minutes. */
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0)
 		log_warn("cannot ask to end with casino-serve", LOG_STR("error", strerror(errno)));
-	peer_name(conn.peer, sizeof conn.peer, conn.host);
+	peercap_name(STDIN_FILENO, conn.peer, sizeof conn.peer, conn.host);
 	if (conn.host[0] == '\0' || admit(&conn, per_address))
 		serve(&conn, &cfg);
 	buf_free(&conn.resp.body);
