@@ -97,7 +97,7 @@ function drawChart(svg, counts, endMs, bucketMs, tickMs, unit) {
 	}
 	for (let t = Math.ceil(startMs / tickMs) * tickMs; t <= endMs; t += tickMs) {
 		el(svg, "line", { class: "grid", x1: x(t), x2: x(t), y1: PAD.top, y2: bottom });
-		const edge = x(t) > W - PAD.right - 16 ? " edge" : "";
+		const edge = x(t) > W - PAD.right - 16 ? " edge-right" : x(t) < PAD.left + 16 ? " edge-left" : "";
 		el(svg, "text", { class: "tick tick-x" + edge, x: x(t), y: bottom + 14 }, utcTime(t));
 	}
 	el(svg, "line", { class: "axis", x1: PAD.left, x2: PAD.left, y1: PAD.top, y2: bottom });
