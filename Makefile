@@ -73,7 +73,7 @@ LIBS_casino-produce = -lrdkafka
 LIBS_kafka-mock    = -lrdkafka -lpthread
 
 # libFuzzer targets: tests/fuzz/NAME.c -> build-fuzz/NAME.
-FUZZERS = fuzz-json fuzz-json-paths fuzz-event fuzz-time fuzz-fxrates fuzz-httpreq fuzz-httpresp
+FUZZERS = fuzz-json fuzz-json-paths fuzz-event fuzz-time fuzz-fxrates fuzz-httpreq fuzz-httpresp fuzz-promtext
 FUZZ_SECONDS = 60
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 

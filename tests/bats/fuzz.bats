@@ -20,5 +20,6 @@ fuzz() {
 @test "fuzz: rate API bodies" { fuzz fuzz-fxrates; }
 @test "fuzz: HTTP request heads" { fuzz fuzz-httpreq; }
 @test "fuzz: HTTP answers and If-None-Match" { fuzz fuzz-httpresp; }
+@test "fuzz: the /metrics text of any snapshot" { fuzz fuzz-promtext; }
 @test "fuzz: JSON scanner against jansson" { fuzz fuzz-json; }
 @test "fuzz: JSON scanner, SSE2 and portable paths agree" { fuzz fuzz-json-paths; }
