@@ -1,6 +1,8 @@
 /* casino-http-handler: serve HTTP/1.1 on one connection (stdin/stdout) with
- * the casino-tee-agg snapshot: /materialized, /metrics, /healthz and the
- * dashboard. socat runs one per connection (casino-serve). */
+ * the casino-tee-agg snapshot: /materialized, /history, /metrics, /healthz
+ * and the dashboard. socat runs one per connection (casino-serve). The
+ * answers are written by lib/httpresp, the metrics text by lib/promtext,
+ * the stages read by lib/healthread; this is the loop and the routes. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
