@@ -251,6 +251,7 @@ stage_state() {
 }
 
 @test "in virtual time (the README's screenshot command) the page shows the server's rates, no false stop" {
+	set -o pipefail	# a failing first command fails the pipeline
 	stop_pids "$serve_pid"
 	live=$BATS_TEST_TMPDIR/live.json
 	casino-gen -r 20 -s 5 2>/dev/null | casino-tee-agg --clock wall -o "$live" >/dev/null 2>&1 &

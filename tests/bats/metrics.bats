@@ -97,6 +97,8 @@ prom_says() {
 
 # The state of alert $1 in the test's Prometheus: firing, pending, or nothing.
 alert_state() {
+	local -
+	set -o pipefail	# a failing first command fails the pipeline
 	curl -sS "http://127.0.0.1:$prom_port/api/v1/alerts" |
 		jq -r --arg a "$1" '[.data.alerts[] | select(.labels.alertname == $a) | .state] | first // empty'
 }
