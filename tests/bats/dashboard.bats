@@ -227,14 +227,7 @@ stage_state() {
 }
 
 @test "the dashboard names the held stage in words while the database is down" {
-	export CASINO_STATE_DIR=$BATS_TEST_TMPDIR/state
-	db=$(casino-db start 2>/dev/null)
-	db_started=1
-	casino-db migrate 2>/dev/null
-	mkfifo "$BATS_TEST_TMPDIR/player.in"
-	casino-player -d "$db" <"$BATS_TEST_TMPDIR/player.in" >/dev/null 2>&1 &
-	player_pid=$!
-	exec 5>"$BATS_TEST_TMPDIR/player.in"
+	player_on_private_db
 	write_history 20
 	keep_fresh
 	browser_open "$url/"

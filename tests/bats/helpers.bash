@@ -155,3 +155,18 @@ assert_rejects_bad_input() {
 			fail "no error record for line $lineno: $(cat "$dir/stderr")"
 	done
 }
+
+# A casino-player on a private database (casino-db, migrated), its input a
+# fifo the test writes on fd 5; sets db, db_started and player_pid (the
+# suite's teardown closes fd 5, stops the player and the database).
+# shellcheck disable=SC2034 # the suites read them
+player_on_private_db() {
+	export CASINO_STATE_DIR=$BATS_TEST_TMPDIR/state
+	db=$(casino-db start 2>/dev/null)
+	db_started=1
+	casino-db migrate 2>/dev/null
+	mkfifo "$BATS_TEST_TMPDIR/player.in"
+	casino-player -d "$db" <"$BATS_TEST_TMPDIR/player.in" >/dev/null 2>&1 &
+	player_pid=$!
+	exec 5>"$BATS_TEST_TMPDIR/player.in"
+}

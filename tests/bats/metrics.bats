@@ -32,6 +32,24 @@ teardown() {
 	assert_failure
 }
 
+# A Prometheus on a free port scraping casino-serve on $port every second,
+# evaluating the rule file $1 (in the test's folder) when given; sets
+# prom_port and prom_pid.
+start_prometheus() {
+	prom_port=$(free_port)
+	{
+		printf 'global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n'
+		[ -z "${1:-}" ] || printf 'rule_files:\n  - %s\n' "$1"
+		printf 'scrape_configs:\n  - job_name: casino\n    static_configs:\n'
+		printf "      - targets: ['127.0.0.1:%s']\n" "$port"
+	} >"$BATS_TEST_TMPDIR/prometheus.yml"
+	prometheus --config.file="$BATS_TEST_TMPDIR/prometheus.yml" \
+		--storage.tsdb.path="$BATS_TEST_TMPDIR/data" \
+		--web.listen-address="127.0.0.1:$prom_port" 2>"$BATS_TEST_TMPDIR/prom.err" &
+	prom_pid=$!
+	wait_until 30 curl -sf "http://127.0.0.1:$prom_port/-/ready" || fail "$(tail -n 5 "$BATS_TEST_TMPDIR/prom.err")"
+}
+
 # The value of PromQL query $1 on the test's Prometheus, or nothing.
 prom_query() {
 	local -
@@ -48,21 +66,7 @@ prom_says() {
 @test "a real Prometheus scrapes casino-serve: casino_events_total is the snapshot's events_total" {
 	local -
 	set -o pipefail	# a failing first command fails the pipeline
-	prom_port=$(free_port)
-	cat >"$BATS_TEST_TMPDIR/prometheus.yml" <<-EOF
-	global:
-	  scrape_interval: 1s
-	  scrape_timeout: 1s
-	scrape_configs:
-	  - job_name: casino
-	    static_configs:
-	      - targets: ['127.0.0.1:$port']
-	EOF
-	prometheus --config.file="$BATS_TEST_TMPDIR/prometheus.yml" \
-		--storage.tsdb.path="$BATS_TEST_TMPDIR/data" \
-		--web.listen-address="127.0.0.1:$prom_port" 2>"$BATS_TEST_TMPDIR/prom.err" &
-	prom_pid=$!
-	wait_until 30 curl -sf "http://127.0.0.1:$prom_port/-/ready" || fail "$(tail -n 5 "$BATS_TEST_TMPDIR/prom.err")"
+	start_prometheus
 	wait_until 30 prom_says 'up{job="casino"}' 1
 	total=$(jq .events_total "$snap")
 	wait_until 10 prom_says casino_events_total "$total"
@@ -108,34 +112,10 @@ alert_is() {
 }
 
 @test "a real Prometheus with the casino rules: a stage holding events fires while the database is down, and clears" {
-	export CASINO_STATE_DIR=$BATS_TEST_TMPDIR/state
-	db=$(casino-db start 2>/dev/null)
-	db_started=1
-	casino-db migrate 2>/dev/null
-	mkfifo "$BATS_TEST_TMPDIR/player.in"
-	casino-player -d "$db" <"$BATS_TEST_TMPDIR/player.in" >/dev/null 2>&1 &
-	player_pid=$!
-	exec 5>"$BATS_TEST_TMPDIR/player.in"
+	player_on_private_db
 	# The shipped rules, with their waits cut to seconds for the test.
 	sed 's/for: 30s/for: 3s/' "$CASINO_ROOT/share/prometheus/casino-rules.yml" >"$BATS_TEST_TMPDIR/rules.yml"
-	prom_port=$(free_port)
-	cat >"$BATS_TEST_TMPDIR/prometheus.yml" <<-EOF
-	global:
-	  scrape_interval: 1s
-	  scrape_timeout: 1s
-	  evaluation_interval: 1s
-	rule_files:
-	  - rules.yml
-	scrape_configs:
-	  - job_name: casino
-	    static_configs:
-	      - targets: ['127.0.0.1:$port']
-	EOF
-	prometheus --config.file="$BATS_TEST_TMPDIR/prometheus.yml" \
-		--storage.tsdb.path="$BATS_TEST_TMPDIR/data" \
-		--web.listen-address="127.0.0.1:$prom_port" 2>"$BATS_TEST_TMPDIR/prom.err" &
-	prom_pid=$!
-	wait_until 30 curl -sf "http://127.0.0.1:$prom_port/-/ready" || fail "$(tail -n 5 "$BATS_TEST_TMPDIR/prom.err")"
+	start_prometheus rules.yml
 	wait_until 30 prom_says 'casino_stage_held_events{stage="casino-player"}' 0
 	run alert_state CasinoStageHoldingEvents
 	assert_output ''
