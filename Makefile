@@ -21,7 +21,8 @@ PROGS = \
 	casino-http-handler \
 	casino-tee-agg \
 	casino-append \
-	casino-produce
+	casino-produce \
+	casino-consume
 
 # Helper programs of the tests and benches: tests/NAME.c or bench/NAME.c ->
 # $(BUILD)/test/NAME (built by test-helpers, which test needs; never installed).
@@ -31,6 +32,7 @@ TESTPROGS = \
 	latency
 
 LIBSRC = \
+	lib/ack.c \
 	lib/atomicfile.c \
 	lib/backoff.c \
 	lib/buf.c \
@@ -44,6 +46,7 @@ LIBSRC = \
 	lib/httpreq.c \
 	lib/httpresp.c \
 	lib/json.c \
+	lib/kafkaconf.c \
 	lib/log.c \
 	lib/money.c \
 	lib/ndjson.c \
@@ -70,6 +73,7 @@ CPPFLAGS_casino-player = $(addprefix -I,$(shell pg_config --includedir 2>/dev/nu
 LIBS_casino-fx     = -ldl
 LIBS_casino-player = -lpq
 LIBS_casino-produce = -lrdkafka
+LIBS_casino-consume = -lrdkafka
 LIBS_kafka-mock    = -lrdkafka -lpthread
 
 # libFuzzer targets: tests/fuzz/NAME.c -> build-fuzz/NAME.
@@ -118,7 +122,7 @@ $(BUILD)/%: tools/%.c $(BUILD)/libcasino.a lib/*.h
 # takes ~1 ms on a virtual machine (its CPU feature probing traps to the
 # hypervisor; bench/serve). Without musl-gcc it is static glibc; sanitizer
 # builds link it dynamically like every other program.
-HANDLER_LIB = $(filter-out lib/fxrates.c lib/fxdates.c,$(LIBSRC))
+HANDLER_LIB = $(filter-out lib/fxrates.c lib/fxdates.c lib/kafkaconf.c,$(LIBSRC))
 MUSL_CC = $(shell command -v musl-gcc 2>/dev/null)
 $(BUILD)/casino-http-handler: tools/casino-http-handler.c $(BUILD)/libcasino.a $(HANDLER_LIB) lib/*.h
 	$(if $(findstring -fsanitize,$(LDFLAGS)), \

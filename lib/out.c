@@ -12,6 +12,15 @@
 
 static struct buf out;
 static int out_error; /* 0, -1 after EPIPE, EX_IOERR */
+static void (*flush_hook)(void *);
+static void *flush_hook_arg;
+
+void
+out_on_flush(void (*fn)(void *arg), void *arg)
+{
+	flush_hook = fn;
+	flush_hook_arg = arg;
+}
 
 int
 fd_write_all(int fd, const void *p, size_t n)
@@ -42,6 +51,8 @@ out_flush(void)
 		}
 	}
 	out.len = 0;
+	if (out_error == 0 && flush_hook != NULL)
+		flush_hook(flush_hook_arg);
 	return out_error == 0 ? 0 : -1;
 }
 

@@ -13,6 +13,9 @@ int fd_write_all(int fd, const void *p, size_t n);
 void out_write(const void *p, size_t n);
 /* Write what is buffered; 0, or -1 once stdout has failed. */
 int out_flush(void);
+/* fn(arg) runs after each flush that wrote everything buffered so far (an
+ * acknowledging sink acknowledges the lines written by then). */
+void out_on_flush(void (*fn)(void *arg), void *arg);
 /* 0 while stdout works, -1 after EPIPE, 74 after any other error. */
 int out_status(void);
 

@@ -6,9 +6,13 @@
  * for all 128, so the last event of a burst sits in kcat until more input
  * arrives, against doc/design.md's "never hold an event back". Here each line
  * is handed to librdkafka as soon as it is read (linger.ms then batches).
+ * With --ack, a line's src (doc/design.md, "Delivery") is acknowledged once
+ * the line and every earlier one of its stream are delivered; src is never
+ * published. A stop waits up to 10 s for what is in flight.
  * Exit: 0 when every message was acknowledged, 69 when the cluster cannot
- * be used, 74 when a message could not be delivered, 65 when a line was too
+ * be used or a stop left messages undelivered, 74 when a message could not be delivered, 65 when a line was too
  * long (it is not sent), 64 usage. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,14 +22,20 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "ack.h"
 #include "buf.h"
 #include "event.h"
+#include "kafkaconf.h"
 #include "log.h"
 #include "ndjson.h"
 #include "opt.h"
+#include "stage.h"
+
+/* How long a stop waits for the delivery of what is in flight. */
+#define STOP_WAIT_MS 10000
 
 static const char usage_text[] =
-    "casino-produce -b brokers -t topic [-F config-file] [-X property=value ...]";
+    "casino-produce [-a fifo] -b brokers -t topic [-F config-file] [-X property=value ...]";
 
 static unsigned long delivery_failures;
 
@@ -33,6 +43,7 @@ static void
 usage(void)
 {
 	printf("usage: %s\n"
+	    "  -a, --ack FIFO         acknowledge each delivered line's src there (CASINO_PUB_ACK)\n"
 	    "  -b, --brokers LIST     bootstrap HOST:PORT[,...] (CASINO_KAFKA_BROKERS)\n"
 	    "  -t, --topic NAME       the topic (CASINO_KAFKA_TOPIC)\n"
 	    "  -F, --config FILE      librdkafka properties, prop=value a line (CASINO_KAFKA_CONFIG)\n"
@@ -42,79 +53,106 @@ usage(void)
 	exit(0);
 }
 
-static void
-set_property(rd_kafka_conf_t *conf, const char *prop, size_t len)
-{
-	char errstr[512], *copy = xstrndup(prop, len), *eq = strchr(copy, '=');
-
-	if (eq == NULL || eq == copy)
-		die(EX_USAGE, "want property=value", LOG_STR("property", copy));
-	*eq = '\0';
-	if (rd_kafka_conf_set(conf, copy, eq + 1, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK)
-		die(EX_USAGE, "bad Kafka property", LOG_STR("property", copy), LOG_STR("error", errstr));
-	free(copy);
-}
-
-/* kcat's -F format: prop=value lines; blank lines and # comments skipped. */
-static void
-read_config(rd_kafka_conf_t *conf, const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
-
-	if (f == NULL)
-		die(EX_USAGE, "cannot read the config file", LOG_STR("path", path));
-	while ((n = getline(&line, &cap, f)) >= 0) {
-		size_t start = strspn(line, " \t");
-		while (n > 0 && strchr(" \t\r\n", line[n - 1]))
-			n--;
-		if ((size_t)n > start && line[start] != '#')
-			set_property(conf, line + start, (size_t)n - start);
-	}
-	free(line);
-	fclose(f);
-}
+/* Per message: counted until its delivery report; with --ack, its
+ * position is acknowledged once every earlier one of its stream is done. */
+static unsigned long in_flight;
+static struct ack_order ack_order;
+static struct ack_sink acks;
 
 static void
 on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
 	(void)rk;
 	(void)opaque;
+	in_flight--;
 	if (m->err) {
 		delivery_failures++;
 		log_error("message not delivered", LOG_STR("error", rd_kafka_err2str(m->err)));
+	} else if (m->_private != NULL) {
+		ack_order_done(&ack_order, m->_private, &acks);
 	}
-}
-
-static void
-on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
-{
-	(void)rk;
-	(void)opaque;
-	log_warn("kafka", LOG_STR("error", rd_kafka_err2name(err)), LOG_STR("reason", reason));
 }
 
 /* Hands one framed line to librdkafka, waiting while its queue is full. */
 static void
 produce(rd_kafka_t *rk, rd_kafka_topic_t *topic, const char *line, size_t len,
-    const char *key, size_t key_len)
+    const char *key, size_t key_len, struct ack_entry *ack)
 {
 	while (rd_kafka_produce(topic, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY,
-	    (void *)line, len, key, key_len, NULL) != 0) {
+	    (void *)line, len, key, key_len, ack) != 0) {
 		if (rd_kafka_last_error() != RD_KAFKA_RESP_ERR__QUEUE_FULL)
 			die(EX_SOFTWARE, "cannot produce",
 			    LOG_STR("error", rd_kafka_err2str(rd_kafka_last_error())));
 		rd_kafka_poll(rk, 10);
 	}
+	in_flight++;
 	rd_kafka_poll(rk, 0);
+	if (acks.path != NULL)
+		ack_sink_send(&acks);
+}
+
+/* Publishes one line: keyed by player_id; without its src, a position in
+ * the topic it came from that means nothing in this one. */
+static void
+publish(rd_kafka_t *rk, rd_kafka_topic_t *topic, const char *line, size_t len,
+    unsigned long lineno)
+{
+	static struct buf key, text;
+	struct ack_entry *ack = NULL;
+	struct event ev;
+	char why[256];
+	const char *src;
+	size_t src_len;
+
+	key.len = text.len = 0;
+	if (event_parse(&ev, line, len, why, sizeof(why)) != 0) {
+		/* Carried anyway, without a key: the stage after the
+		 * subscriber rejects it with its line number. */
+		log_warn("not an event, published without a key",
+		    LOG_INT("line", lineno), LOG_STR("reason", why));
+		produce(rk, topic, line, len, NULL, 0, NULL);
+		return;
+	}
+	buf_put_int(&key, ev.player_id);
+	if (acks.path != NULL && ack_event_src(&ev, &src, &src_len) == 0)
+		ack = ack_order_add(&ack_order, src, src_len);
+	else if (acks.path != NULL)
+		ack_sink_line(&acks, &ev);
+	event_write_without_key(&text, &ev, ACK_KEY);
+	produce(rk, topic, text.data, text.len - 1, key.data, key.len, ack);
+	event_free(&ev);
+}
+
+/* Waits for the delivery of what is in flight: without end at the end of
+ * the input (message.timeout.ms bounds it), at most STOP_WAIT_MS after a
+ * stop. 0, or the exit status for what was not delivered. */
+static int
+drain(rd_kafka_t *rk)
+{
+	int stopped = sig_stop_requested();
+	rd_kafka_resp_err_t err = rd_kafka_flush(rk, stopped ? STOP_WAIT_MS : -1);
+
+	if (acks.path != NULL)
+		ack_sink_send(&acks);
+	if (stopped && in_flight > 0) {
+		log_error("stopped with messages not delivered; they are not acknowledged",
+		    LOG_INT("undelivered", in_flight));
+		return EX_UNAVAILABLE;
+	}
+	if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+		log_error("cannot flush", LOG_STR("error", rd_kafka_err2str(err)));
+	if (delivery_failures > 0 || err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+		log_error("messages lost", LOG_INT("count", delivery_failures));
+		return EX_IOERR;
+	}
+	return 0;
 }
 
 int
 main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
+		{ "ack", required_argument, NULL, 'a' },
 		{ "brokers", required_argument, NULL, 'b' },
 		{ "topic", required_argument, NULL, 't' },
 		{ "config", required_argument, NULL, 'F' },
@@ -123,26 +161,21 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *brokers_arg = NULL, *topic_arg = NULL, *config_arg = NULL;
-	const char *brokers, *topic_name, *config, *src;
+	const char *brokers_arg = NULL, *topic_arg = NULL, *config_arg = NULL, *ack_arg = NULL;
+	const char *brokers, *topic_name, *config, *ack_path, *src;
 	size_t max_line;
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
 	char errstr[512];
 	unsigned long too_long = 0;
-	struct buf key = { 0 };
 	const char **props = xmalloc((size_t)argc * sizeof(*props));
-	int nprops = 0;
+	int nprops = 0, status;
 	struct line_reader in;
 	int c;
 
 	log_init(argv[0]);
-	/* Idempotence keeps a partition's order across retries; librdkafka's
-	 * own log is off because error_cb reports the same in our format. The caller's
-	 * file and -X settings come after and win. */
-	set_property(conf, "enable.idempotence=true", strlen("enable.idempotence=true"));
-	set_property(conf, "log_level=0", strlen("log_level=0"));
-	while ((c = getopt_long(argc, argv, "b:t:F:X:hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "a:b:t:F:X:hV", longopts, NULL)) != -1) {
 		switch (c) {
+		case 'a': ack_arg = optarg; break;
 		case 'b': brokers_arg = optarg; break;
 		case 't': topic_arg = optarg; break;
 		case 'F': config_arg = optarg; break;
@@ -156,21 +189,24 @@ main(int argc, char **argv)
 	brokers = opt_pick("--brokers", brokers_arg, "CASINO_KAFKA_BROKERS", NULL, &src);
 	topic_name = opt_pick("--topic", topic_arg, "CASINO_KAFKA_TOPIC", NULL, &src);
 	config = opt_pick("--config", config_arg, "CASINO_KAFKA_CONFIG", NULL, &src);
+	ack_path = opt_pick("--ack", ack_arg, "CASINO_PUB_ACK", NULL, &src);
 	if (brokers == NULL || topic_name == NULL) {
 		log_error("no brokers or no topic: give -b and -t or set CASINO_KAFKA_BROKERS "
 		    "and CASINO_KAFKA_TOPIC");
 		opt_usage_error(usage_text);
 	}
 	max_line = line_max_env();
-	if (config != NULL)
-		read_config(conf, config);
-	for (int i = 0; i < nprops; i++)
-		set_property(conf, props[i], strlen(props[i]));
+	/* Idempotence keeps a partition's order across retries, without gaps.
+	 * The caller's file and -X settings come after and win. */
+	kafka_conf_set(conf, "enable.idempotence=true", strlen("enable.idempotence=true"));
+	kafka_conf_apply(conf, config, props, nprops);
 	free(props);
 	if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK)
 		die(EX_USAGE, "bad broker list", LOG_STR("error", errstr));
 	rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
-	rd_kafka_conf_set_error_cb(conf, on_error);
+	if (ack_path != NULL && ack_sink_open(&acks, ack_path) < 0)
+		die(errno == EINVAL ? EX_USAGE : EX_IOERR, "cannot use the acknowledgement FIFO",
+		    LOG_STR("option", src), LOG_STR("path", ack_path), LOG_STR("error", strerror(errno)));
 
 	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
 	if (rk == NULL)
@@ -185,41 +221,24 @@ main(int argc, char **argv)
 	for (;;) {
 		const char *line;
 		size_t len;
-		struct event ev;
-		char why[256];
-		enum line_status status = line_read(&in, &line, &len);
+		enum line_status st = line_read(&in, &line, &len);
 
-		if (status == LINE_END)
+		if (st == LINE_END)
 			break;
-		if (status == LINE_TOO_LONG) {
+		if (st == LINE_TOO_LONG) {
 			too_long++;
 			log_error("line too long, not published", LOG_INT("line", in.lineno));
 			continue;
 		}
-		key.len = 0;
-		if (event_parse(&ev, line, len, why, sizeof(why)) == 0) {
-			buf_put_int(&key, ev.player_id);
-			event_free(&ev);
-		} else {
-			/* Carried anyway, without a key: the stage after the
-			 * subscriber rejects it with its line number. */
-			log_warn("not an event, published without a key",
-			    LOG_INT("line", in.lineno), LOG_STR("reason", why));
-		}
-		produce(rk, topic, line, len, key.len ? key.data : NULL, key.len);
+		publish(rk, topic, line, len, in.lineno);
 	}
 
-	/* Wait for every acknowledgement; message.timeout.ms bounds it. */
-	rd_kafka_resp_err_t err = rd_kafka_flush(rk, -1);
-	if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
-		log_error("cannot flush", LOG_STR("error", rd_kafka_err2str(err)));
+	status = drain(rk);
 	rd_kafka_topic_destroy(topic);
 	rd_kafka_destroy(rk);
 	line_reader_free(&in);
-	buf_free(&key);
-	if (delivery_failures > 0 || err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-		log_error("messages lost", LOG_INT("count", delivery_failures));
-		return EX_IOERR;
-	}
-	return too_long ? EX_DATAERR : 0;
+	if (acks.path != NULL)
+		ack_sink_close(&acks);
+	ack_order_free(&ack_order);
+	return exit_worst(status, too_long ? EX_DATAERR : 0);
 }

@@ -14,6 +14,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "ack.h"
 #include "atomicfile.h"
 #include "buf.h"
 #include "health.h"
@@ -27,12 +28,13 @@
 #define WINDOW_SECONDS 60
 
 static const char usage_text[] =
-    "casino-tee-agg [-c event|wall] [-i ms] [-o file] [-r file]";
+    "casino-tee-agg [-a fifo] [-c event|wall] [-i ms] [-o file] [-r file]";
 
 static void
 usage(void)
 {
 	printf("usage: %s\n"
+	    "  -a, --ack FIFO          acknowledge each written line's src there, src not written (CASINO_AGG_ACK)\n"
 	    "  -c, --clock event|wall  time by created_at (default) or the system clock (CASINO_AGG_CLOCK)\n"
 	    "  -i, --interval MS       write the snapshot every MS milliseconds, default 250 (CASINO_AGG_INTERVAL)\n"
 	    "  -o, --snapshot FILE     the snapshot file, kept at exit (CASINO_AGG_SNAPSHOT)\n"
@@ -242,6 +244,7 @@ int
 main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
+		{ "ack", required_argument, NULL, 'a' },
 		{ "clock", required_argument, NULL, 'c' },
 		{ "interval", required_argument, NULL, 'i' },
 		{ "snapshot", required_argument, NULL, 'o' },
@@ -251,7 +254,8 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *clock_arg = NULL, *interval_arg = NULL, *snapshot_arg = NULL;
-	const char *reject_arg = NULL, *snapshot_path, *reject, *v, *src;
+	const char *reject_arg = NULL, *ack_arg = NULL, *snapshot_path, *reject, *v, *src;
+	struct ack_sink acks = { 0 };
 	static struct agg agg;
 	struct snapshot snap;
 	struct stage st;
@@ -260,8 +264,9 @@ main(int argc, char **argv)
 	int c, status;
 
 	log_init(argv[0]);
-	while ((c = getopt_long(argc, argv, "c:i:o:r:hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "a:c:i:o:r:hV", longopts, NULL)) != -1) {
 		switch (c) {
+		case 'a': ack_arg = optarg; break;
 		case 'c': clock_arg = optarg; break;
 		case 'i': interval_arg = optarg; break;
 		case 'o': snapshot_arg = optarg; break;
@@ -280,6 +285,12 @@ main(int argc, char **argv)
 	if (snapshot_path != NULL && *snapshot_path == '\0')
 		die(EX_USAGE, "bad option value", LOG_STR("option", src), LOG_STR("value", ""));
 	reject = opt_pick("--reject", reject_arg, "CASINO_REJECT", NULL, &src);
+	v = opt_pick("--ack", ack_arg, "CASINO_AGG_ACK", NULL, &src);
+	if (v != NULL && ack_sink_open(&acks, v) < 0)
+		die(errno == EINVAL ? EX_USAGE : EX_IOERR, "cannot use the acknowledgement FIFO",
+		    LOG_STR("option", src), LOG_STR("path", v), LOG_STR("error", strerror(errno)));
+	if (acks.path != NULL) /* a line is acknowledged once written */
+		out_on_flush(ack_sink_flushed, &acks);
 	snapshot_init(&snap, snapshot_path);
 
 	snapshots_ok = health_counter("snapshots_ok");
@@ -305,7 +316,12 @@ main(int argc, char **argv)
 			agg_add(&agg, &ev, now);
 			history_count(&snap.history, agg.wall ? wall_second : ev.created_at.sec,
 			    clock_second(&agg, wall_second));
-			stage_emit(&st, &ev);
+			if (acks.path != NULL) {
+				stage_emit_without_key(&st, &ev, ACK_KEY);
+				ack_sink_line(&acks, &ev);
+			} else {
+				stage_emit(&st, &ev);
+			}
 			event_free(&ev);
 			if (!stage_wait(&st, 0))
 				break;
@@ -313,6 +329,8 @@ main(int argc, char **argv)
 	}
 end:
 	status = stage_finish(&st);
+	if (acks.path != NULL)
+		ack_sink_close(&acks);
 	if (snap.owned_path != NULL) {
 		/* The aggregates are not persisted: the default snapshot goes. */
 		const char *const files[] = { snap.path, snap.history_path.data };

@@ -56,12 +56,13 @@ start_cluster() {
 	[[ $BROKERS == 127.0.0.1:*,127.0.0.1:*,127.0.0.1:* ]]
 }
 
-# The partitions kcat (stderr in $1) holds: those of its newest rebalance
-# line when that assigned them; none when it revoked them (a rebalance is
-# under way: the old assignment is gone, the new one not yet there).
+# The partitions casino-sub (stderr in $1) holds: those of its newest
+# rebalance record when that assigned them; none when it revoked them (a
+# rebalance is under way: the old assignment is gone, the new one not yet
+# there).
 assigned() {
-	grep -E 'assigned:|revoked:' "$1" | tail -n 1 | grep 'assigned:' |
-		grep -o '\[[0-9]*\]' | tr -d '[]' | sort -n | tr '\n' ' '
+	grep -E '"partitions (assigned|revoked)"' "$1" | tail -n 1 | grep '"partitions assigned"' |
+		jq -r .partitions | tr ' ' '\n' | sort -n | tr '\n' ' '
 }
 
 # Both group members hold a share and together all 4 partitions.
@@ -206,8 +207,9 @@ per_player_order() {
 	run casino-sub --from middle "file:$T/log"
 	assert_failure 64
 	assert_line --partial "usage: casino-sub"
-	run casino-sub --group g "file:$T/log"
+	run casino-sub --ack "$T/fifo" "file:$T/log"
 	assert_failure 64
+	assert_line --partial "--ack needs --group"
 	run casino-pub -X novalue kafka://127.0.0.1:9092/t
 	assert_failure 64
 	run casino-pub -h
@@ -222,7 +224,7 @@ per_player_order() {
 	start_cluster
 	OUT=$T/c1 ERR=$T/c1.err bg casino-sub "${FAST_GROUP[@]}" --group g "kafka://$BROKERS/casino-events"
 	c1=$LAST_PID
-	wait_until 20 grep -q 'assigned:' "$T/c1.err"
+	wait_until 20 grep -q '"partitions assigned"' "$T/c1.err"
 	OUT=$T/c2 ERR=$T/c2.err bg casino-sub "${FAST_GROUP[@]}" --group g "kafka://$BROKERS/casino-events"
 	c2=$LAST_PID
 	wait_until 30 group_settled "$T/c1.err" "$T/c2.err" || { tail "$T"/c?.err; false; }
@@ -237,12 +239,14 @@ per_player_order() {
 
 	[ -s "$T/c1" ]
 	[ -s "$T/c2" ]
-	# Between them: every event once, byte for byte.
-	sort "$T/c1" "$T/c2" >"$T/got"
+	# Between them: every event once, byte for byte but the src added last.
+	sed 's/,"src":"casino-events\/[0-9]*\/[0-9]*"}$/}/' "$T/c1" "$T/c2" | sort >"$T/got"
 	sort "$T/events" >"$T/want"
 	cmp "$T/got" "$T/want"
 	per_player_order "$T/c1"
 	per_player_order "$T/c2"
+	# Each line names its position in the topic.
+	[ "$(grep -c '"src":"casino-events/[0-3]/[0-9]*"}$' "$T/c1")" -eq "$(wc -l <"$T/c1")" ]
 	# A player's events all went to one member.
 	comm -12 <(jq .player_id "$T/c1" | sort -u) <(jq .player_id "$T/c2" | sort -u) >"$T/both"
 	[ ! -s "$T/both" ]
@@ -262,7 +266,7 @@ per_player_order() {
 @test "kafka: an event is delivered while the publisher's input stays open" {
 	start_cluster
 	OUT=$T/got bg casino-sub --from end "kafka://$BROKERS/casino-events"
-	wait_until 20 grep -q 'Reached end' "$T/stderr"
+	wait_until 20 grep -q '"reached the end of a partition"' "$T/stderr"
 	mkfifo "$T/in"
 	IN=$T/in bg casino-pub "kafka://$BROKERS/casino-events"
 	exec 8>"$T/in"

@@ -1,0 +1,654 @@
+/* casino-consume: print the lines of a Kafka topic or a file log on stdout,
+ * following them, alone or as a member of a group. casino-sub's reader
+ * (doc/design.md, "Delivery").
+ *
+ * With --group every line gets a "src" key naming its position (Kafka:
+ * TOPIC/PARTITION/OFFSET; file log: the byte offset just past the line).
+ * Without --ack the group's position moves when a line is handed to stdout
+ * (as kcat does); with --ack it moves only past positions that the last
+ * stage acknowledged on the FIFO (lib/ack.h). Kafka positions are stored
+ * with rd_kafka_offsets_store and committed every second and at close; a
+ * file log group's position is a cursor file under $CASINO_STATE_DIR,
+ * rewritten (write + rename) at most every second and at close.
+ * At a stop (SIGINT, SIGTERM) or with --exit at the end, it stops reading,
+ * closes stdout and, with --ack, waits up to 10 s for the acks of what it
+ * emitted (or for every sink to close the FIFO), then records the position. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "ack.h"
+#include "atomicfile.h"
+#include "buf.h"
+#include "event.h"
+#include "kafkaconf.h"
+#include "log.h"
+#include "opt.h"
+#include "out.h"
+#include "sig.h"
+#include "timefmt.h"
+
+static const char usage_text[] =
+    "casino-consume [-e] [-a fifo] [-f start|end] [-g group] [-F config-file] "
+    "[-X property=value ...] -b brokers -t topic | -l file";
+
+#define POLL_MS 100
+#define COMMIT_MS 1000
+#define STOP_WAIT_MS 10000
+#define READ_CHUNK 65536
+
+static void
+usage(void)
+{
+	printf("usage: %s\n"
+	    "  -a, --ack FIFO         move the group only past positions acknowledged there (CASINO_SUB_ACK)\n"
+	    "  -b, --brokers LIST     bootstrap HOST:PORT[,...] (CASINO_KAFKA_BROKERS)\n"
+	    "  -t, --topic NAME       the topic (CASINO_KAFKA_TOPIC)\n"
+	    "  -l, --log FILE         a file log instead of Kafka (CASINO_SUB_LOG)\n"
+	    "  -e, --exit             stop at the current end instead of following (CASINO_SUB_EXIT=1)\n"
+	    "  -f, --from start|end   where to begin; a group resumes at its position (CASINO_SUB_FROM)\n"
+	    "  -g, --group NAME       read as a member of group NAME (CASINO_SUB_GROUP)\n"
+	    "  -F, --config FILE      librdkafka properties, prop=value a line (CASINO_KAFKA_CONFIG)\n"
+	    "  -X, --property P=V     one librdkafka property, may repeat\n"
+	    "  -h, --help             this text\n"
+	    "  -V, --version          the version\n", usage_text);
+	exit(0);
+}
+
+/* What the consumer knows of one partition (a file log is partition 0). */
+struct part {
+	int assigned, at_end;
+	int64_t emitted; /* offset of the last line emitted, -1 none */
+	int64_t acked;   /* offset of the last line acknowledged, -1 none */
+};
+
+struct consumer {
+	const char *topic, *group;
+	int acking, stop_at_end;
+	rd_kafka_t *rk;
+	rd_kafka_resp_err_t last_err;
+	struct part *parts;
+	int32_t nparts;
+	struct ack_source acks;
+	struct buf line, src;
+	struct event scan;
+	/* file log */
+	int fd;
+	int64_t pos;           /* byte offset read up to */
+	int64_t cursor_saved;  /* the cursor file's offset */
+	char *cursor_path;
+	int64_t next_commit_ms;
+};
+
+static struct part *
+part_of(struct consumer *c, int32_t p)
+{
+	if (p >= c->nparts) {
+		c->parts = xrealloc(c->parts, (size_t)(p + 1) * sizeof(*c->parts));
+		for (int32_t i = c->nparts; i <= p; i++)
+			c->parts[i] = (struct part){ 0, 0, -1, -1 };
+		c->nparts = p + 1;
+	}
+	return &c->parts[p];
+}
+
+/* Writes one line to stdout, with "src" set when reading for a group; a
+ * line that is not a JSON object goes as it is (the next stage rejects it). */
+static void
+emit(struct consumer *c, const char *line, size_t len)
+{
+	char why[128];
+
+	if (c->group != NULL && json_scan_object(&c->scan.members, line, len, why, sizeof(why)) == 0) {
+		c->scan.raw = line;
+		c->scan.raw_len = len;
+		c->line.len = 0;
+		buf_putc(&c->src, '"');
+		event_write_key(&c->line, &c->scan, ACK_KEY, c->src.data, c->src.len);
+		out_write(c->line.data, c->line.len);
+		return;
+	}
+	out_write(line, len);
+	out_write("\n", 1);
+}
+
+/* The src of the next line: set c->src to '"' + position (emit closes it). */
+static void
+src_begin(struct consumer *c)
+{
+	c->src.len = 0;
+	buf_putc(&c->src, '"');
+}
+
+static void
+ack_ignored(const char *src, size_t n)
+{
+	char *text = xstrndup(src, n);
+
+	log_warn("not an acknowledgement of what this reader reads; ignored", LOG_STR("ack", text));
+	free(text);
+}
+
+/* ---- Kafka ---- */
+
+static void
+kafka_store(struct consumer *c, int32_t partition, int64_t next_offset)
+{
+	rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
+
+	rd_kafka_topic_partition_list_add(list, c->topic, partition)->offset = next_offset;
+	/* A partition no longer ours fails (_STATE): its new owner reads it. */
+	rd_kafka_offsets_store(c->rk, list);
+	rd_kafka_topic_partition_list_destroy(list);
+}
+
+static void
+kafka_on_ack(void *arg, const char *src, size_t n)
+{
+	struct consumer *c = arg;
+	char topic[256];
+	int32_t p;
+	int64_t off;
+
+	if (ack_parse_kafka_src(src, n, topic, sizeof(topic), &p, &off) < 0 ||
+	    strcmp(topic, c->topic) != 0) {
+		ack_ignored(src, n);
+		return;
+	}
+	struct part *pt = part_of(c, p);
+	if (off <= pt->acked)
+		return;
+	pt->acked = off;
+	kafka_store(c, p, off + 1);
+}
+
+static void
+log_partitions(const char *msg, const rd_kafka_topic_partition_list_t *list)
+{
+	struct buf b = { 0 };
+
+	for (int i = 0; i < list->cnt; i++) {
+		if (i > 0)
+			buf_putc(&b, ' ');
+		buf_put_int(&b, list->elems[i].partition);
+	}
+	log_info(msg, LOG_STR("partitions", b.data ? b.data : ""));
+	buf_free(&b);
+}
+
+static void
+mark_assigned(struct consumer *c, const rd_kafka_topic_partition_list_t *list, int assigned)
+{
+	for (int i = 0; i < list->cnt; i++) {
+		struct part *pt = part_of(c, list->elems[i].partition);
+		*pt = (struct part){ assigned, 0, -1, -1 };
+	}
+}
+
+static void
+on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *list,
+    void *opaque)
+{
+	struct consumer *c = opaque;
+	int cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+
+	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+		mark_assigned(c, list, 1);
+		log_partitions("partitions assigned", list);
+		if (cooperative)
+			rd_kafka_error_destroy(rd_kafka_incremental_assign(rk, list));
+		else
+			rd_kafka_assign(rk, list);
+		return;
+	}
+	/* Revoked (or lost): auto commit has committed what was stored. */
+	mark_assigned(c, list, 0);
+	log_partitions("partitions revoked", list);
+	if (cooperative)
+		rd_kafka_error_destroy(rd_kafka_incremental_unassign(rk, list));
+	else
+		rd_kafka_assign(rk, NULL);
+}
+
+/* Alone (no group): every partition of the topic, from start or end. */
+static void
+kafka_assign_all(struct consumer *c, int from_end)
+{
+	const struct rd_kafka_metadata *md = NULL;
+	rd_kafka_topic_t *t = rd_kafka_topic_new(c->rk, c->topic, NULL);
+	rd_kafka_resp_err_t err;
+
+	while ((err = rd_kafka_metadata(c->rk, 0, t, &md, 5000)) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+	    md->topic_cnt < 1 || md->topics[0].partition_cnt < 1) {
+		if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
+			rd_kafka_metadata_destroy(md);
+		log_warn("waiting for the topic", LOG_STR("topic", c->topic),
+		    LOG_STR("error", rd_kafka_err2str(err)));
+		if (sig_sleep_ms(500) < 0) {
+			rd_kafka_topic_destroy(t);
+			return;
+		}
+	}
+	rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(md->topics[0].partition_cnt);
+	for (int i = 0; i < md->topics[0].partition_cnt; i++)
+		rd_kafka_topic_partition_list_add(list, c->topic, md->topics[0].partitions[i].id)->offset =
+		    from_end ? RD_KAFKA_OFFSET_END : RD_KAFKA_OFFSET_BEGINNING;
+	mark_assigned(c, list, 1);
+	rd_kafka_assign(c->rk, list);
+	rd_kafka_topic_partition_list_destroy(list);
+	rd_kafka_metadata_destroy(md);
+	rd_kafka_topic_destroy(t);
+}
+
+static int
+all_at_end(const struct consumer *c)
+{
+	int any = 0;
+
+	for (int32_t i = 0; i < c->nparts; i++) {
+		if (c->parts[i].assigned && !c->parts[i].at_end)
+			return 0;
+		any |= c->parts[i].assigned;
+	}
+	return any;
+}
+
+/* One message or event from librdkafka; 0 when the run should end. */
+static int
+kafka_handle(struct consumer *c, rd_kafka_message_t *m)
+{
+	if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+		part_of(c, m->partition)->at_end = 1;
+		log_info("reached the end of a partition", LOG_INT("partition", m->partition),
+		    LOG_INT("offset", m->offset));
+		return !(c->stop_at_end && all_at_end(c));
+	}
+	if (m->err) { /* librdkafka retries; say each new error once */
+		if (m->err != c->last_err)
+			log_warn("kafka", LOG_STR("error", rd_kafka_message_errstr(m)));
+		c->last_err = m->err;
+		return 1;
+	}
+	c->last_err = RD_KAFKA_RESP_ERR_NO_ERROR;
+	struct part *pt = part_of(c, m->partition);
+	pt->at_end = 0;
+	pt->emitted = m->offset;
+	if (c->group != NULL) {
+		src_begin(c);
+		ack_put_kafka_src(&c->src, c->topic, m->partition, m->offset);
+	}
+	emit(c, m->payload, m->len);
+	if (c->group != NULL && !c->acking)
+		rd_kafka_offset_store(m->rkt, m->partition, m->offset);
+	return 1;
+}
+
+static void
+kafka_open(struct consumer *c, const char *brokers, const char *from, const char *config,
+    const char **props, int nprops)
+{
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	char errstr[512];
+
+	/* Positions are stored by us only (on hand-over, or on an ack) and
+	 * committed every second and at close. */
+	kafka_conf_set(conf, "enable.auto.offset.store=false", strlen("enable.auto.offset.store=false"));
+	kafka_conf_set(conf, "auto.commit.interval.ms=1000", strlen("auto.commit.interval.ms=1000"));
+	kafka_conf_set(conf, "enable.partition.eof=true", strlen("enable.partition.eof=true"));
+	/* An idle fetch waits 100 ms, not 500 (the mock answers only then). */
+	kafka_conf_set(conf, "fetch.wait.max.ms=100", strlen("fetch.wait.max.ms=100"));
+	if (strcmp(from, "end") == 0)
+		kafka_conf_set(conf, "auto.offset.reset=latest", strlen("auto.offset.reset=latest"));
+	else
+		kafka_conf_set(conf, "auto.offset.reset=earliest", strlen("auto.offset.reset=earliest"));
+	/* Alone, a private group id that never joins (assign, no
+	 * subscribe) nor commits: librdkafka's consumer API wants one. */
+	if (c->group == NULL)
+		kafka_conf_set(conf, "enable.auto.commit=false", strlen("enable.auto.commit=false"));
+	if (rd_kafka_conf_set(conf, "group.id", c->group ? c->group : "casino-consume-alone",
+	    errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK)
+		die(EX_USAGE, "bad group", LOG_STR("error", errstr));
+	kafka_conf_apply(conf, config, props, nprops);
+	if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK)
+		die(EX_USAGE, "bad broker list", LOG_STR("error", errstr));
+	rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
+	rd_kafka_conf_set_opaque(conf, c);
+	c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
+	if (c->rk == NULL)
+		die(EX_UNAVAILABLE, "cannot create the consumer", LOG_STR("error", errstr));
+	rd_kafka_poll_set_consumer(c->rk);
+	if (c->group == NULL) {
+		kafka_assign_all(c, strcmp(from, "end") == 0);
+		return;
+	}
+	rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(1);
+	rd_kafka_topic_partition_list_add(topics, c->topic, RD_KAFKA_PARTITION_UA);
+	rd_kafka_resp_err_t err = rd_kafka_subscribe(c->rk, topics);
+	rd_kafka_topic_partition_list_destroy(topics);
+	if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+		die(EX_UNAVAILABLE, "cannot subscribe", LOG_STR("error", rd_kafka_err2str(err)));
+}
+
+/* Reads the topic until a stop, the end (-e) or a closed stdout. */
+static void
+kafka_run(struct consumer *c)
+{
+	for (unsigned long n = 1; !sig_stop_requested() && out_status() == 0; n++) {
+		rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, 0);
+		/* Acks are read when idle and every 256 messages when busy. */
+		if (c->acking && n % 256 == 0)
+			ack_source_read(&c->acks, kafka_on_ack, c);
+		if (m == NULL) {
+			out_flush();
+			if (c->acking)
+				ack_source_read(&c->acks, kafka_on_ack, c);
+			m = rd_kafka_consumer_poll(c->rk, POLL_MS);
+			if (m == NULL)
+				continue;
+		}
+		int go_on = kafka_handle(c, m);
+		rd_kafka_message_destroy(m);
+		if (!go_on)
+			break;
+	}
+}
+
+/* ---- file log ---- */
+
+static void
+cursor_write(struct consumer *c, int64_t offset)
+{
+	struct buf text = { 0 };
+
+	if (offset == c->cursor_saved)
+		return;
+	buf_printf(&text, "%" PRId64 "\n", offset);
+	if (atomicfile_write(c->cursor_path, text.data, text.len, 0600) < 0)
+		log_error("cannot write the group's cursor", LOG_STR("path", c->cursor_path),
+		    LOG_STR("error", strerror(errno)));
+	else
+		c->cursor_saved = offset;
+	buf_free(&text);
+}
+
+/* The position the group has finished: acknowledged, or handed over. */
+static int64_t
+file_done(const struct consumer *c)
+{
+	return c->acking ? c->parts[0].acked : c->parts[0].emitted;
+}
+
+static void
+file_on_ack(void *arg, const char *src, size_t n)
+{
+	struct consumer *c = arg;
+	int64_t off;
+
+	if (ack_parse_file_src(src, n, &off) < 0) {
+		ack_ignored(src, n);
+		return;
+	}
+	if (off > c->parts[0].acked && off <= c->pos)
+		c->parts[0].acked = off;
+}
+
+/* The group's cursor file, $CASINO_STATE_DIR/file-groups/GROUP; the
+ * offset it holds, or -1 when the group is new. */
+static int64_t
+cursor_open(struct consumer *c, const char *group)
+{
+	struct buf path = { 0 };
+	const char *state = opt_env("CASINO_STATE_DIR", NULL), *xdg = opt_env("XDG_STATE_HOME", NULL);
+	char text[32];
+	int64_t off = -1;
+
+	if (group[strspn(group, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")] != '\0' ||
+	    group[0] == '.')
+		die(EX_USAGE, "bad group name (want letters, digits, '.', '_', '-')", LOG_STR("group", group));
+	if (state != NULL)
+		buf_puts(&path, state);
+	else if (xdg != NULL)
+		buf_printf(&path, "%s/casino", xdg);
+	else
+		buf_printf(&path, "%s/.local/state/casino", opt_env("HOME", "."));
+	buf_puts(&path, "/file-groups");
+	if (dir_make(path.data, 0) < 0)
+		die(EX_IOERR, "cannot create the cursor folder", LOG_STR("path", path.data),
+		    LOG_STR("error", strerror(errno)));
+	buf_printf(&path, "/%s", group);
+	c->cursor_path = path.data;
+	int fd = open(path.data, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t n = read(fd, text, sizeof(text) - 1);
+		close(fd);
+		if (n <= 1 || text[n - 1] != '\n' || ack_parse_file_src(text, (size_t)n - 1, &off) < 0)
+			die(EX_DATAERR, "the group's cursor file is damaged", LOG_STR("path", path.data));
+	}
+	return off;
+}
+
+/* Opens the log, waiting for it to appear; -1 at a stop. */
+static int
+file_open(const char *path)
+{
+	int fd, said = 0;
+
+	while ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		if (!said)
+			log_info("cannot open the log yet; waiting for it", LOG_STR("path", path),
+			    LOG_STR("error", strerror(errno)));
+		said = 1;
+		if (sig_sleep_ms(POLL_MS) < 0)
+			return -1;
+	}
+	return fd;
+}
+
+/* Emits the whole lines in buf[0..*len), keeping a partial last one. */
+static void
+file_emit_lines(struct consumer *c, struct buf *in)
+{
+	size_t start = 0;
+	char *nl;
+
+	while ((nl = memchr(in->data + start, '\n', in->len - start)) != NULL) {
+		size_t len = (size_t)(nl - (in->data + start));
+		c->pos += (int64_t)len + 1;
+		if (c->group != NULL) {
+			src_begin(c);
+			buf_put_int(&c->src, c->pos);
+		}
+		emit(c, in->data + start, len);
+		c->parts[0].emitted = c->pos;
+		start += len + 1;
+	}
+	memmove(in->data, in->data + start, in->len - start);
+	in->len -= start;
+}
+
+static void
+file_run(struct consumer *c, const char *path, const char *from, int64_t cursor)
+{
+	struct buf in = { 0 };
+	struct stat sb;
+
+	if ((c->fd = file_open(path)) < 0)
+		return;
+	if (cursor >= 0)
+		c->pos = cursor;
+	else if (strcmp(from, "end") == 0 && fstat(c->fd, &sb) == 0)
+		c->pos = sb.st_size;
+	if (fstat(c->fd, &sb) == 0 && sb.st_size < c->pos) {
+		log_warn("the log is shorter than the group's cursor; reading it from the start",
+		    LOG_STR("path", path), LOG_INT("cursor", c->pos));
+		c->pos = 0;
+	}
+	c->parts[0] = (struct part){ 1, 0, c->pos, c->pos };
+	while (!sig_stop_requested() && out_status() == 0) {
+		buf_reserve(&in, READ_CHUNK);
+		ssize_t n = pread(c->fd, in.data + in.len, READ_CHUNK, c->pos + (int64_t)in.len);
+		if (n < 0 && errno != EINTR)
+			die(EX_IOERR, "cannot read the log", LOG_STR("path", path), LOG_STR("error", strerror(errno)));
+		if (n > 0) {
+			in.len += (size_t)n;
+			file_emit_lines(c, &in);
+		} else if (n == 0) {
+			if (c->stop_at_end)
+				break;
+			out_flush();
+			if (c->acking)
+				ack_source_wait(&c->acks, POLL_MS);
+			else
+				sig_sleep_ms(POLL_MS);
+		}
+		if (c->acking)
+			ack_source_read(&c->acks, file_on_ack, c);
+		if (c->group != NULL && timefmt_monotonic_ms() >= c->next_commit_ms) {
+			cursor_write(c, file_done(c));
+			c->next_commit_ms = timefmt_monotonic_ms() + COMMIT_MS;
+		}
+	}
+	buf_free(&in);
+}
+
+/* ---- the end ---- */
+
+static int
+all_acked(const struct consumer *c)
+{
+	for (int32_t i = 0; i < c->nparts; i++)
+		if (c->parts[i].emitted > c->parts[i].acked)
+			return 0;
+	return 1;
+}
+
+/* With stdout closed, the acks of what was emitted: until all came, every
+ * sink closed the FIFO, or STOP_WAIT_MS passed. */
+static void
+wait_for_acks(struct consumer *c, void (*on_ack)(void *, const char *, size_t))
+{
+	int64_t until = timefmt_monotonic_ms() + STOP_WAIT_MS;
+
+	ack_source_last_call(&c->acks);
+	for (;;) {
+		if (c->rk != NULL)
+			rd_kafka_poll(c->rk, 0);
+		if (!ack_source_read(&c->acks, on_ack, c) || all_acked(c))
+			break;
+		int64_t left = until - timefmt_monotonic_ms();
+		if (left <= 0) {
+			log_warn("stopped before every line emitted was acknowledged; "
+			    "they come again to the next reader of the group");
+			break;
+		}
+		ack_source_wait(&c->acks, left < POLL_MS ? (int)left : POLL_MS);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "ack", required_argument, NULL, 'a' },
+		{ "brokers", required_argument, NULL, 'b' },
+		{ "topic", required_argument, NULL, 't' },
+		{ "log", required_argument, NULL, 'l' },
+		{ "exit", no_argument, NULL, 'e' },
+		{ "from", required_argument, NULL, 'f' },
+		{ "group", required_argument, NULL, 'g' },
+		{ "config", required_argument, NULL, 'F' },
+		{ "property", required_argument, NULL, 'X' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *ack_arg = NULL, *brokers_arg = NULL, *topic_arg = NULL, *log_arg = NULL;
+	const char *from_arg = NULL, *group_arg = NULL, *config_arg = NULL, *src, *v;
+	const char *ack_path, *brokers, *log_path, *from, *config, *exit_env;
+	const char **props = xmalloc((size_t)argc * sizeof(*props));
+	static struct consumer c;
+	int nprops = 0, opt, exit_opt = 0, status;
+
+	log_init(argv[0]);
+	while ((opt = getopt_long(argc, argv, "a:b:t:l:ef:g:F:X:hV", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'a': ack_arg = optarg; break;
+		case 'b': brokers_arg = optarg; break;
+		case 't': topic_arg = optarg; break;
+		case 'l': log_arg = optarg; break;
+		case 'e': exit_opt = 1; break;
+		case 'f': from_arg = optarg; break;
+		case 'g': group_arg = optarg; break;
+		case 'F': config_arg = optarg; break;
+		case 'X': props[nprops++] = optarg; break;
+		case 'h': usage(); break;
+		case 'V': opt_version(); break;
+		default: opt_usage_error(usage_text);
+		}
+	}
+	opt_done(argc, argv, 0, usage_text);
+	ack_path = opt_pick("--ack", ack_arg, "CASINO_SUB_ACK", NULL, &v);
+	brokers = opt_pick("--brokers", brokers_arg, "CASINO_KAFKA_BROKERS", NULL, &src);
+	c.topic = opt_pick("--topic", topic_arg, "CASINO_KAFKA_TOPIC", NULL, &src);
+	log_path = opt_pick("--log", log_arg, "CASINO_SUB_LOG", NULL, &src);
+	from = opt_pick("--from", from_arg, "CASINO_SUB_FROM", "start", &src);
+	opt_choice(src, from, "start end");
+	c.group = opt_pick("--group", group_arg, "CASINO_SUB_GROUP", NULL, &src);
+	config = opt_pick("--config", config_arg, "CASINO_KAFKA_CONFIG", NULL, &src);
+	exit_env = opt_env("CASINO_SUB_EXIT", "0");
+	c.stop_at_end = exit_opt || strcmp(exit_env, "0") != 0;
+	if ((log_path == NULL) == (brokers == NULL || c.topic == NULL)) {
+		log_error("want -b and -t for Kafka, or -l for a file log");
+		opt_usage_error(usage_text);
+	}
+	if (ack_path != NULL && c.group == NULL) {
+		log_error("--ack needs --group: only a group keeps a position to move");
+		opt_usage_error(usage_text);
+	}
+	c.acking = ack_path != NULL;
+	if (c.acking && ack_source_open(&c.acks, ack_path) < 0)
+		die(errno == EINVAL ? EX_USAGE : EX_IOERR, "cannot use the acknowledgement FIFO",
+		    LOG_STR("option", v), LOG_STR("path", ack_path), LOG_STR("error", strerror(errno)));
+	sig_init();
+	if (log_path != NULL) {
+		int64_t cursor = c.group != NULL ? cursor_open(&c, c.group) : -1;
+		c.cursor_saved = cursor;
+		part_of(&c, 0);
+		file_run(&c, log_path, from, cursor);
+	} else {
+		kafka_open(&c, brokers, from, config, props, nprops);
+		kafka_run(&c);
+	}
+	free(props);
+	out_flush();
+	status = out_status() > 0 ? out_status() : 0;
+	/* The stages after us see the end of their input and finish. */
+	close(STDOUT_FILENO);
+	if (c.acking)
+		wait_for_acks(&c, log_path != NULL ? file_on_ack : kafka_on_ack);
+	if (c.rk != NULL) {
+		rd_kafka_consumer_close(c.rk);
+		rd_kafka_destroy(c.rk);
+	}
+	if (c.cursor_path != NULL)
+		cursor_write(&c, file_done(&c));
+	if (c.fd > 0)
+		close(c.fd);
+	if (c.acking)
+		ack_source_close(&c.acks);
+	free(c.cursor_path);
+	free(c.parts);
+	buf_free(&c.line);
+	buf_free(&c.src);
+	json_members_free(&c.scan.members);
+	return status;
+}
