@@ -1,0 +1,413 @@
+#!/usr/bin/env bats
+# At-least-once from the broker to the log (doc/design.md, "Delivery"):
+# casino-sub --group --ack | casino-fx | casino-describe | casino-tee-agg
+# --ack, each stage a process of its own joined by FIFOs, killed or stopped
+# mid-stream, healthy or while casino-fx holds events (its rates gone), over
+# the librdkafka mock cluster and over a file log; then restarted in the same
+# group. Every id must reach the log; duplicates stay within what was in
+# flight.
+load helpers
+
+# Events per run: enough to be mid-stream at each kill on two busy cores.
+EVENTS=3000
+
+setup() {
+	T=$BATS_TEST_TMPDIR
+	PIDS=()
+	RUN=0
+	export CASINO_STATE_DIR=$T/state
+	FAST_GROUP=(-X session.timeout.ms=6000 -X heartbeat.interval.ms=500)
+	cp "$CASINO_ROOT/share/rates.json" "$T/rates.json"
+	casino-gen -n "$EVENTS" -s 7 -T 2024-01-01T00:00:00Z >"$T/events"
+}
+
+teardown() {
+	stop_pids "${PIDS[@]}"
+}
+
+# bg CMD...: in the background, stdin from $IN, stdout to $OUT (appended
+# with APPEND=1), stderr appended to $ERR; LAST_PID and PIDS get its pid.
+bg() {
+	if [ "${APPEND:-0}" = 1 ]; then
+		"$@" <"${IN:-/dev/null}" >>"${OUT:-/dev/null}" 2>>"${ERR:-$T/stderr}" &
+	else
+		"$@" <"${IN:-/dev/null}" >"${OUT:-/dev/null}" 2>>"${ERR:-$T/stderr}" &
+	fi
+	LAST_PID=$!
+	PIDS+=("$LAST_PID")
+}
+
+start_cluster() {
+	OUT=$T/bootstrap bg kafka-mock -p 4 casino-events casino-enriched \
+		casino-events-1 casino-events-2 casino-events-3 casino-events-4 casino-events-5
+	wait_until 10 test -s "$T/bootstrap"
+	BROKERS=$(cat "$T/bootstrap")
+	KAFKA=kafka://$BROKERS/casino-events
+}
+
+# publish URL: the events in chunks of 100, one every 0.2 s, in the
+# background (PUBLISHER), so that the pipeline is mid-stream at a kill.
+publish() {
+	split -l 100 "$T/events" "$T/chunk."
+	# shellcheck disable=SC2016 # for the inner bash
+	bg bash -c 'for f in "$1".*; do casino-pub "$2" <"$f" || exit; sleep 0.2; done' \
+		bash "$T/chunk" "$1"
+	PUBLISHER=$LAST_PID
+}
+
+# start_pipeline URL: one run of the pipeline, appending to $T/log; its
+# processes in SUB FX DESC AGG.
+start_pipeline() {
+	local p=$T/pipe$((++RUN)) group=()
+	mkfifo "$p.a" "$p.b" "$p.c"
+	[[ $1 != kafka://* ]] || group=("${FAST_GROUP[@]}")
+	OUT=$p.a ERR=$T/sub.$RUN.err bg casino-sub "${group[@]}" -g grp --ack="$T/ack" "$1"
+	SUB=$LAST_PID
+	IN=$p.a OUT=$p.b ERR=$T/fx.$RUN.err bg casino-fx -a 1 -u "file://$T/rates.json" -r "$T/fx.rej"
+	FX=$LAST_PID
+	IN=$p.b OUT=$p.c ERR=$T/describe.$RUN.err bg casino-describe
+	DESC=$LAST_PID
+	IN=$p.c OUT=$T/log APPEND=1 ERR=$T/agg.$RUN.err bg casino-tee-agg --ack="$T/ack" -o "$T/snap"
+	AGG=$LAST_PID
+}
+
+# Waits for every process of the pipeline to end (30 s at most each).
+pipeline_gone() {
+	local pid
+	for pid in "$SUB" "$FX" "$DESC" "$AGG"; do
+		wait_until 30 process_gone "$pid" || fail "pid $pid still running"
+		wait "$pid" 2>/dev/null || true
+	done
+}
+
+# Succeeds once the log holds $1 lines.
+log_has() {
+	[ -e "$T/log" ] && [ "$(wc -l <"$T/log")" -ge "$1" ]
+}
+
+# Succeeds once the log holds every id at least once.
+all_ids_logged() {
+	[ "$(jq -r .id "$T/log" | sort -u | wc -l)" -eq "$EVENTS" ]
+}
+
+# missing and duplicated events in the log; no src written.
+count_log() {
+	local unique lines
+	unique=$(jq -r .id "$T/log" | sort -u | wc -l)
+	lines=$(wc -l <"$T/log")
+	MISSING=$((EVENTS - unique))
+	DUPLICATED=$((lines - unique))
+	run ! grep -q '"src"' "$T/log"
+}
+
+# rates_off: casino-fx loses its rates and holds (its warning is there).
+rates_off() {
+	mv "$T/rates.json" "$T/rates.off"
+	wait_until 15 grep -q '"level":"warn"' "$T/fx.$RUN.err" || fail "casino-fx did not hold"
+	# Held longer than the commit interval (1 s).
+	sleep 2.5
+}
+
+rates_on() {
+	[ ! -e "$T/rates.off" ] || mv "$T/rates.off" "$T/rates.json"
+}
+
+# kill_and_restart URL VICTIM healthy|held AT: SIGKILL VICTIM (sub fx
+# describe agg all) once the log holds AT lines, stop the rest with
+# SIGTERM, restart in the same group and read to the end; MISSING and
+# DUPLICATED are then set.
+kill_and_restart() {
+	local url=$1 victim=$2 mode=$3 at=$4 pids=()
+	start_pipeline "$url"
+	[ -n "${PUBLISHER:-}" ] || publish "$url"
+	wait_until 60 log_has "$at" || fail "no $at lines: $(tail -n 3 "$T"/*.err)"
+	[ "$mode" = healthy ] || rates_off
+	case $victim in
+	sub) pids=("$SUB") ;;
+	fx) pids=("$FX") ;;
+	describe) pids=("$DESC") ;;
+	agg) pids=("$AGG") ;;
+	all) pids=("$SUB" "$FX" "$DESC" "$AGG") ;;
+	esac
+	kill -KILL "${pids[@]}"
+	# The survivors are stopped, as a supervisor would, then all restart.
+	kill -TERM "$SUB" "$FX" "$DESC" "$AGG" 2>/dev/null || true
+	pipeline_gone
+	rates_on
+	start_pipeline "$url"
+	wait_until 90 all_ids_logged || fail "ids missing after the restart: $(tail -n 3 "$T"/*.err)"
+	# Whatever may still come in, then the count.
+	wait "$PUBLISHER"
+	sleep 1
+	kill -TERM "$SUB"
+	pipeline_gone
+	count_log
+	echo "$url $victim $mode at $at: missing $MISSING duplicated $DUPLICATED" >&3
+}
+
+# The bound stated in casino-sub(1): at most what was in flight, which on
+# this pipeline (three pipes, the stages' buffers, 1 s of commits) stays
+# under this many events.
+DUP_BOUND=2000
+
+@test "kafka, SIGKILL of casino-sub, casino-fx, casino-describe, casino-tee-agg, all: 0 missing" {
+	start_cluster
+	local victim at=400
+	for victim in sub fx describe agg all; do
+		kill_and_restart "$KAFKA" "$victim" healthy "$at"
+		[ "$MISSING" -eq 0 ] || fail "$victim: $MISSING missing"
+		[ "$DUPLICATED" -le "$DUP_BOUND" ] || fail "$victim: $DUPLICATED duplicated"
+		# The next run starts from an empty log, in the same group, with
+		# nothing left to read: the group's position is at the end.
+		: >"$T/log"
+		EVENTS=0
+		start_pipeline "$KAFKA"
+		sleep 3
+		kill -TERM "$SUB"
+		pipeline_gone
+		[ ! -s "$T/log" ] || fail "after $victim the group read again: $(wc -l <"$T/log") lines"
+		EVENTS=3000
+		# A fresh group and publisher for the next victim.
+		kafka_reset
+		at=$((at + 500))
+	done
+}
+
+# The next victim's run: a new topic position for a new group name.
+kafka_reset() {
+	wait "$PUBLISHER" || true
+	PUBLISHER=
+	rm -f "$T/log" "$T/chunk."*
+	GROUP_RUN=$((${GROUP_RUN:-0} + 1))
+	KAFKA=kafka://$BROKERS/casino-events-$GROUP_RUN
+}
+
+@test "kafka, held longer than a commit, SIGKILL of casino-sub, casino-tee-agg, all: 0 missing" {
+	start_cluster
+	local victim
+	for victim in sub agg all; do
+		kill_and_restart "$KAFKA" "$victim" held 900
+		[ "$MISSING" -eq 0 ] || fail "$victim: $MISSING missing"
+		[ "$DUPLICATED" -le "$DUP_BOUND" ] || fail "$victim: $DUPLICATED duplicated"
+		kafka_reset
+	done
+}
+
+@test "file log, SIGKILL of casino-sub, casino-describe, all, healthy and held: 0 missing" {
+	local victim mode n=0
+	for mode in healthy held; do
+		for victim in sub describe all; do
+			kill_and_restart "file:$T/events.log.$((++n))" "$victim" "$mode" 900
+			[ "$MISSING" -eq 0 ] || fail "$mode $victim: $MISSING missing"
+			[ "$DUPLICATED" -le "$DUP_BOUND" ] || fail "$mode $victim: $DUPLICATED duplicated"
+			wait "$PUBLISHER" || true
+			PUBLISHER=
+			rm -f "$T/log" "$T/chunk."* "$CASINO_STATE_DIR/file-groups/grp"
+		done
+	done
+}
+
+# sigterm_sub_alone URL: SIGTERM to casino-sub only, mid-stream; the rest
+# drains and ends; the restart reads on: nothing lost, nothing twice.
+sigterm_sub_alone() {
+	start_pipeline "$1"
+	publish "$1"
+	wait_until 60 log_has 1000 || fail "no 1000 lines"
+	kill -TERM "$SUB"
+	pipeline_gone
+	start_pipeline "$1"
+	wait_until 90 all_ids_logged || fail "ids missing after the restart"
+	wait "$PUBLISHER"
+	sleep 1
+	kill -TERM "$SUB"
+	pipeline_gone
+	count_log
+	echo "$1 SIGTERM casino-sub: missing $MISSING duplicated $DUPLICATED" >&3
+	assert_equal "$MISSING" 0
+	assert_equal "$DUPLICATED" 0
+}
+
+@test "kafka: SIGTERM of casino-sub alone: 0 missing, 0 duplicated" {
+	start_cluster
+	sigterm_sub_alone "$KAFKA"
+}
+
+@test "file log: SIGTERM of casino-sub alone: 0 missing, 0 duplicated" {
+	sigterm_sub_alone "file:$T/events.log"
+}
+
+# sigterm_all_held URL: SIGTERM to every process while casino-fx holds.
+sigterm_all_held() {
+	start_pipeline "$1"
+	publish "$1"
+	wait_until 60 log_has 1000 || fail "no 1000 lines"
+	rates_off
+	kill -TERM "$SUB" "$FX" "$DESC" "$AGG"
+	pipeline_gone
+	# casino-fx saved what it held to its reject file.
+	[ -s "$T/fx.rej" ]
+	rates_on
+	start_pipeline "$1"
+	wait_until 90 all_ids_logged || fail "ids missing after the restart"
+	wait "$PUBLISHER"
+	kill -TERM "$SUB"
+	pipeline_gone
+	count_log
+	echo "$1 SIGTERM all, held: missing $MISSING duplicated $DUPLICATED" >&3
+	assert_equal "$MISSING" 0
+}
+
+@test "kafka: SIGTERM of everything while casino-fx holds: 0 missing" {
+	start_cluster
+	sigterm_all_held "$KAFKA"
+}
+
+@test "file log: SIGTERM of everything while casino-fx holds: 0 missing" {
+	sigterm_all_held "file:$T/events.log"
+}
+
+@test "scale-out: two workers and an aggregator, a worker SIGKILLed mid-stream: every id, per-player order" {
+	local w ack
+	start_cluster
+	for w in 1 2; do
+		mkfifo "$T/w$w.a" "$T/w$w.b" "$T/w$w.c"
+		ack=$T/w$w.ack
+		OUT=$T/w$w.a ERR=$T/w$w.err bg casino-sub "${FAST_GROUP[@]}" -g enrich --ack="$ack" "$KAFKA"
+		eval "W${w}_SUB=$LAST_PID"
+		IN=$T/w$w.a OUT=$T/w$w.b bg casino-fx -u "file://$T/rates.json"
+		eval "W${w}_FX=$LAST_PID"
+		IN=$T/w$w.b OUT=$T/w$w.c bg casino-describe
+		eval "W${w}_DESC=$LAST_PID"
+		IN=$T/w$w.c ERR=$T/w$w.pub.err bg casino-pub --ack="$ack" "kafka://$BROKERS/casino-enriched"
+		eval "W${w}_PUB=$LAST_PID"
+	done
+	mkfifo "$T/agg.in"
+	OUT=$T/agg.in ERR=$T/aggsub.err bg casino-sub "${FAST_GROUP[@]}" -g agg --ack="$T/agg.ack" \
+		"kafka://$BROKERS/casino-enriched"
+	AGG_SUB=$LAST_PID
+	IN=$T/agg.in OUT=$T/log ERR=$T/agg.err bg casino-tee-agg --ack="$T/agg.ack" -o "$T/snap"
+	AGG=$LAST_PID
+	wait_until 30 grep -q '"partitions assigned"' "$T/w2.err"
+	publish "$KAFKA"
+	wait_until 60 log_has 800 || fail "no 800 lines: $(tail -n 3 "$T"/*.err)"
+	# shellcheck disable=SC2153 # set by eval above
+	kill -KILL "$W1_SUB" "$W1_FX" "$W1_DESC" "$W1_PUB"
+	# Worker 2 takes worker 1's partitions once its session times out.
+	wait_until 90 all_ids_logged || fail "ids missing: $(tail -n 3 "$T"/*.err)"
+	wait "$PUBLISHER"
+	count_log
+	echo "scale-out, worker SIGKILLed: missing $MISSING duplicated $DUPLICATED" >&3
+	assert_equal "$MISSING" 0
+	# Per player, the ids seen for the first time only grow.
+	run jq -r '"\(.player_id) \(.id)"' "$T/log"
+	assert_success
+	printf '%s\n' "$output" | awk '
+		seen[$2]++ { next }
+		{ if (($1 in last) && $2 <= last[$1]) { print "player " $1 ": " $2 " after " last[$1]; bad = 1 }
+		  last[$1] = $2 }
+		END { exit bad }'
+}
+
+@test "the src key passes through casino-fx, casino-player and casino-describe" {
+	CASINO_DB=$(casino-db start 2>/dev/null)
+	export CASINO_DB
+	casino-db migrate 2>/dev/null
+	head -n 50 "$T/events" | jq -c '. + {src: "casino-events/2/\(.id)"}' >"$T/in"
+	run --separate-stderr bash -c 'casino-fx -u "file://$1" <"$2" | casino-player | casino-describe' \
+		bash "$T/rates.json" "$T/in"
+	casino-db stop >/dev/null 2>&1
+	assert_success
+	[ "${#lines[@]}" -eq 50 ]
+	# Each stage did its work on the way.
+	assert_output --partial '"amount_eur":'
+	assert_output --partial '"description":'
+	run jq -r '"\(.src) \(.id)"' <<<"$output"
+	assert_success
+	assert_output "$(jq -r '"\(.src) \(.id)"' "$T/in")"
+}
+
+@test "an acknowledging sink: no src written, acks per stream, a line without src once warned" {
+	mkfifo "$T/ack"
+	cat "$T/ack" >"$T/acks" &
+	PIDS+=($!)
+	{
+		head -n 3 "$T/events" | jq -c '. + {src: "t/\(.id % 2)/\(.id)"}'
+		sed -n 4,5p "$T/events"
+	} >"$T/in"
+	run --separate-stderr casino-tee-agg --ack "$T/ack" -o "$T/snap" <"$T/in"
+	assert_success
+	assert_output "$(head -n 5 "$T/events")"
+	wait_until 5 process_gone "${PIDS[0]}"
+	# One ack per stream and write: the last position of each.
+	assert_equal "$(sort "$T/acks")" "$(printf 't/0/2\nt/1/3')"
+	assert_equal "$(grep -c '"level":"warn"' <<<"$stderr")" 1
+	[[ $stderr == *'"msg":"a line without src was written but cannot be acknowledged'* ]]
+}
+
+@test "a sink without a reader on its FIFO goes on; the FIFO is created" {
+	head -n 20 "$T/events" | jq -c '. + {src: "t/0/\(.id)"}' >"$T/in"
+	run --separate-stderr casino-tee-agg --ack "$T/ack" -o "$T/snap" <"$T/in"
+	assert_success
+	assert_equal "$(printf '%s\n' "$output" | wc -l)" 20
+	[ -p "$T/ack" ]
+	CASINO_AGG_ACK=$T/ack2 run --separate-stderr casino-tee-agg -o "$T/snap" <"$T/in"
+	assert_success
+	[ -p "$T/ack2" ]
+}
+
+@test "an acknowledgement FIFO path that is a regular file: usage error, 64" {
+	: >"$T/plain"
+	run --separate-stderr casino-tee-agg --ack "$T/plain" </dev/null
+	assert_failure 64
+	[[ $stderr == *'"msg":"cannot use the acknowledgement FIFO"'* ]]
+	run --separate-stderr casino-sub -e -g g --ack "$T/plain" "file:$T/events"
+	assert_failure 64
+	run --separate-stderr casino-pub --ack "$T/plain" kafka://127.0.0.1:1/t </dev/null
+	assert_failure 64
+	run --separate-stderr casino-consume -g g --ack "$T/plain" -l "$T/events"
+	assert_failure 64
+}
+
+@test "file log groups: --from only places a new group; a group resumes at its cursor" {
+	head -n 10 "$T/events" >"$T/events.log"
+	run --separate-stderr casino-sub -e -g late --from end "file:$T/events.log"
+	assert_success
+	assert_output ''
+	run --separate-stderr casino-sub -e -g early "file:$T/events.log"
+	assert_success
+	assert_equal "${#lines[@]}" 10
+	# src: the byte offset just past each line.
+	assert_equal "$(jq -r .src <<<"${lines[9]}")" "$(stat -c %s "$T/events.log")"
+	sed -n 11,15p "$T/events" >>"$T/events.log"
+	# Both resume where they stopped, whatever --from says now.
+	run --separate-stderr casino-sub -e -g late --from start "file:$T/events.log"
+	assert_success
+	assert_equal "$(jq -r .id <<<"$output" | tr '\n' ' ')" "$(sed -n 11,15p "$T/events" | jq -r .id | tr '\n' ' ')"
+	run --separate-stderr casino-sub -e -g early --from end "file:$T/events.log"
+	assert_equal "${#lines[@]}" 5
+	[ -f "$CASINO_STATE_DIR/file-groups/early" ]
+	run --separate-stderr casino-sub -e -g ../x "file:$T/events.log"
+	assert_failure 64
+}
+
+@test "casino-pub stopped with messages it cannot deliver: waits, counts them, exits 69" {
+	start_cluster
+	mkfifo "$T/in"
+	IN=$T/in ERR=$T/pub.err bg casino-pub -X message.timeout.ms=60000 "$KAFKA"
+	local pub=$LAST_PID
+	exec 7>"$T/in"
+	head -n 5 "$T/events" >&7
+	# The cluster goes; what comes now cannot be delivered.
+	stop_pids "${PIDS[0]}"
+	head -n 20 "$T/events" | tail -n 15 >&7
+	# Time to read them (the count below wants one at least).
+	sleep 0.5
+	kill -TERM "$pub"
+	local status=0
+	wait "$pub" || status=$?
+	exec 7>&-
+	assert_equal "$status" 69
+	run jq -r 'select(.msg | startswith("stopped with messages not delivered")) | .undelivered' "$T/pub.err"
+	assert_success
+	[ "$output" -ge 1 ]
+}
