@@ -10,7 +10,7 @@ load helpers
 SKIP=(
 	'README.md: make run -- port 80 until interrupted; make test runs this suite'
 	'README.md: make check-asan -- make test, check-asan, install and the benches: this suite again, installing, minutes'
-	'README.md: kafka://$K -- a Kafka cluster at $K'
+	'README.md: kafka://$K -- a Kafka cluster at $K: run against the mock cluster by its own test below'
 	'README.md: access_key=$CASINO_FX_KEY -- a live rate API and its key'
 	'README.md: prometheus --config.file -- a Prometheus on port 9090 until interrupted (metrics.bats runs one)'
 	'README.md: --virtual-time-budget -- a picture of a running casino-serve (dashboard.bats does this)'
@@ -19,6 +19,7 @@ SKIP=(
 	'man/casino-replay.1: api.exchangerate.host -- a live rate API and its key'
 	'man/casino-player.1: db.example.com -- a remote database'
 	'man/casino-produce.1: 127.0.0.1:9092 -- a Kafka broker'
+	'man/casino-consume.1: 127.0.0.1:9092 -- a Kafka broker'
 	'man/casino-pub.1: k1:9093 -- Kafka brokers with TLS'
 	'man/casino-sub.1: k1:9092 -- Kafka brokers'
 	'man/casino-run.1: casino-run > events.log -- port 80; the curl is typed in a second terminal'
@@ -208,6 +209,7 @@ tests_examples() {
 
 @test "README.md examples run" { run_examples README.md; }
 @test "casino-append(1) examples run" { run_examples man/casino-append.1; }
+@test "casino-consume(1) examples run" { run_examples man/casino-consume.1; }
 @test "casino-db(1) examples run" { run_examples man/casino-db.1; }
 @test "casino-describe(1) examples run" { run_examples man/casino-describe.1; }
 @test "casino-fx(1) examples run" { run_examples man/casino-fx.1; }
@@ -222,3 +224,34 @@ tests_examples() {
 @test "casino-sub(1) examples run" { run_examples man/casino-sub.1; }
 @test "casino-tee-agg(1) examples run" { run_examples man/casino-tee-agg.1; }
 @test "casino(7) examples run" { run_examples man/casino.7; }
+
+# The README's scale-out commands, as written, against a mock cluster at $K:
+# the source, a worker and the aggregator run until the log holds events
+# enriched by every stage, each acknowledged (no src left in the log).
+@test "README.md: the scale-out commands run against a mock cluster" {
+	local dir=$BATS_TEST_TMPDIR/scale text mock ex
+	mkdir -p "$dir"
+	text=$(tests_examples README.md | awk '/^#@ /{ if (found) exit; buf = ""; next }
+		{ buf = buf $0 "\n" } /kafka:\/\/\$K/{ found = 1 } END { printf "%s", buf }')
+	[[ $text == *'casino-tee-agg --ack='* ]]
+	kafka-mock -p 4 casino-events casino-enriched </dev/null >"$dir/bootstrap" 2>"$dir/mock.err" &
+	mock=$!
+	wait_until 10 test -s "$dir/bootstrap"
+	script_for "$text" "$(free_port)" "$dir" >"$dir/.example"
+	(
+		cd "$dir"
+		export K CASINO_RUNDIR=$dir/run CASINO_FX_URL=file://$CASINO_ROOT/share/rates.json
+		K=$(cat bootstrap)
+		exec bash .example >.out 2>.err
+	) &
+	ex=$!
+	wait_until 60 test -s "$dir/events.log" || fail "no log: $(tail -n 5 "$dir/.err")"
+	wait_until 30 grep -q '"description":' "$dir/events.log"
+	stop_pids "$ex" "$mock"
+	run grep -c '"amount_eur":' "$dir/events.log"
+	assert_success
+	run grep -q '"src"' "$dir/events.log"
+	assert_failure
+	run grep -e '"level":"error"' -e '^usage:' "$dir/.err"
+	assert_failure
+}
