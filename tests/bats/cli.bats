@@ -31,7 +31,7 @@ programs() {
 @test "install puts every program in bin/" {
 	run programs
 	for p in casino-gen casino-fx casino-player casino-describe casino-tee-agg \
-		casino-http-handler casino-append casino-produce \
+		casino-http-handler casino-append casino-produce casino-consume \
 		casino-run casino-serve casino-db casino-pub casino-sub; do
 		assert_line "$p"
 	done
@@ -110,6 +110,10 @@ grammar() {
 		[ ! -s "$T/log" ] ;;
 	casino-produce)
 		run -0 timeout 30 casino-produce --brokers=127.0.0.1:1 --topic=t </dev/null ;;
+	casino-consume)
+		echo "$event" >"$T/consume.log"
+		run -0 casino-consume --log="$T/consume.log" --group=g --exit
+		[ "$(jq -r .src <<<"$output")" = "$(stat -c %s "$T/consume.log")" ] ;;
 	casino-db)
 		run -4 casino-db status --port=5432 ;;
 	casino-pub)

@@ -267,31 +267,26 @@ sigterm_all_held() {
 }
 
 @test "scale-out: two workers and an aggregator, a worker SIGKILLed mid-stream: every id, per-player order" {
-	local w ack
+	local w ack worker1=()
 	start_cluster
 	for w in 1 2; do
 		mkfifo "$T/w$w.a" "$T/w$w.b" "$T/w$w.c"
 		ack=$T/w$w.ack
 		OUT=$T/w$w.a ERR=$T/w$w.err bg casino-sub "${FAST_GROUP[@]}" -g enrich --ack="$ack" "$KAFKA"
-		eval "W${w}_SUB=$LAST_PID"
 		IN=$T/w$w.a OUT=$T/w$w.b bg casino-fx -u "file://$T/rates.json"
-		eval "W${w}_FX=$LAST_PID"
 		IN=$T/w$w.b OUT=$T/w$w.c bg casino-describe
-		eval "W${w}_DESC=$LAST_PID"
 		IN=$T/w$w.c ERR=$T/w$w.pub.err bg casino-pub --ack="$ack" "kafka://$BROKERS/casino-enriched"
-		eval "W${w}_PUB=$LAST_PID"
+		# Worker 1's four processes, the last four started.
+		[ "$w" -ne 1 ] || worker1=("${PIDS[@]: -4}")
 	done
 	mkfifo "$T/agg.in"
 	OUT=$T/agg.in ERR=$T/aggsub.err bg casino-sub "${FAST_GROUP[@]}" -g agg --ack="$T/agg.ack" \
 		"kafka://$BROKERS/casino-enriched"
-	AGG_SUB=$LAST_PID
 	IN=$T/agg.in OUT=$T/log ERR=$T/agg.err bg casino-tee-agg --ack="$T/agg.ack" -o "$T/snap"
-	AGG=$LAST_PID
 	wait_until 30 grep -q '"partitions assigned"' "$T/w2.err"
 	publish "$KAFKA"
 	wait_until 60 log_has 800 || fail "no 800 lines: $(tail -n 3 "$T"/*.err)"
-	# shellcheck disable=SC2153 # set by eval above
-	kill -KILL "$W1_SUB" "$W1_FX" "$W1_DESC" "$W1_PUB"
+	kill -KILL "${worker1[@]}"
 	# Worker 2 takes worker 1's partitions once its session times out.
 	wait_until 90 all_ids_logged || fail "ids missing: $(tail -n 3 "$T"/*.err)"
 	wait "$PUBLISHER"
