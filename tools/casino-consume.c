@@ -69,6 +69,7 @@ struct part {
 	int assigned, at_end;
 	int64_t emitted; /* offset of the last line emitted, -1 none */
 	int64_t acked;   /* offset of the last line acknowledged, -1 none */
+	int64_t stored;  /* acked as last stored for the commit */
 };
 
 struct consumer {
@@ -95,7 +96,7 @@ part_of(struct consumer *c, int32_t p)
 	if (p >= c->nparts) {
 		c->parts = xrealloc(c->parts, (size_t)(p + 1) * sizeof(*c->parts));
 		for (int32_t i = c->nparts; i <= p; i++)
-			c->parts[i] = (struct part){ 0, 0, -1, -1 };
+			c->parts[i] = (struct part){ 0, 0, -1, -1, -1 };
 		c->nparts = p + 1;
 	}
 	return &c->parts[p];
@@ -140,13 +141,25 @@ ack_ignored(const char *src, size_t n)
 
 /* ---- Kafka ---- */
 
+/* Stores offset + 1 of each partition's newest acknowledged line, in one
+ * call per batch of acks read. A partition no longer ours fails (_STATE):
+ * its new owner reads it. */
 static void
-kafka_store(struct consumer *c, int32_t partition, int64_t next_offset)
+kafka_store_acked(struct consumer *c)
 {
-	rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
+	rd_kafka_topic_partition_list_t *list = NULL;
 
-	rd_kafka_topic_partition_list_add(list, c->topic, partition)->offset = next_offset;
-	/* A partition no longer ours fails (_STATE): its new owner reads it. */
+	for (int32_t p = 0; p < c->nparts; p++) {
+		struct part *pt = &c->parts[p];
+		if (pt->acked <= pt->stored)
+			continue;
+		if (list == NULL)
+			list = rd_kafka_topic_partition_list_new(c->nparts);
+		rd_kafka_topic_partition_list_add(list, c->topic, p)->offset = pt->acked + 1;
+		pt->stored = pt->acked;
+	}
+	if (list == NULL)
+		return;
 	rd_kafka_offsets_store(c->rk, list);
 	rd_kafka_topic_partition_list_destroy(list);
 }
@@ -165,10 +178,16 @@ kafka_on_ack(void *arg, const char *src, size_t n)
 		return;
 	}
 	struct part *pt = part_of(c, p);
-	if (off <= pt->acked)
-		return;
-	pt->acked = off;
-	kafka_store(c, p, off + 1);
+	if (off > pt->acked)
+		pt->acked = off;
+}
+
+/* Reads the acks that came and stores what they moved. */
+static void
+kafka_read_acks(struct consumer *c)
+{
+	ack_source_read(&c->acks, kafka_on_ack, c);
+	kafka_store_acked(c);
 }
 
 static void
@@ -190,7 +209,7 @@ mark_assigned(struct consumer *c, const rd_kafka_topic_partition_list_t *list, i
 {
 	for (int i = 0; i < list->cnt; i++) {
 		struct part *pt = part_of(c, list->elems[i].partition);
-		*pt = (struct part){ assigned, 0, -1, -1 };
+		*pt = (struct part){ assigned, 0, -1, -1, -1 };
 	}
 }
 
@@ -346,11 +365,11 @@ kafka_run(struct consumer *c)
 		rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, 0);
 		/* Acks are read when idle and every 256 messages when busy. */
 		if (c->acking && n % 256 == 0)
-			ack_source_read(&c->acks, kafka_on_ack, c);
+			kafka_read_acks(c);
 		if (m == NULL) {
 			out_flush();
 			if (c->acking)
-				ack_source_read(&c->acks, kafka_on_ack, c);
+				kafka_read_acks(c);
 			m = rd_kafka_consumer_poll(c->rk, POLL_MS);
 			if (m == NULL)
 				continue;
@@ -492,7 +511,7 @@ file_run(struct consumer *c, const char *path, const char *from, int64_t cursor)
 		    LOG_STR("path", path), LOG_INT("cursor", c->pos));
 		c->pos = 0;
 	}
-	c->parts[0] = (struct part){ 1, 0, c->pos, c->pos };
+	c->parts[0] = (struct part){ 1, 0, c->pos, c->pos, c->pos };
 	while (!sig_stop_requested() && out_status() == 0) {
 		buf_reserve(&in, READ_CHUNK);
 		ssize_t n = pread(c->fd, in.data + in.len, READ_CHUNK, c->pos + (int64_t)in.len);
@@ -540,9 +559,10 @@ wait_for_acks(struct consumer *c, void (*on_ack)(void *, const char *, size_t))
 
 	ack_source_last_call(&c->acks);
 	for (;;) {
+		int open = ack_source_read(&c->acks, on_ack, c);
 		if (c->rk != NULL)
-			rd_kafka_poll(c->rk, 0);
-		if (!ack_source_read(&c->acks, on_ack, c) || all_acked(c))
+			kafka_store_acked(c);
+		if (!open || all_acked(c))
 			break;
 		int64_t left = until - timefmt_monotonic_ms();
 		if (left <= 0) {

@@ -90,6 +90,13 @@ all_ids_logged() {
 	[ "$(jq -r .id "$T/log" | sort -u | wc -l)" -eq "$EVENTS" ]
 }
 
+# For a failure message: how many ids the log lacks, and the last records
+# of each process.
+missing_report() {
+	echo "$((EVENTS - $(jq -r .id "$T/log" | sort -u | wc -l))) ids missing"
+	tail -n 4 "$T"/*.err
+}
+
 # missing and duplicated events in the log; no src written.
 count_log() {
 	local unique lines
@@ -135,7 +142,7 @@ kill_and_restart() {
 	pipeline_gone
 	rates_on
 	start_pipeline "$url"
-	wait_until 90 all_ids_logged || fail "ids missing after the restart: $(tail -n 3 "$T"/*.err)"
+	wait_until 90 all_ids_logged || fail "after the restart: $(missing_report)"
 	# Whatever may still come in, then the count.
 	wait "$PUBLISHER"
 	sleep 1
@@ -216,7 +223,7 @@ sigterm_sub_alone() {
 	kill -TERM "$SUB"
 	pipeline_gone
 	start_pipeline "$1"
-	wait_until 90 all_ids_logged || fail "ids missing after the restart"
+	wait_until 90 all_ids_logged || fail "after the restart: $(missing_report)"
 	wait "$PUBLISHER"
 	sleep 1
 	kill -TERM "$SUB"
@@ -248,7 +255,7 @@ sigterm_all_held() {
 	[ -s "$T/fx.rej" ]
 	rates_on
 	start_pipeline "$1"
-	wait_until 90 all_ids_logged || fail "ids missing after the restart"
+	wait_until 90 all_ids_logged || fail "after the restart: $(missing_report)"
 	wait "$PUBLISHER"
 	kill -TERM "$SUB"
 	pipeline_gone
@@ -288,7 +295,7 @@ sigterm_all_held() {
 	wait_until 60 log_has 800 || fail "no 800 lines: $(tail -n 3 "$T"/*.err)"
 	kill -KILL "${worker1[@]}"
 	# Worker 2 takes worker 1's partitions once its session times out.
-	wait_until 90 all_ids_logged || fail "ids missing: $(tail -n 3 "$T"/*.err)"
+	wait_until 90 all_ids_logged || fail "$(missing_report)"
 	wait "$PUBLISHER"
 	count_log
 	echo "scale-out, worker SIGKILLed: missing $MISSING duplicated $DUPLICATED" >&3
