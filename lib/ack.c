@@ -130,8 +130,12 @@ ack_source_read(struct ack_source *s, void (*fn)(void *arg, const char *src, siz
 			continue;
 		if (got < 0) /* EAGAIN: nothing more now */
 			return 1;
-		if (got == 0) /* every writer gone */
-			return s->keep_fd >= 0;
+		if (got == 0) { /* no writer now: gone, or not come yet */
+			s->no_writer = 1;
+			return s->keep_fd >= 0 || !s->heard;
+		}
+		s->heard = 1;
+		s->no_writer = 0;
 		buf_append(&s->pending, chunk, (size_t)got);
 		size_t start = 0;
 		for (;;) {
@@ -153,7 +157,8 @@ ack_source_wait(struct ack_source *s, int timeout_ms)
 {
 	struct pollfd p = { .fd = s->fd, .events = POLLIN };
 
-	return poll(&p, 1, timeout_ms) > 0;
+	/* Without a writer poll reports a hang-up at once: just wait. */
+	return poll(&p, s->no_writer ? 0 : 1, timeout_ms) > 0;
 }
 
 void

@@ -38,12 +38,15 @@ int ack_event_src(const struct event *ev, const char **src, size_t *n);
 struct ack_source {
 	int fd;      /* read end, non-blocking */
 	int keep_fd; /* our own write end: no EOF while sinks come and go */
+	int heard;     /* an ack came: a sink has had the FIFO open */
+	int no_writer; /* the last read found no writer */
 	struct buf pending;
 };
 
 int ack_source_open(struct ack_source *s, const char *path);
 /* Calls fn for each whole ack that can be read now. Returns 1, or 0 once
- * every writer is gone after ack_source_last_call. */
+ * every sink that sent an ack has closed the FIFO, after
+ * ack_source_last_call (a sink that has not opened it yet is waited for). */
 int ack_source_read(struct ack_source *s, void (*fn)(void *arg, const char *src, size_t n),
 	void *arg);
 /* Wait up to timeout_ms for an ack or the end; 1 when something came. */

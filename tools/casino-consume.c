@@ -16,7 +16,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +26,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "ack.h"
-#include "atomicfile.h"
+#include "cursor.h"
 #include "buf.h"
 #include "event.h"
 #include "kafkaconf.h"
@@ -85,8 +84,7 @@ struct consumer {
 	/* file log */
 	int fd;
 	int64_t pos;           /* byte offset read up to */
-	int64_t cursor_saved;  /* the cursor file's offset */
-	char *cursor_path;
+	struct cursor cursor;  /* a group's position */
 	int64_t next_commit_ms;
 };
 
@@ -383,27 +381,20 @@ kafka_run(struct consumer *c)
 
 /* ---- file log ---- */
 
-static void
-cursor_write(struct consumer *c, int64_t offset)
-{
-	struct buf text = { 0 };
-
-	if (offset == c->cursor_saved)
-		return;
-	buf_printf(&text, "%" PRId64 "\n", offset);
-	if (atomicfile_write(c->cursor_path, text.data, text.len, 0600) < 0)
-		log_error("cannot write the group's cursor", LOG_STR("path", c->cursor_path),
-		    LOG_STR("error", strerror(errno)));
-	else
-		c->cursor_saved = offset;
-	buf_free(&text);
-}
-
 /* The position the group has finished: acknowledged, or handed over. */
 static int64_t
 file_done(const struct consumer *c)
 {
 	return c->acking ? c->parts[0].acked : c->parts[0].emitted;
+}
+
+/* Records the group's position; a failure is logged, the next try may do. */
+static void
+cursor_save(struct consumer *c)
+{
+	if (cursor_write(&c->cursor, file_done(c)) < 0)
+		log_error("cannot write the group's cursor", LOG_STR("path", c->cursor.path),
+		    LOG_STR("error", strerror(errno)));
 }
 
 static void
@@ -418,41 +409,6 @@ file_on_ack(void *arg, const char *src, size_t n)
 	}
 	if (off > c->parts[0].acked && off <= c->pos)
 		c->parts[0].acked = off;
-}
-
-/* The group's cursor file, $CASINO_STATE_DIR/file-groups/GROUP; the
- * offset it holds, or -1 when the group is new. */
-static int64_t
-cursor_open(struct consumer *c, const char *group)
-{
-	struct buf path = { 0 };
-	const char *state = opt_env("CASINO_STATE_DIR", NULL), *xdg = opt_env("XDG_STATE_HOME", NULL);
-	char text[32];
-	int64_t off = -1;
-
-	if (group[strspn(group, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")] != '\0' ||
-	    group[0] == '.')
-		die(EX_USAGE, "bad group name (want letters, digits, '.', '_', '-')", LOG_STR("group", group));
-	if (state != NULL)
-		buf_puts(&path, state);
-	else if (xdg != NULL)
-		buf_printf(&path, "%s/casino", xdg);
-	else
-		buf_printf(&path, "%s/.local/state/casino", opt_env("HOME", "."));
-	buf_puts(&path, "/file-groups");
-	if (dir_make(path.data, 0) < 0)
-		die(EX_IOERR, "cannot create the cursor folder", LOG_STR("path", path.data),
-		    LOG_STR("error", strerror(errno)));
-	buf_printf(&path, "/%s", group);
-	c->cursor_path = path.data;
-	int fd = open(path.data, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		ssize_t n = read(fd, text, sizeof(text) - 1);
-		close(fd);
-		if (n <= 1 || text[n - 1] != '\n' || ack_parse_file_src(text, (size_t)n - 1, &off) < 0)
-			die(EX_DATAERR, "the group's cursor file is damaged", LOG_STR("path", path.data));
-	}
-	return off;
 }
 
 /* Opens the log, waiting for it to appear; -1 at a stop. */
@@ -532,7 +488,7 @@ file_run(struct consumer *c, const char *path, const char *from, int64_t cursor)
 		if (c->acking)
 			ack_source_read(&c->acks, file_on_ack, c);
 		if (c->group != NULL && timefmt_monotonic_ms() >= c->next_commit_ms) {
-			cursor_write(c, file_done(c));
+			cursor_save(c);
 			c->next_commit_ms = timefmt_monotonic_ms() + COMMIT_MS;
 		}
 	}
@@ -640,10 +596,13 @@ main(int argc, char **argv)
 		    LOG_STR("option", v), LOG_STR("path", ack_path), LOG_STR("error", strerror(errno)));
 	sig_init();
 	if (log_path != NULL) {
-		int64_t cursor = c.group != NULL ? cursor_open(&c, c.group) : -1;
-		c.cursor_saved = cursor;
+		if (c.group != NULL && cursor_open(&c.cursor, c.group) < 0)
+			die(errno == EINVAL ? EX_USAGE : errno == EBADMSG ? EX_DATAERR : EX_IOERR,
+			    errno == EINVAL ? "bad group name (want letters, digits, '.', '_', '-')" :
+			    "cannot use the group's cursor file", LOG_STR("group", c.group),
+			    LOG_STR("path", c.cursor.path ? c.cursor.path : ""), LOG_STR("error", strerror(errno)));
 		part_of(&c, 0);
-		file_run(&c, log_path, from, cursor);
+		file_run(&c, log_path, from, c.group != NULL ? c.cursor.saved : -1);
 	} else {
 		kafka_open(&c, brokers, from, config, props, nprops);
 		kafka_run(&c);
@@ -659,13 +618,13 @@ main(int argc, char **argv)
 		rd_kafka_consumer_close(c.rk);
 		rd_kafka_destroy(c.rk);
 	}
-	if (c.cursor_path != NULL)
-		cursor_write(&c, file_done(&c));
+	if (c.cursor.path != NULL)
+		cursor_save(&c);
 	if (c.fd > 0)
 		close(c.fd);
 	if (c.acking)
 		ack_source_close(&c.acks);
-	free(c.cursor_path);
+	cursor_free(&c.cursor);
 	free(c.parts);
 	buf_free(&c.line);
 	buf_free(&c.src);

@@ -368,6 +368,16 @@ sigterm_all_held() {
 	assert_failure 64
 	run --separate-stderr casino-consume -g g --ack "$T/plain" -l "$T/events"
 	assert_failure 64
+	# The variables name the FIFO too, and the error names them.
+	CASINO_SUB_ACK=$T/plain run --separate-stderr casino-sub -e -g g "file:$T/events"
+	assert_failure 64
+	[[ $stderr == *'"option":"CASINO_SUB_ACK"'* ]]
+	CASINO_PUB_ACK=$T/plain run --separate-stderr casino-pub kafka://127.0.0.1:1/t </dev/null
+	assert_failure 64
+	[[ $stderr == *'"option":"CASINO_PUB_ACK"'* ]]
+	CASINO_AGG_ACK=$T/plain run --separate-stderr casino-tee-agg </dev/null
+	assert_failure 64
+	[[ $stderr == *'"option":"CASINO_AGG_ACK"'* ]]
 }
 
 @test "file log groups: --from only places a new group; a group resumes at its cursor" {
@@ -412,4 +422,22 @@ sigterm_all_held() {
 	run jq -r 'select(.msg | startswith("stopped with messages not delivered")) | .undelivered' "$T/pub.err"
 	assert_success
 	[ "$output" -ge 1 ]
+}
+
+@test "file log: an acknowledgement covers the lines a stage rejected before it" {
+	{
+		sed -n 1,2p "$T/events"
+		echo 'not an event'
+		sed -n 3,4p "$T/events"
+	} >"$T/events.log"
+	casino-sub -e -g g --ack="$T/ack" "file:$T/events.log" 2>"$T/sub.err" |
+		casino-fx -u "file://$T/rates.json" -r "$T/fx.rej" 2>"$T/fx.err" |
+		casino-tee-agg --ack="$T/ack" -o "$T/snap" >"$T/log"
+	assert_equal "$(cat "$T/fx.rej")" 'not an event'
+	assert_equal "$(wc -l <"$T/log")" 4
+	# The group's cursor is past every line: nothing comes again.
+	assert_equal "$(cat "$CASINO_STATE_DIR/file-groups/g")" "$(stat -c %s "$T/events.log")"
+	run --separate-stderr casino-sub -e -g g "file:$T/events.log"
+	assert_success
+	assert_output ''
 }
