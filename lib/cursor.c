@@ -33,6 +33,8 @@ cursor_open(struct cursor *c, const char *group)
 		buf_puts(&path, state);
 	else if (xdg != NULL)
 		buf_printf(&path, "%s/casino", xdg);
+	else if (getuid() == 0)
+		buf_puts(&path, "/var/lib/casino");
 	else
 		buf_printf(&path, "%s/.local/state/casino", opt_env("HOME", "."));
 	buf_puts(&path, "/file-groups");

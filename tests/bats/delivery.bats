@@ -182,7 +182,6 @@ DUP_BOUND=2000
 
 # The next victim's run: a new topic position for a new group name.
 kafka_reset() {
-	wait "$PUBLISHER" || true
 	PUBLISHER=
 	rm -f "$T/log" "$T/chunk."*
 	GROUP_RUN=$((${GROUP_RUN:-0} + 1))
@@ -207,7 +206,6 @@ kafka_reset() {
 			kill_and_restart "file:$T/events.log.$((++n))" "$victim" "$mode" 900
 			[ "$MISSING" -eq 0 ] || fail "$mode $victim: $MISSING missing"
 			[ "$DUPLICATED" -le "$DUP_BOUND" ] || fail "$mode $victim: $DUPLICATED duplicated"
-			wait "$PUBLISHER" || true
 			PUBLISHER=
 			rm -f "$T/log" "$T/chunk."* "$CASINO_STATE_DIR/file-groups/grp"
 		done
@@ -430,9 +428,11 @@ sigterm_all_held() {
 		echo 'not an event'
 		sed -n 3,4p "$T/events"
 	} >"$T/events.log"
-	casino-sub -e -g g --ack="$T/ack" "file:$T/events.log" 2>"$T/sub.err" |
-		casino-fx -u "file://$T/rates.json" -r "$T/fx.rej" 2>"$T/fx.err" |
-		casino-tee-agg --ack="$T/ack" -o "$T/snap" >"$T/log"
+	# casino-fx's 65 for the bad line is the pipeline's status.
+	# shellcheck disable=SC2016 # for the inner bash
+	run -65 bash -c 'set -o pipefail; casino-sub -e -g g --ack="$1/ack" "file:$1/events.log" |
+		casino-fx -u "file://$1/rates.json" -r "$1/fx.rej" |
+		casino-tee-agg --ack="$1/ack" -o "$1/snap" >"$1/log"' bash "$T"
 	assert_equal "$(cat "$T/fx.rej")" 'not an event'
 	assert_equal "$(wc -l <"$T/log")" 4
 	# The group's cursor is past every line: nothing comes again.
