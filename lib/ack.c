@@ -285,6 +285,7 @@ ack_sink_flushed(void *arg)
 void
 ack_sink_close(struct ack_sink *k)
 {
+	k->retry_ms = 0; /* the last acks: try the FIFO now whatever the pace */
 	ack_sink_send(k);
 	if (k->fd >= 0)
 		close(k->fd);
