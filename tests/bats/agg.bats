@@ -86,7 +86,8 @@ mtime_changed() {
 @test "agg: --help prints usage on stdout and exits 0" {
 	run --separate-stderr casino-tee-agg --help
 	assert_success
-	assert_line --index 0 "usage: casino-tee-agg [-c event|wall] [-i ms] [-o file] [-r file]"
+	assert_line --index 0 "usage: casino-tee-agg [-a fifo] [-c event|wall] [-i ms] [-o file] [-r file]"
+	assert_output --partial "CASINO_AGG_ACK"
 	assert_output --partial "CASINO_AGG_SNAPSHOT"
 	[ -z "$stderr" ]
 	run casino-tee-agg -h
