@@ -49,8 +49,8 @@ publish(long long now, long long sum)
 	buf_puts(&text, "{\"stage\":");
 	buf_json_string(&text, stage_name, strlen(stage_name));
 	buf_printf(&text, ",\"pid\":%ld,\"in\":%llu,\"out\":%llu,\"rejected\":%llu,"
-	    "\"held\":%llu,\"held_since_ms\":%lld", (long)getpid(), health.in, health.out,
-	    health.rejected, health.held, health.held_since_ms);
+	    "\"pending\":%llu,\"held\":%llu,\"held_since_ms\":%lld", (long)getpid(), health.in,
+	    health.out, health.rejected, health_pending(), health.held, health.held_since_ms);
 	for (int i = 0; i < health.ncounters; i++)
 		buf_printf(&text, ",\"%s\":%lld", health.counter[i].name, health.counter[i].value);
 	buf_puts(&text, "}\n");
@@ -64,6 +64,14 @@ publish(long long now, long long sum)
 		    LOG_STR("path", path.data), LOG_STR("error", strerror(errno)));
 		publishing = 0;
 	}
+}
+
+unsigned long long
+health_pending(void)
+{
+	unsigned long long done = health.out + health.rejected;
+
+	return health.in > done ? health.in - done : 0;
 }
 
 void
@@ -80,6 +88,7 @@ health_open(const char *tool)
 	/* Files of stages killed earlier go now, not while a reader reads. */
 	health_sweep();
 	buf_printf(&path, "%s/%s.%ld.json", dir.data, tool, (long)getpid());
+	atexit(health_close); /* every exit path, die() included, removes it */
 	publishing = 1;
 	publish(coarse_ms(), checksum());
 }

@@ -8,9 +8,12 @@
  * blocking read).
  * A folder that cannot be written only disables publishing (one warning).
  *
- *   {"stage":"casino-fx","pid":42,"in":10,"out":9,"rejected":1,"held":0,
+ *   {"stage":"casino-fx","pid":42,"in":10,"out":9,"rejected":1,"pending":0,"held":0,
  *    "held_since_ms":0,"fetches_ok":3,"fetches_error":0,...}
  *
+ * pending is in - out - rejected: lines read and not yet written or
+ * rejected (held, or being worked on), so in = out + rejected + pending in
+ * every file. Events saved to the reject file at a stop count as rejected.
  * held_since_ms is the wall clock (ms since the epoch) when the oldest held
  * event was read, 0 when none is held; readers derive its age. The
  * reading side is lib/healthread. */
@@ -45,7 +48,9 @@ void health_due(void);
 /* Before a blocking read of fd: publish now if due, else wait on fd up to
  * the rest of the interval and publish if it stayed idle. */
 void health_idle(int fd);
-/* Remove the file. */
+/* Lines read and not yet written or rejected. */
+unsigned long long health_pending(void);
+/* Remove the file (also run at exit). */
 void health_close(void);
 
 #endif

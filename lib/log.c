@@ -1,3 +1,5 @@
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,48 +85,89 @@ field_value(struct buf *b, const struct log_field *f, int text)
 	}
 }
 
-void
-log_record(enum log_level level, const char *msg, ...)
+/* One record into b, as text for people or as JSON. */
+static void
+record_format(struct buf *b, int text, enum log_level level, const char *msg, va_list ap)
 {
-	struct buf b = { 0 };
 	struct log_field f;
 	struct civil_time c;
-	va_list ap;
 	int n = 0;
 
-	if (level < threshold)
-		return;
-	va_start(ap, msg);
-	if (as_text) {
-		buf_printf(&b, "%s: %s: %s", tool, level_text[level], msg);
+	if (text) {
+		buf_printf(b, "%s: %s: %s", tool, level_text[level], msg);
 		while ((f = va_arg(ap, struct log_field)).key != NULL) {
-			buf_puts(&b, n++ ? ", " : " (");
-			buf_printf(&b, "%s ", f.key);
-			field_value(&b, &f, 1);
+			buf_puts(b, n++ ? ", " : " (");
+			buf_printf(b, "%s ", f.key);
+			field_value(b, &f, 1);
 		}
-		buf_puts(&b, n ? ")\n" : "\n");
+		buf_puts(b, n ? ")\n" : "\n");
 	} else {
 		struct utc_time now = timefmt_now();
 
 		/* Always milliseconds: records of several tools sort as text. */
 		timefmt_civil(now.sec, &c);
-		buf_printf(&b, "{\"ts\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03dZ\",\"level\":\"%s\","
+		buf_printf(b, "{\"ts\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03dZ\",\"level\":\"%s\","
 		    "\"tool\":", c.year, c.month, c.day, c.hour, c.minute, c.second,
 		    (int)(now.nsec / 1000000), level_json[level]);
-		buf_json_string(&b, tool, strlen(tool));
-		buf_puts(&b, ",\"msg\":");
-		buf_json_string(&b, msg, strlen(msg));
+		buf_json_string(b, tool, strlen(tool));
+		buf_puts(b, ",\"msg\":");
+		buf_json_string(b, msg, strlen(msg));
 		while ((f = va_arg(ap, struct log_field)).key != NULL) {
-			buf_putc(&b, ',');
-			buf_json_string(&b, f.key, strlen(f.key));
-			buf_putc(&b, ':');
-			field_value(&b, &f, 0);
+			buf_putc(b, ',');
+			buf_json_string(b, f.key, strlen(f.key));
+			buf_putc(b, ':');
+			field_value(b, &f, 0);
 		}
-		buf_puts(&b, "}\n");
+		buf_puts(b, "}\n");
 	}
+}
+
+void
+log_record(enum log_level level, const char *msg, ...)
+{
+	struct buf b = { 0 };
+	va_list ap;
+
+	if (level < threshold)
+		return;
+	va_start(ap, msg);
+	record_format(&b, as_text, level, msg, ap);
 	va_end(ap);
 	/* One write per record keeps records whole when stages share stderr;
 	 * a failing stderr has nowhere to be reported. */
 	(void)fd_write_all(STDERR_FILENO, b.data, b.len);
+	buf_free(&b);
+}
+
+void
+log_final_record(enum log_level level, const char *msg, ...)
+{
+	const char *path = getenv("CASINO_COUNTS");
+	struct buf b = { 0 };
+	va_list ap;
+	int fd;
+
+	va_start(ap, msg);
+	if (level >= threshold) {
+		record_format(&b, as_text, level, msg, ap);
+		(void)fd_write_all(STDERR_FILENO, b.data, b.len);
+	}
+	va_end(ap);
+	if (path == NULL || *path == '\0') {
+		buf_free(&b);
+		return;
+	}
+	/* The wrapper's copy: JSON whatever the level and form, appended with
+	 * one write so the records of a pipeline's tools never interleave. */
+	b.len = 0;
+	va_start(ap, msg);
+	record_format(&b, 0, level, msg, ap);
+	va_end(ap);
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0 || fd_write_all(fd, b.data, b.len) < 0)
+		log_warn("cannot write the final counts (CASINO_COUNTS)", LOG_STR("path", path),
+		    LOG_STR("error", strerror(errno)));
+	if (fd >= 0)
+		close(fd);
 	buf_free(&b);
 }

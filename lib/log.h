@@ -36,6 +36,12 @@ const char *log_tool(void);
 /* msg, then struct log_field arguments ending with LOG_END. */
 void log_record(enum log_level level, const char *msg, ...);
 
+/* A tool's final counts, the record a wrapper (casino-run, casino-replay)
+ * reads: logged like log_record and, when CASINO_COUNTS names a file,
+ * appended to it in JSON whatever the threshold and form. */
+void log_final_record(enum log_level level, const char *msg, ...);
+#define log_final(level, ...) log_final_record(level, __VA_ARGS__, LOG_END)
+
 #define log_debug(...) log_record(LOG_DEBUG, __VA_ARGS__, LOG_END)
 #define log_info(...)  log_record(LOG_INFO, __VA_ARGS__, LOG_END)
 #define log_warn(...)  log_record(LOG_WARN, __VA_ARGS__, LOG_END)

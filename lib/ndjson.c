@@ -63,12 +63,12 @@ fill(struct line_reader *r)
 		r->buf = xrealloc(r->buf, r->cap);
 	}
 	if (!fd_readable(r->fd)) {
-		if (out_flush() < 0)
+		if (out_flush() < 0 && !r->draining)
 			return 0;
 		health_idle(r->fd);
 	}
 	for (;;) {
-		if (sig_stop_requested())
+		if (sig_stop_requested() && !r->draining)
 			return 0;
 		ssize_t n = read(r->fd, r->buf + r->end, r->cap - r->end);
 		if (n > 0) {
@@ -94,7 +94,7 @@ line_read(struct line_reader *r, const char **line, size_t *len)
 
 	/* After SIGINT/SIGTERM, whole lines already read are still handed out
 	 * (nothing read is dropped); fill() reads no more. */
-	if (out_status() != 0)
+	if (out_status() != 0 && !r->draining)
 		return LINE_END;
 	for (;;) {
 		char *begin = r->buf + r->start;

@@ -6,7 +6,8 @@
  * flushes stdout, so no event waits for more input to arrive.
  * SIGINT/SIGTERM (see sig_stop_requested) stop reading: the whole lines
  * already buffered are still returned, then LINE_END. A failed stdout ends
- * reading at once. */
+ * reading at once. A draining reader (a stage saving what it holds at a
+ * stop) ignores both and reads to the end of its input. */
 #ifndef CASINO_NDJSON_H
 #define CASINO_NDJSON_H
 #include <stddef.h>
@@ -22,6 +23,7 @@ struct line_reader {
 	size_t cap, start, end, max;
 	unsigned long lineno;
 	int eof, skipping;
+	int draining; /* read to the end: no stop request or stdout failure ends it */
 	void (*overflow)(void *arg, const char *chunk, size_t n, int first);
 	void *overflow_arg;
 };

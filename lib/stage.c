@@ -10,12 +10,15 @@
 #include "pipesize.h"
 #include "stage.h"
 
+/* After one failure nothing more is written: a gap would break the order
+ * of what was saved, and one record says it all. */
 static void
 reject_bytes(struct stage *st, const char *p, size_t n)
 {
-	if (st->reject_fd < 0 || fd_write_all(st->reject_fd, p, n) == 0)
+	if (st->reject_fd < 0 || st->reject_failed || fd_write_all(st->reject_fd, p, n) == 0)
 		return;
-	log_error("cannot write reject file", LOG_STR("error", strerror(errno)));
+	log_error("cannot write reject file", LOG_STR("path", st->reject_path),
+	    LOG_STR("error", strerror(errno)));
 	st->reject_failed = 1;
 }
 
@@ -46,6 +49,7 @@ stage_open(struct stage *st, const char *reject_path)
 	pipe_size_setup();
 	memset(st, 0, sizeof(*st));
 	st->reject_fd = -1;
+	st->reject_path = reject_path;
 	if (reject_path != NULL) {
 		st->reject_fd = open(reject_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 		if (st->reject_fd < 0)
@@ -131,6 +135,7 @@ stage_emit_without_key(struct stage *st, const struct event *ev, const char *key
 int
 stage_finish(struct stage *st)
 {
+	unsigned long long bad = health.rejected - st->saved;
 	int status;
 
 	out_flush();
@@ -138,21 +143,24 @@ stage_finish(struct stage *st)
 	health_close();
 	line_reader_free(&st->in);
 	buf_free(&st->out);
-	if (st->reject_fd >= 0 && close(st->reject_fd) < 0) {
-		log_error("cannot write reject file", LOG_STR("error", strerror(errno)));
+	if (st->reject_fd >= 0 && close(st->reject_fd) < 0 && !st->reject_failed) {
+		log_error("cannot write reject file", LOG_STR("path", st->reject_path),
+		    LOG_STR("error", strerror(errno)));
 		st->reject_failed = 1;
 	}
-	log_debug("end of run", LOG_INT("in", health.in), LOG_INT("out", health.out),
-	    LOG_INT("rejected", health.rejected),
-	    LOG_INT("held", health.in - health.out - health.rejected));
 	if (status < 0) /* reader went away: quiet success */
 		status = 0;
-	if (health.rejected > 0) {
-		log_info("input had bad lines", LOG_INT("rejected", health.rejected));
+	if (bad > 0) {
+		log_info("input had bad lines", LOG_INT("rejected", bad));
 		status = exit_worst(status, EX_DATAERR);
 	}
+	if (st->stopped_holding)
+		status = exit_worst(status, EX_UNAVAILABLE);
 	if (st->reject_failed)
 		status = exit_worst(status, EX_IOERR);
+	log_final(LOG_DEBUG, "end of run", LOG_INT("in", health.in), LOG_INT("out", health.out),
+	    LOG_INT("rejected", bad), LOG_INT("saved", st->saved),
+	    LOG_INT("pending", health_pending()), LOG_INT("status", status));
 	return status;
 }
 
@@ -175,16 +183,23 @@ exit_worst(int a, int b)
 }
 
 struct held_span {
-	unsigned long count, first_line, last_line;
+	unsigned long long saved, not_saved;
+	unsigned long first_line, last_line;
 	long long first_id, last_id;
 };
 
 static void
-hold_one(struct stage *st, struct held_span *h, const struct event *ev)
+save_one(struct stage *st, struct held_span *h, const struct event *ev)
 {
 	reject_bytes(st, ev->raw, ev->raw_len);
 	reject_bytes(st, "\n", 1);
-	if (h->count++ == 0) {
+	if (st->reject_fd >= 0 && !st->reject_failed) {
+		h->saved++;
+		health.rejected++; /* in the reject file now, no longer pending */
+	} else {
+		h->not_saved++;
+	}
+	if (h->saved + h->not_saved == 1) {
 		h->first_id = ev->id;
 		h->first_line = ev->lineno;
 	}
@@ -192,28 +207,28 @@ hold_one(struct stage *st, struct held_span *h, const struct event *ev)
 	h->last_line = ev->lineno;
 }
 
-unsigned long
-stage_hold_rest(struct stage *st, const struct event *held, size_t n)
+void
+stage_stop_holding(struct stage *st, const struct event *held, size_t n)
 {
 	struct held_span h = { 0 };
 	struct event ev;
 	size_t i;
 
+	st->stopped_holding = 1;
+	st->in.draining = 1;
+	health_hold(0);
 	for (i = 0; i < n; i++)
-		hold_one(st, &h, &held[i]);
-	/* After a stop the reader hands out only the lines already buffered. */
+		save_one(st, &h, &held[i]);
 	while (stage_next(st, &ev)) {
-		hold_one(st, &h, &ev);
+		save_one(st, &h, &ev);
 		event_free(&ev);
 	}
-	log_error(st->reject_fd >= 0 ?
-	    "stopped with events not done; not written, saved to the reject file" :
-	    "stopped with events not done; not written (no reject file)",
-	    LOG_INT("held", h.count), LOG_INT("first_event_id", h.first_id),
-	    LOG_INT("last_event_id", h.last_id), LOG_INT("first_line", h.first_line),
-	    LOG_INT("last_line", h.last_line));
-	if (st->in.end > st->in.start)
-		log_warn("stopped in the middle of a line; its bytes read so far are not kept",
-		    LOG_INT("line", st->in.lineno + 1), LOG_INT("bytes", st->in.end - st->in.start));
-	return h.count;
+	st->saved += h.saved;
+	log_error(h.not_saved == 0 ? "stopped holding events; saved to the reject file" :
+	    st->reject_fd < 0 ? "stopped holding events; not saved: no reject file" :
+	    "stopped holding events; not saved: the reject file cannot be written",
+	    LOG_INT("saved", h.saved), LOG_INT("not_saved", h.not_saved),
+	    LOG_INT("first_event_id", h.first_id), LOG_INT("last_event_id", h.last_id),
+	    LOG_INT("first_line", h.first_line), LOG_INT("last_line", h.last_line),
+	    LOG_STR("reject", st->reject_path));
 }

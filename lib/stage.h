@@ -3,9 +3,12 @@
  * logged (level error, its line number in "line", the reason in "msg"),
  * appended byte for byte to the --reject file, and counted. stage_finish
  * flushes and returns the exit code: 74 when stdout or the reject file
- * could not be written, 65 if any line was rejected, else 0 (also after
- * SIGPIPE, SIGINT or SIGTERM). It logs one debug record, "end of run",
- * with the lines in, out, rejected and held (casino-replay sums them up).
+ * could not be written, 69 after stage_stop_holding, 65 if any line was
+ * rejected, else 0 (also after SIGPIPE, SIGINT or SIGTERM). Its final
+ * record, "end of run" (log_final: level debug, and always in the
+ * CASINO_COUNTS file that casino-run and casino-replay read), gives the
+ * lines in, out, rejected (bad), saved (at a stop), pending (read and not
+ * finished: lost) and the exit status.
  *
  *   struct stage st; struct event ev;
  *   stage_open(&st, reject_path);
@@ -21,6 +24,9 @@ struct stage {
 	struct line_reader in;
 	int reject_fd;
 	int reject_failed; /* a write to the reject file failed: exit 74 */
+	const char *reject_path;
+	int stopped_holding; /* stage_stop_holding ran: exit 69 */
+	unsigned long long saved; /* events it saved to the reject file */
 	struct buf out;
 };
 
@@ -42,14 +48,16 @@ void stage_emit_key(struct stage *st, const struct event *ev, const char *key,
 /* ev without key (an upstream copy the stage must not pass on). */
 void stage_emit_without_key(struct stage *st, const struct event *ev, const char *key);
 int stage_finish(struct stage *st);
-/* At a stop (SIGINT/SIGTERM) with events the stage cannot finish: saves
- * held[0..n) and then every whole line still buffered, in input order, so
- * nothing behind a held event overtakes it. Each is appended byte for byte
- * (line + "\n") to the --reject file when there is one, for a later run to
- * replay; a bad line among them is rejected as usual. One error record
- * gives how many events were held and their first and last id and line.
- * Returns the number of events held (n and the valid lines after them). */
-unsigned long stage_hold_rest(struct stage *st, const struct event *held, size_t n);
+/* When the stage cannot finish what it holds — stopped (SIGINT/SIGTERM) or
+ * giving up on a service — save it: held[0..n) (n may be 0), then every
+ * line after them to the very end of the input (read on whatever the stop:
+ * the stages before stop too and close the pipe), appended byte for byte
+ * and in order to the --reject file; a bad line among them is rejected as
+ * usual. One error record gives how many were saved, their first and last
+ * id and line, and how many were not (no reject file, or one that failed:
+ * that failure is logged once and makes the exit 74). Afterwards
+ * stage_finish returns at least 69. */
+void stage_stop_holding(struct stage *st, const struct event *held, size_t n);
 
 /* The exit status that says the most of a and b, so no failure is hidden
  * behind a lesser one: 74 (I/O error) > 69 (events held, service

@@ -14,6 +14,7 @@
 #include "ndjson.h"
 #include "opt.h"
 #include "pipesize.h"
+#include "stage.h"
 #include "timefmt.h"
 
 static const char usage_text[] =
@@ -35,6 +36,20 @@ usage(void)
 	    "  -h, --help          this text\n"
 	    "  -V, --version       the version\n", usage_text);
 	exit(0);
+}
+
+/* Events handed to stdout, and those still in its buffer: only flushes
+ * that worked count, so the final record says what really went out. */
+static long long events_out, events_buffered;
+static size_t bytes_buffered;
+
+static void
+flush_events(void)
+{
+	if (out_flush() == 0)
+		events_out += events_buffered;
+	events_buffered = 0;
+	bytes_buffered = 0;
 }
 
 /* splitmix64: tiny, and the same sequence on every platform. */
@@ -127,7 +142,7 @@ main(int argc, char **argv)
 	double rate = -1; /* -1: the original's random gaps in real time */
 	uint64_t rng;
 	struct utc_time clock;
-	int synthetic = 0, c;
+	int synthetic = 0, past_end = 0, c;
 
 	log_init(argv[0]);
 	while ((c = getopt_long(argc, argv, "n:t:r:s:T:g:hV", longopts, NULL)) != -1) {
@@ -179,11 +194,11 @@ main(int argc, char **argv)
 				int64_t due = wall_start + (int64_t)((double)(id - 1) * 1000.0 / rate);
 				int64_t now = timefmt_monotonic_ms();
 				if (due > now) {
-					out_flush();
+					flush_events();
 					sig_sleep_ms(due - now);
 				}
 			} else if (rate < 0 && !synthetic) {
-				out_flush();
+				flush_events();
 				sig_sleep_ms(gap_ms);
 			}
 			if (synthetic) {
@@ -205,17 +220,29 @@ main(int argc, char **argv)
 			break;
 		if (clock.sec > TIMEFMT_MAX_SEC) {
 			/* An event past it would be rejected by every stage. */
-			out_flush();
-			die(EX_DATAERR, "the clock passed 9999-12-31T23:59:59Z, the last valid time; stopping",
-			    LOG_INT("events", id - 1));
+			past_end = 1;
+			break;
 		}
 		line.len = 0;
 		event_write(&line, &rng, id, clock);
+		/* Flushed before out's own 64 KiB flush, so every flush is counted. */
+		if (bytes_buffered + line.len >= 65536)
+			flush_events();
 		out_write(line.data, line.len);
+		events_buffered++;
+		bytes_buffered += line.len;
 		if (out_status() != 0)
 			break;
 	}
 	buf_free(&line);
-	out_flush();
-	return out_status() > 0 ? out_status() : 0;
+	flush_events();
+	int status = out_status() > 0 ? out_status() : 0;
+	if (past_end) {
+		log_error("the clock passed 9999-12-31T23:59:59Z, the last valid time; stopping");
+		status = exit_worst(status, EX_DATAERR);
+	}
+	/* At any exit, so a run can be accounted: ids are 1..events. */
+	log_final(LOG_INFO, "end of run", LOG_INT("events", events_out),
+	    LOG_INT("last_id", events_out), LOG_INT("status", status));
+	return status;
 }

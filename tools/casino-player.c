@@ -147,8 +147,9 @@ db_ready(struct db *db)
 	return 0;
 }
 
-/* At startup: wait for the database (for ever when wait_s is 0). */
-static void
+/* At startup: wait for the database (for ever when wait_s is 0); -1 when
+ * it gave up or was stopped, with the events still to be saved. */
+static int
 db_wait_startup(struct db *db, long long wait_s)
 {
 	int64_t deadline = timefmt_monotonic_ms() + wait_s * 1000;
@@ -161,18 +162,21 @@ db_wait_startup(struct db *db, long long wait_s)
 			    LOG_STR("error", db->error));
 			opt_usage_error(usage_text);
 		}
-		if (wait_s > 0 && timefmt_monotonic_ms() >= deadline)
-			die(EX_UNAVAILABLE, "database unavailable, giving up",
-			    LOG_STR("error", db->error), LOG_INT("waited_s", wait_s));
+		if (wait_s > 0 && timefmt_monotonic_ms() >= deadline) {
+			log_error("database unavailable, giving up", LOG_STR("error", db->error),
+			    LOG_INT("waited_s", wait_s));
+			return -1;
+		}
 		int64_t delay = backoff_next(&retry);
 		log_warn("waiting for the database", LOG_STR("error", db->error),
 		    LOG_INT("retry_ms", delay));
 		waited = 1;
 		if (sig_sleep_ms(delay) != 0)
-			die(EX_UNAVAILABLE, "stopped while waiting for the database");
+			return -1;
 	}
 	if (waited)
 		log_info("database connected");
+	return 0;
 }
 
 /* The players of ids[0..n) (sorted, distinct), as one query; retried with
@@ -561,7 +565,7 @@ main(int argc, char **argv)
 	struct db db = { 0 };
 	struct misses ms = { .others.logged_ms = NEVER_MS };
 	struct stage st;
-	int c, stopped = 0;
+	int c, stopped;
 
 	log_init(argv[0]);
 	while ((c = getopt_long(argc, argv, "d:b:w:r:hV", longopts, NULL)) != -1) {
@@ -602,10 +606,12 @@ main(int argc, char **argv)
 	reconnects = health_counter("reconnects");
 	unknown_players = health_counter("unknown");
 	stage_open(&st, reject);
-	db_wait_startup(&db, wait_s);
+	/* No database at all: what comes is saved as if held. */
+	if ((stopped = db_wait_startup(&db, wait_s) != 0))
+		stage_stop_holding(&st, NULL, 0);
 	struct flight fl = { .cap = FLIGHT_DEPTH * max_batch };
 	fl.ev = xmalloc(fl.cap * sizeof(*fl.ev));
-	int ended = 0;
+	int ended = stopped;
 	for (;;) {
 		/* Read and send while there is room: block for input only when
 		 * nothing is in flight, never wait for more than is readable. */
@@ -623,7 +629,7 @@ main(int argc, char **argv)
 			res = db_lookup(&db, oldest->lk.id_array.data, fl.end - fl.start, 1);
 		if (res == NULL) {
 			/* Stopped while the database was down: save the batches and all behind them. */
-			stage_hold_rest(&st, fl.ev + fl.start, fl.end - fl.start);
+			stage_stop_holding(&st, fl.ev + fl.start, fl.end - fl.start);
 			stopped = 1;
 			break;
 		}
@@ -649,6 +655,5 @@ main(int argc, char **argv)
 		buf_free(&fl.b[i].lk.id_array);
 	}
 	db_close(&db);
-	c = stage_finish(&st);
-	return stopped ? exit_worst(c, EX_UNAVAILABLE) : c;
+	return stage_finish(&st);
 }
