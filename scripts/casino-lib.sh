@@ -34,7 +34,8 @@ casino_level_rank() {
 }
 
 # casino_log LEVEL MSG [KEY VALUE]...: one record on stderr, JSON unless
-# stderr is a terminal; CASINO_LOG_FORMAT=json|text forces either.
+# stderr is a terminal; CASINO_LOG_FORMAT=json|text forces either. A value
+# that is a whole number in decimal is written as a JSON number.
 casino_log() {
 	_rank=$(casino_level_rank "$1")
 	_min=$(casino_level_rank "${CASINO_LOG_LEVEL:-info}")
@@ -70,7 +71,7 @@ casino_log() {
 			rec = "{\"ts\":" q(ARGV[2]) ",\"level\":" q(ARGV[3]) \
 			    ",\"tool\":" q(ARGV[4]) ",\"msg\":" q(ARGV[5])
 			for (i = 6; i + 1 < ARGC; i += 2)
-				rec = rec "," q(ARGV[i]) ":" q(ARGV[i + 1])
+				rec = rec "," q(ARGV[i]) ":" (ARGV[i + 1] ~ /^-?(0|[1-9][0-9]*)$/ && length(ARGV[i + 1]) < 16 ? ARGV[i + 1] : q(ARGV[i + 1]))
 			rec = rec "}"
 		}
 		print rec
