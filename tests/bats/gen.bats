@@ -43,7 +43,7 @@ T0=2022-01-10T12:34:56Z
 }
 
 @test "gen: -n 0 writes nothing" {
-	run casino-gen -n 0 -T "$T0"
+	run --separate-stderr casino-gen -n 0 -T "$T0"
 	assert_success
 	assert_output ""
 }
@@ -72,7 +72,7 @@ T0=2022-01-10T12:34:56Z
 }
 
 @test "gen: keys keep the original Event order" {
-	run casino-gen -n 500 -s 3 -T "$T0"
+	run --separate-stderr casino-gen -n 500 -s 3 -T "$T0"
 	assert_success
 	while read -r line; do
 		[[ "$line" =~ ^\{\"id\":[0-9]+,\"player_id\":[0-9]+(,\"game_id\":[0-9]+)?,\"type\":\"[a-z_]+\"(,\"amount\":[0-9]+,\"currency\":\"[A-Z]+\")?(,\"has_won\":true)?,\"created_at\":\"[^\"]+\"\}$ ]] || fail "bad order: $line"
@@ -170,7 +170,7 @@ gaps() {
 }
 
 @test "gen: -T accepts an offset and writes UTC" {
-	run casino-gen -n 1 -s 1 -T 2022-01-01T01:30:00+02:00
+	run --separate-stderr casino-gen -n 1 -s 1 -T 2022-01-01T01:30:00+02:00
 	assert_output --partial '"created_at":"2021-12-31T23:30:00Z"'
 }
 
@@ -181,13 +181,14 @@ gaps() {
 	# every event written is valid for the next stage, none in year 10000
 	printf '%s\n' "$output" | casino-describe >/dev/null
 	refute_output --partial '"created_at":"10000'
-	[[ $stderr == *'"msg":"the clock passed 9999-12-31T23:59:59Z, the last valid time; stopping","events":'"${#lines[@]}}"* ]]
+	[[ $stderr == *'"msg":"the clock passed 9999-12-31T23:59:59Z, the last valid time; stopping"'* ]]
+	[[ $stderr == *'"msg":"end of run","events":'"${#lines[@]}"',"last_id":'"${#lines[@]}"',"status":65}'* ]]
 	for start in 9999-12-31T23:59:59-01:00 0000-12-31T23:59:59Z 0001-01-01T00:59:59+01:00; do
 		run --separate-stderr casino-gen -n 1 -T "$start"
 		assert_failure 64
 		[[ $stderr == *'"option":"--start"'* ]]
 	done
-	run casino-gen -n 1 -s 1 -T 0001-01-01T01:00:00+01:00
+	run --separate-stderr casino-gen -n 1 -s 1 -T 0001-01-01T01:00:00+01:00
 	assert_success
 	assert_output --partial '"created_at":"0001-01-01T00:00:00Z"'
 }
@@ -203,7 +204,7 @@ gaps() {
 }
 
 @test "gen: the types are uniform and 5 % of bets are won" {
-	run sh -c "casino-gen -n 40000 -s 11 -T $T0 | jq -s -r '
+	run sh -c "casino-gen -n 40000 -s 11 -T $T0 2>/dev/null | jq -s -r '
 		(group_by(.type) | map(length) | map(tostring) | join(\" \")),
 		([.[] | select(.type == \"bet\")] | ([.[] | select(.has_won)] | length) * 1000 / length | floor)'"
 	assert_success
@@ -214,7 +215,7 @@ gaps() {
 }
 
 @test "gen: -r paces events on the wall clock" {
-	run casino-gen -n 21 -r 100 -s 1
+	run --separate-stderr casino-gen -n 21 -r 100 -s 1
 	assert_success
 	# 20 gaps at 100/s span about 200 ms of created_at
 	span=$(jq -rs '[.[].created_at | sub("Z$"; "") | capture(":(?<s>[0-9.]+)$").s | tonumber] | .[-1] - .[0] | if . < 0 then . + 60 else . end' <<<"$output")
@@ -222,27 +223,56 @@ gaps() {
 }
 
 @test "gen: -t without -T runs on the wall clock" {
-	run casino-gen -t 1 -r 50 -s 1
+	run --separate-stderr casino-gen -t 1 -r 50 -s 1
 	assert_success
 	n=${#lines[@]}
 	[ "$n" -gt 10 ] && [ "$n" -le 51 ]
 }
 
 @test "gen: environment variables set the defaults, options win" {
-	run env CASINO_GEN_COUNT=3 CASINO_GEN_SEED=4 CASINO_GEN_START="$T0" casino-gen
+	run --separate-stderr env CASINO_GEN_COUNT=3 CASINO_GEN_SEED=4 CASINO_GEN_START="$T0" casino-gen
 	assert_success
 	[ "${#lines[@]}" -eq 3 ]
 	a=$output
-	run env CASINO_GEN_COUNT=3 casino-gen -n 2 -s 4 -T "$T0"
+	run --separate-stderr env CASINO_GEN_COUNT=3 casino-gen -n 2 -s 4 -T "$T0"
 	[ "${#lines[@]}" -eq 2 ]
 	[ "${lines[0]}" = "$(head -n 1 <<<"$a")" ]
-	run env CASINO_GEN_RATE=0 CASINO_GEN_DURATION=1 casino-gen -s 1
+	run --separate-stderr env CASINO_GEN_RATE=0 CASINO_GEN_DURATION=1 casino-gen -s 1
 	assert_success
 }
 
 @test "gen: a closed pipe ends it quietly with 0" {
-	run bash -c 'casino-gen -s 1 -r 0 2>"$1" | head -n 1 >/dev/null; echo "${PIPESTATUS[0]}"; cat "$1"' _ "$BATS_TEST_TMPDIR/err"
+	run bash -c 'casino-gen -s 1 -r 0 2>"$1" | head -n 1 >/dev/null; echo "${PIPESTATUS[0]}"' _ "$BATS_TEST_TMPDIR/err"
 	assert_output "0"
+	# no complaint, only the final count
+	run jq -r .level "$BATS_TEST_TMPDIR/err"
+	assert_output info
+}
+
+# The final record of casino-gen's stderr in $1: "events last_id status".
+gen_final() {
+	jq -r 'select(.msg == "end of run") | "\(.events) \(.last_id) \(.status)"' "$1"
+}
+
+@test "gen: at every exit (its end, SIGTERM, a closed pipe) one record says how many events it wrote and the last id" {
+	local dir=$BATS_TEST_TMPDIR n
+	casino-gen -n 7 -s 1 -T "$T0" >"$dir/out" 2>"$dir/err"
+	assert_equal "$(gen_final "$dir/err")" "7 7 0"
+	casino-gen -s 1 -r 200 >"$dir/out" 2>"$dir/err" &
+	pid=$!
+	wait_until 10 test -s "$dir/out"
+	kill -TERM "$pid"
+	wait "$pid"
+	n=$(wc -l <"$dir/out")
+	assert_equal "$(gen_final "$dir/err")" "$n $n 0"
+	assert_equal "$(tail -n 1 "$dir/out" | jq .id)" "$n"
+	# A reader that leaves: every event it got was counted as written
+	# (and the ones left in the pipe too: they were written).
+	casino-gen -s 1 -r 0 -T "$T0" 2>"$dir/err" | head -c 100000 >"$dir/out"
+	n=$(gen_final "$dir/err")
+	n=${n%% *}
+	[ "$n" -ge "$(wc -l <"$dir/out")" ] || fail "counts $n events, the reader got $(wc -l <"$dir/out") lines"
+	assert_equal "$(gen_final "$dir/err" | cut -d ' ' -f 3)" 0
 }
 
 @test "gen: SIGTERM ends it with 0 and whole lines" {

@@ -2,7 +2,8 @@
 # started by socat (TCP-LISTEN...,fork EXEC:"bash rates_api.bash DIR").
 # Every request line is appended to DIR/requests. The first YYYY-MM-DD in the
 # request target picks the answer: DIR/DATE.json with status 200 (or the
-# code in DIR/DATE.status), else 404.
+# code in DIR/DATE.status, "CODE [DELAY_SECONDS]": sent after the delay),
+# else 404.
 # shellcheck shell=bash
 dir=$1
 IFS= read -r request || exit 0
@@ -16,7 +17,8 @@ if [ -n "$date" ] && [ -f "$dir/$date.json" ]; then
 	body=$(cat "$dir/$date.json")
 fi
 if [ -n "$date" ] && [ -f "$dir/$date.status" ]; then
-	read -r code <"$dir/$date.status"
+	read -r code delay <"$dir/$date.status"
+	[ -z "$delay" ] || sleep "$delay"
 fi
 printf 'HTTP/1.1 %s Scripted\r\nContent-Type: application/json\r\nContent-Length: %s\r\nConnection: close\r\n\r\n%s' \
 	"$code" "${#body}" "$body"

@@ -176,16 +176,38 @@ requests() {
 	assert_equal "$(cat "$dir/rejects")" '{"id":99,"type":"bet"'
 	# the summary: one record, each stage's own counts
 	run jq -c 'select(.msg == "replay finished") | [.status, .events_in, .events_out, .rejected, .fx_rejected, .player_in, .agg_out]' <<<"$stderr"
-	assert_output '["65","11","10","1","1","10","10"]'
+	assert_output '[65,11,10,1,1,10,10]'
 }
 
-@test "replay: the database down (casino-player gives up after -w) exits 69, not the last stage's 0" {
-	run --separate-stderr casino-replay -u "$files" -w 1 -d "host=$dir port=5432 dbname=casino user=casino" \
-		"$dir/events.ndjson"
+# The replay's database, down: a folder with no server in it.
+NO_DB="host=/nonexistent port=5432 dbname=casino user=casino"
+
+@test "replay: the database down (casino-player gives up after -w) exits 69, every event saved in order to -r, from a file" {
+	run --separate-stderr casino-replay -u "$files" -w 1 -d "$NO_DB" -r "$dir/rej" "$dir/events.ndjson"
 	assert_failure 69
 	assert_output ''
-	run jq -c 'select(.msg == "a service was unavailable: events not written") | .not_written' <<<"$stderr"
-	assert_output '"10"'
+	# what casino-fx wrote, byte for byte: replaying it finishes the job
+	casino-fx -u "$files" -D event <"$dir/events.ndjson" 2>/dev/null | cmp - "$dir/rej"
+	run jq -c 'select(.msg | startswith("a service was unavailable")) | [.saved, .reject]' <<<"$stderr"
+	assert_output "[10,\"$dir/rej\"]"
+	run jq -c 'select(.msg == "replay finished") | [.status, .events_in, .events_out, .saved, .player_saved]' <<<"$stderr"
+	assert_output '[69,10,0,10,10]'
+	run --separate-stderr casino-replay -u "$files" "$dir/rej"
+	assert_success
+	printf '%s\n' "$output" >"$dir/out"
+	assert_equal "$(amounts "$dir/out")" "$EXPECTED"
+}
+
+@test "replay: the database down, events from standard input: all saved to -r, exit 69" {
+	casino-gen -s 8 -n 500 -T 2024-06-28T00:00:00Z >"$dir/ev500"
+	run --separate-stderr casino-replay -w 1 -d "$NO_DB" -r "$dir/rej" - <"$dir/ev500"
+	assert_failure 69
+	assert_output ''
+	assert_equal "$(jq -c .id "$dir/rej" | tr '\n' ' ')" "$(seq -s ' ' 1 500) "
+	# the same bytes as casino-fx writes for them
+	casino-fx -u "file://$CASINO_ROOT/share/rates.json" <"$dir/ev500" 2>/dev/null | cmp - "$dir/rej"
+	run jq -c 'select(.msg == "replay finished") | [.status, .events_in, .saved]' <<<"$stderr"
+	assert_output '[69,500,500]'
 }
 
 @test "replay: stdout on a full disk exits 74" {
@@ -193,7 +215,7 @@ requests() {
 	casino-replay -u "$files" "$dir/events.ndjson" >/dev/full 2>"$dir/err" || status=$?
 	assert_equal "$status" 74
 	run jq -c 'select(.msg == "replay finished") | .status' "$dir/err"
-	assert_output '"74"'
+	assert_output 74
 }
 
 @test "replay: progress on a terminal, cleared at the end; a summary record without one" {
@@ -214,13 +236,39 @@ requests() {
 	assert_success
 	run grep -c 'events/s' <<<"$stderr"
 	assert_output 0
-	run jq -c 'select(.msg == "replay finished") | [.level, .status, .events_in, .describe_out, .agg_held]' <<<"$stderr"
-	assert_output '["info","0","20000","20000","0"]'
+	run jq -c 'select(.msg == "replay finished") | [.level, .status, .events_in, .describe_out, .agg_pending]' <<<"$stderr"
+	assert_output '["info",0,20000,20000,0]'
 	# the same counts from the stages' text records
 	CASINO_LOG_FORMAT=text run --separate-stderr casino-replay -u "$files" "$dir/big.ndjson"
 	assert_success
 	run grep 'replay finished' <<<"$stderr"
-	assert_output --partial 'replay finished (status 0, events_in 20000, events_out 20000, rejected 0, fx_in 20000, fx_out 20000,'
+	assert_output --partial 'replay finished (status 0, events_in 20000, events_out 20000, rejected 0, saved 0, fx_in 20000, fx_out 20000,'
+}
+
+@test "replay: the progress line on a terminal shows the events done so far, of the bytes read, with an ETA" {
+	# Eight days of 100 events, each day's rates answered after 0.4 s: the
+	# replay takes seconds, and the line is redrawn meanwhile.
+	local d
+	: >"$dir/days.ndjson"
+	for d in 1 2 3 4 5 6 7 8; do
+		printf '{"base":"EUR","date":"2024-01-0%s","rates":{"USD":2,"GBP":1,"NZD":2,"BTC":0.00002}}' "$d" >"$api/2024-01-0$d.json"
+		echo '200 0.4' >"$api/2024-01-0$d.status"
+		casino-gen -s "$d" -n 100 -T "2024-01-0${d}T00:00:00Z" 2>/dev/null |
+			jq -c --argjson base $((d * 1000)) '.id += $base' >>"$dir/days.ndjson"
+	done
+	script -qec "casino-replay -u '$url' '$dir/days.ndjson' >'$dir/out'" "$dir/tty" >/dev/null
+	assert_equal "$(wc -l <"$dir/out")" 800
+	# Each redraw: "casino-replay: 71 kB of 104 kB (68%), 300 events, ...".
+	tr '\r' '\n' <"$dir/tty" | grep -a -o '^casino-replay: .* events, .*' >"$dir/lines" ||
+		fail "no progress line: $(od -c "$dir/tty" | head)"
+	run awk '{ for (i = 1; i < NF; i++) if ($(i + 1) == "events,") print $i }' "$dir/lines"
+	local mid=0 n
+	for n in "${lines[@]}"; do
+		[ "$n" -le 800 ] || fail "counts $n of 800 events"
+		[ "$n" -eq 0 ] || [ "$n" -eq 800 ] || mid=1
+	done
+	[ "$mid" -eq 1 ] || fail "no line with a count between 0 and 800: $(cat "$dir/lines")"
+	grep -q 'kB of [0-9]* kB ([0-9]*%).*ETA [0-9]*:[0-9][0-9]' "$dir/lines" || fail "no ETA: $(cat "$dir/lines")"
 }
 
 @test "replay: no dated source: the bundled rates for every day, said once and loudly" {
