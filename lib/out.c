@@ -12,6 +12,7 @@
 
 static struct buf out;
 static int out_error; /* 0, -1 after EPIPE, EX_IOERR */
+static unsigned long long records_buffered, records_written;
 static void (*flush_hook)(void *);
 static void *flush_hook_arg;
 
@@ -50,6 +51,9 @@ out_flush(void)
 			log_error("cannot write to stdout", LOG_STR("error", strerror(errno)));
 		}
 	}
+	if (out_error == 0)
+		records_written += records_buffered;
+	records_buffered = 0;
 	out.len = 0;
 	if (out_error == 0 && flush_hook != NULL)
 		flush_hook(flush_hook_arg);
@@ -70,4 +74,17 @@ int
 out_status(void)
 {
 	return out_error;
+}
+
+void
+out_record_end(void)
+{
+	if (out_error == 0)
+		records_buffered++;
+}
+
+unsigned long long
+out_records_written(void)
+{
+	return records_written;
 }

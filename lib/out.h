@@ -18,5 +18,10 @@ int out_flush(void);
 void out_on_flush(void (*fn)(void *arg), void *arg);
 /* 0 while stdout works, -1 after EPIPE, 74 after any other error. */
 int out_status(void);
+/* Mark the end of one record (an event) written with out_write, and how
+ * many records reached stdout whole: a flush that failed loses its records
+ * from this count, so a tool can say what it really wrote. */
+void out_record_end(void);
+unsigned long long out_records_written(void);
 
 #endif

@@ -111,6 +111,7 @@ stage_emit(struct stage *st, const struct event *ev)
 	health.out++;
 	out_write(ev->raw, ev->raw_len);
 	out_write("\n", 1);
+	out_record_end();
 }
 
 void
@@ -121,6 +122,7 @@ stage_emit_key(struct stage *st, const struct event *ev, const char *key,
 	st->out.len = 0;
 	event_write_key(&st->out, ev, key, value, value_len);
 	out_write(st->out.data, st->out.len);
+	out_record_end();
 }
 
 void
@@ -130,16 +132,20 @@ stage_emit_without_key(struct stage *st, const struct event *ev, const char *key
 	st->out.len = 0;
 	event_write_without_key(&st->out, ev, key);
 	out_write(st->out.data, st->out.len);
+	out_record_end();
 }
 
 int
 stage_finish(struct stage *st)
 {
-	unsigned long long bad = health.rejected - st->saved;
+	unsigned long long bad = health.rejected - st->saved, out;
 	int status;
 
 	out_flush();
 	status = out_status();
+	/* What reached stdout: after a failed write, less than was emitted. */
+	out = out_records_written();
+	health.out = out < health.out ? out : health.out;
 	health_close();
 	line_reader_free(&st->in);
 	buf_free(&st->out);
@@ -158,7 +164,7 @@ stage_finish(struct stage *st)
 		status = exit_worst(status, EX_UNAVAILABLE);
 	if (st->reject_failed)
 		status = exit_worst(status, EX_IOERR);
-	log_final(LOG_DEBUG, "end of run", LOG_INT("in", health.in), LOG_INT("out", health.out),
+	log_final(LOG_DEBUG, "end of run", LOG_INT("in", health.in), LOG_INT("out", out),
 	    LOG_INT("rejected", bad), LOG_INT("saved", st->saved),
 	    LOG_INT("pending", health_pending()), LOG_INT("status", status));
 	return status;

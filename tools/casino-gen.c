@@ -38,20 +38,6 @@ usage(void)
 	exit(0);
 }
 
-/* Events handed to stdout, and those still in its buffer: only flushes
- * that worked count, so the final record says what really went out. */
-static long long events_out, events_buffered;
-static size_t bytes_buffered;
-
-static void
-flush_events(void)
-{
-	if (out_flush() == 0)
-		events_out += events_buffered;
-	events_buffered = 0;
-	bytes_buffered = 0;
-}
-
 /* splitmix64: tiny, and the same sequence on every platform. */
 static uint64_t
 next_random(uint64_t *state)
@@ -194,11 +180,11 @@ main(int argc, char **argv)
 				int64_t due = wall_start + (int64_t)((double)(id - 1) * 1000.0 / rate);
 				int64_t now = timefmt_monotonic_ms();
 				if (due > now) {
-					flush_events();
+					out_flush();
 					sig_sleep_ms(due - now);
 				}
 			} else if (rate < 0 && !synthetic) {
-				flush_events();
+				out_flush();
 				sig_sleep_ms(gap_ms);
 			}
 			if (synthetic) {
@@ -225,24 +211,21 @@ main(int argc, char **argv)
 		}
 		line.len = 0;
 		event_write(&line, &rng, id, clock);
-		/* Flushed before out's own 64 KiB flush, so every flush is counted. */
-		if (bytes_buffered + line.len >= 65536)
-			flush_events();
 		out_write(line.data, line.len);
-		events_buffered++;
-		bytes_buffered += line.len;
+		out_record_end();
 		if (out_status() != 0)
 			break;
 	}
 	buf_free(&line);
-	flush_events();
+	out_flush();
 	int status = out_status() > 0 ? out_status() : 0;
 	if (past_end) {
 		log_error("the clock passed 9999-12-31T23:59:59Z, the last valid time; stopping");
 		status = exit_worst(status, EX_DATAERR);
 	}
 	/* At any exit, so a run can be accounted: ids are 1..events. */
-	log_final(LOG_INFO, "end of run", LOG_INT("events", events_out),
-	    LOG_INT("last_id", events_out), LOG_INT("status", status));
+	long long events = (long long)out_records_written();
+	log_final(LOG_INFO, "end of run", LOG_INT("events", events), LOG_INT("last_id", events),
+	    LOG_INT("status", status));
 	return status;
 }

@@ -186,12 +186,13 @@ close_early() {
 	local -
 	set -o pipefail	# a failing first command fails the pipeline
 	casino-gen -n 300000 -s 4 -T "$T0" >"$BATS_FILE_TMPDIR/events"
+	# casino-gen says only how many events it wrote
 	casino-gen -s 4 -T "$T0" 2>"$dir/err" | head -n 1 >"$dir/first"
 	[ "${PIPESTATUS[0]}" -eq 0 ]
-	[ ! -s "$dir/err" ]
+	assert_equal "$(jq -r .msg "$dir/err")" "end of run"
 	casino-gen -r 1000 2>"$dir/err" | head -n 1 >"$dir/first"
 	[ "${PIPESTATUS[0]}" -eq 0 ]
-	[ ! -s "$dir/err" ]
+	assert_equal "$(jq -r .msg "$dir/err")" "end of run"
 	close_early casino-fx -u "$RATES_URL"
 	close_early casino-player
 	close_early casino-describe
@@ -378,12 +379,12 @@ kill_db() {
 	grep -q '"msg":"database back, sending held events"' "$dir/err"
 }
 
-# assert_saved_at_stop HELD FIRST LAST FIRST_LINE LAST_LINE: after a stop
-# while holding, exit 69 and one error record counting the events not done.
+# assert_saved_at_stop SAVED FIRST LAST FIRST_LINE LAST_LINE: after a stop
+# while holding, exit 69 and one error record counting the events saved.
 assert_saved_at_stop() {
 	[ "$waited" -eq 69 ] || fail "exit $waited, expected 69: $(cat "$dir/err")"
-	assert_equal "$(jq -c 'select(.msg | startswith("stopped with events not done")) |
-		[.held, .first_event_id, .last_event_id, .first_line, .last_line]' "$dir/err")" "[$1,$2,$3,$4,$5]"
+	assert_equal "$(jq -c 'select(.msg == "stopped holding events; saved to the reject file") |
+		[.saved, .not_saved, .first_event_id, .last_event_id, .first_line, .last_line]' "$dir/err")" "[$1,0,$2,$3,$4,$5]"
 }
 
 @test "casino-fx stopped while holding: the held event and every line behind it saved in order, exit 69" {
@@ -419,25 +420,105 @@ assert_saved_at_stop() {
 	cmp "$dir/expected" "$dir/out"
 }
 
-@test "casino-player -b 2 stopped with the database down: all 9 lines of one write saved, exit 69" {
+@test "casino-player -b 2 stopped with the database down: the 9 lines held and the 5 written after the stop saved, exit 69" {
 	local player_pid
 	mkfifo "$dir/in"
 	casino-player -b 2 -r "$dir/rej" <"$dir/in" >"$dir/out" 2>"$dir/err" &
 	player_pid=$!
 	pids+=("$player_pid")
 	exec 5>"$dir/in"
-	casino-gen -n 10 -s 6 -T "$T0" >"$dir/events"
+	casino-gen -n 15 -s 6 -T "$T0" >"$dir/events" 2>/dev/null
 	head -n 1 "$dir/events" >&5
 	wait_lines "$dir/out" 1                        # connected and working
 	kill_db
 	tail -n +2 "$dir/events" >"$dir/rest"
-	cat "$dir/rest" >&5                            # 9 lines in one write
+	head -n 9 "$dir/rest" >&5                      # 9 lines in one write
 	wait_grep "$dir/err" '"msg":"database unavailable, holding events"'
 	kill -INT "$player_pid"
+	# It reads on to the end of its input: the writer stops too, later.
+	tail -n +10 "$dir/rest" >&5
+	exec 5>&-
 	wait_pid "$player_pid"
-	assert_saved_at_stop 9 2 10 2 10
+	assert_saved_at_stop 14 2 15 2 15
 	assert_equal "$(cat "$dir/out")" "$(head -n 1 "$dir/events" | enrich_players)"
 	cmp "$dir/rest" "$dir/rej"
+	# its health file is gone with it
+	no_health_files
+}
+
+# No stage health file is left in the runtime folder.
+no_health_files() {
+	[ ! -e "$CASINO_RUNDIR/stages" ] || [ -z "$(ls "$CASINO_RUNDIR/stages")" ] ||
+		fail "left behind: $(ls "$CASINO_RUNDIR/stages")"
+}
+
+@test "casino-fx stopped holding 500 events with the reject file on /dev/full: one error record, exit 74, the final record says none was saved" {
+	local fx_pid out
+	casino-gen -n 500 -s 9 -T "$T0" >"$dir/events" 2>/dev/null
+	casino-fx -u "file://$dir/missing.json" -r /dev/full <"$dir/events" >"$dir/out" 2>"$dir/err" &
+	fx_pid=$!
+	pids+=("$fx_pid")
+	wait_grep "$dir/err" '"msg":"cannot fetch rates"'
+	kill -TERM "$fx_pid"
+	wait_pid "$fx_pid"
+	[ "$waited" -eq 74 ] || fail "exit $waited, expected 74: $(cat "$dir/err")"
+	run grep -c '"msg":"cannot write reject file"' "$dir/err"
+	assert_output 1
+	out=$(wc -l <"$dir/out")
+	# the events before the first one needing a rate went out; the rest are named as not saved
+	run jq -c 'select(.msg | startswith("stopped holding events")) | [.msg, .saved, .not_saved, .first_event_id, .last_event_id]' "$dir/err"
+	assert_output "[\"stopped holding events; not saved: the reject file cannot be written\",0,$((500 - out)),$((out + 1)),500]"
+	run ! grep -q 'saved to the reject file' "$dir/err"
+}
+
+@test "casino-player giving up on the database (-w) exits 69, saves its input and leaves no health file" {
+	casino-gen -n 20 -s 2 -T "$T0" >"$dir/events" 2>/dev/null
+	run --separate-stderr casino-player -w 1 -d "host=$dir/nowhere dbname=casino" -r "$dir/rej" <"$dir/events"
+	assert_failure 69
+	assert_output ''
+	cmp "$dir/events" "$dir/rej"
+	no_health_files
+}
+
+# Every health file now in $CASINO_RUNDIR/stages, each as one line:
+# "stage in out rejected pending" (a file replaced while read is skipped).
+sample_health() {
+	local f
+	for f in "$CASINO_RUNDIR"/stages/*.json; do
+		[ -e "$f" ] || continue
+		jq -r '"\(.stage) \(.in) \(.out) \(.rejected) \(.pending)"' "$f" 2>/dev/null || true
+	done
+}
+
+@test "stage health files: sampled all through a catch-up after a database outage, in = out + rejected + pending every time" {
+	local samples=0 busy=0 rounds=0 stage in out rej pend
+	mkfifo "$dir/in"
+	casino-fx -u "$RATES_URL" <"$dir/in" 2>"$dir/fx.err" | casino-player -b 64 2>"$dir/err" |
+		casino-describe >"$dir/out" 2>"$dir/describe.err" &
+	pids+=($!)
+	casino-gen -n 20 -s 5 -T "$T0" >"$dir/first" 2>/dev/null
+	exec 5>"$dir/in"
+	cat "$dir/first" >&5
+	wait_lines "$dir/out" 20
+	kill_db
+	casino-gen -n 3000 -s 5 -T "$T0" 2>/dev/null | tail -n +21 >&5
+	wait_grep "$dir/err" '"msg":"database unavailable, holding events"'
+	casino-db start >/dev/null 2>&1
+	exec 5>&-
+	# The catch-up: read every file again and again until the pipeline ends.
+	while ! has_lines "$dir/out" 3000 || [ -n "$(sample_health)" ]; do
+		rounds=$((rounds + 1))
+		[ "$rounds" -lt 20000 ] || fail "the pipeline did not end: $(cat "$dir/err")"
+		while read -r stage in out rej pend; do
+			[ "$pend" != null ] || fail "$stage: no pending count"
+			[ "$in" -eq $((out + rej + pend)) ] || fail "$stage: in $in != out $out + rejected $rej + pending $pend"
+			samples=$((samples + 1))
+			[ "$pend" -eq 0 ] || busy=1
+		done < <(sample_health)
+	done
+	[ "$samples" -ge 20 ] || fail "only $samples samples"
+	[ "$busy" -eq 1 ] || fail "never saw anything pending"
+	assert_equal "$(wc -l <"$dir/out")" 3000
 }
 
 @test "10 million lines through casino-describe and casino-tee-agg: peak RSS flat" {

@@ -256,12 +256,171 @@ as_nobody() {
 	assert_failure 3
 }
 
+# The run's account in $err: "generated = logged + rejected + saved + lost"
+# holds, and the ids in the log and the reject folder ($1, else the one the
+# record names) are distinct, within 1..generated and as many as logged +
+# rejected + saved: every id the generator reported is accounted for.
+# Sets generated, logged, saved, lost and rejects.
+assert_accounted() {
+	local account ids
+	account=$(records | jq -c 'select(.msg | startswith("run accounted"))')
+	[ -n "$account" ] || fail "no account: $(cat "$err")"
+	read -r generated logged rejected saved lost rejects < <(jq -r '"\(.generated) \(.logged) \(.rejected) \(.saved) \(.lost) \(.reject_dir)"' <<<"$account")
+	rejects=${1:-$rejects}
+	[ "$generated" -gt 0 ] || fail "nothing generated: $account"
+	[ "$generated" -eq $((logged + rejected + saved + lost)) ] || fail "does not add up: $account"
+	[ "$(wc -l <"$log")" -eq "$logged" ] || fail "the log has $(wc -l <"$log") lines: $account"
+	ids=$BATS_TEST_TMPDIR/ids
+	{ cat "$log"; [ ! -d "$rejects" ] || cat "$rejects"/*.ndjson 2>/dev/null || true; } | jq .id | sort -n >"$ids"
+	run uniq -d "$ids"
+	assert_output ''
+	[ "$(wc -l <"$ids")" -eq $((logged + rejected + saved)) ] || fail "$(wc -l <"$ids") ids for $account"
+	[ ! -s "$ids" ] || [ "$(head -n 1 "$ids")" -ge 1 ]
+	[ ! -s "$ids" ] || [ "$(tail -n 1 "$ids")" -le "$generated" ]
+	# and casino-gen said the same
+	[ "$(records | jq -s '[.[] | select(.tool == "casino-gen" and .msg == "end of run")][0].events // 0')" -le "$generated" ]
+}
+
+# The JSON log records in $err (casino-db's pg_ctl writes plain lines too).
+records() {
+	grep '^{' "$err"
+}
+
+# Wait for the background process $1; its exit status in $waited.
+wait_pid() {
+	waited=0
+	wait "$1" || waited=$?
+}
+
+# The pid of stage $1 of the run.
+stage_pid() {
+	sed -n "s/^$1 //p" "$CASINO_RUNDIR"/casino-run.*/pids
+}
+
+# 0 when stage $1 of the run holds events now (its health file).
+stage_holds() {
+	local f
+	for f in "$CASINO_RUNDIR"/casino-run.*/stages/"$1".*.json; do
+		[ "$(jq .held "$f" 2>/dev/null || echo 0)" -gt 0 ] && return 0
+	done
+	return 1
+}
+
+# Wait until the run's stage $1 holds events and its input has backed up:
+# stage $2 before it wrote at least 100 more than it read (casino-gen,
+# which has no health file: $1 has held for a second, at -r 400).
+wait_backlog() {
+	wait_until 30 stage_holds "$1" || fail "$1 never held: $(cat "$err")"
+	if [ "$2" = casino-gen ]; then
+		wait_until 30 held_for_a_second "$1" || fail "$1 stopped holding"
+	else
+		wait_until 30 backed_up "$1" "$2" || fail "nothing queued before $1"
+	fi
+}
+held_for_a_second() {
+	local f since
+	for f in "$CASINO_RUNDIR"/casino-run.*/stages/"$1".*.json; do
+		since=$(jq .held_since_ms "$f")
+		[ "$since" -gt 0 ] && [ $(($(date +%s%3N) - since)) -ge 1000 ] && return 0
+	done
+	return 1
+}
+backed_up() {
+	local dir=("$CASINO_RUNDIR"/casino-run.*/stages) before after
+	before=$(jq -s '[.[] | select(.stage == "'"$2"'") | .out] | add // 0' "${dir[0]}"/*.json)
+	after=$(jq -s '[.[] | select(.stage == "'"$1"'") | .in] | add // 0' "${dir[0]}"/*.json)
+	[ $((before - after)) -ge 100 ]
+}
+
+@test "casino-run: the database stopped, then SIGTERM: the held and queued events saved in a reject folder of the run, every event accounted, exit 69" {
+	casino-run -p "$port" -n 5000 -r 400 >"$log" 2>"$err" &
+	run_pid=$!
+	wait_snapshot
+	casino-db stop >/dev/null 2>&1
+	wait_backlog casino-player casino-fx
+	kill -TERM "$run_pid"
+	wait_pid "$run_pid"
+	run_pid=
+	[ "$waited" -eq 69 ] || fail "exit $waited: $(cat "$err")"
+	assert_accounted
+	[ "$lost" -eq 0 ]
+	[ "$saved" -ge 100 ]
+	# the folder is a new one under the state folder, and casino-player's file holds them
+	[[ $rejects == "$CASINO_STATE_DIR"/rejects/* ]] || fail "reject folder $rejects"
+	assert_equal "$(wc -l <"$rejects/casino-player.ndjson")" "$saved"
+	run jq -c 'select(.msg == "stopped holding events; saved to the reject file") | [.tool, .saved]' < <(records)
+	assert_output "[\"casino-player\",$saved]"
+}
+
+@test "casino-run -R: the rate API failing (a loopback fake), then SIGTERM: casino-fx saves what it holds and all behind it, exit 69" {
+	local api=$BATS_TEST_TMPDIR/api api_port
+	mkdir "$api"
+	echo 200 >"$api/answer.1.status"
+	printf '%s' '{"base":"EUR","date":"2024-06-28","rates":{"USD":1.0705,"GBP":0.84638,"NZD":1.7585,"BTC":0.0000163}}' >"$api/answer.1.body"
+	echo 500 >"$api/answer.status"
+	printf '%s' '{"error":"down"}' >"$api/answer.body"
+	api_port=$(free_port)
+	socat "TCP-LISTEN:$api_port,bind=127.0.0.1,reuseaddr,fork" \
+		EXEC:"bash $BATS_TEST_DIRNAME/fx_api.bash $api" >/dev/null 2>&1 &
+	other_pid=$!
+	wait_port "$api_port"
+	CASINO_FX_URL=http://127.0.0.1:$api_port/live CASINO_FX_MAX_AGE=1 \
+		casino-run -p "$port" -n 5000 -r 400 -R "$BATS_TEST_TMPDIR/rej" >"$log" 2>"$err" &
+	run_pid=$!
+	wait_snapshot
+	wait_backlog casino-fx casino-gen
+	kill -TERM "$run_pid"
+	wait_pid "$run_pid"
+	run_pid=
+	[ "$waited" -eq 69 ] || fail "exit $waited: $(cat "$err")"
+	assert_accounted "$BATS_TEST_TMPDIR/rej"
+	assert_equal "$rejects" "$BATS_TEST_TMPDIR/rej"
+	[ "$lost" -eq 0 ]
+	[ "$saved" -ge 100 ]
+	assert_equal "$(wc -l <"$rejects/casino-fx.ndjson")" "$saved"
+	# saved as casino-fx read them: no amount_eur yet
+	run jq -c 'select(has("amount_eur"))' "$rejects/casino-fx.ndjson"
+	assert_output ''
+}
+
+@test "casino-run: SIGKILL of each stage in turn: the stage named, the others stopped, the lost events counted, exit 70" {
+	local stage pid
+	for stage in casino-gen casino-fx casino-player casino-describe casino-tee-agg; do
+		rm -rf "$BATS_TEST_TMPDIR/rej"
+		casino-run -p "$port" -r 200 -R "$BATS_TEST_TMPDIR/rej" >"$log" 2>"$err" &
+		run_pid=$!
+		wait_snapshot
+		pid=$(stage_pid "$stage")
+		kill -KILL "$pid"
+		wait_pid "$run_pid"
+		run_pid=
+		[ "$waited" -eq 70 ] || fail "$stage killed: exit $waited: $(cat "$err")"
+		run jq -c 'select(.msg | startswith("a stage died")) | [.stage, .signal]' < <(records)
+		assert_output "[\"$stage\",\"SIGKILL\"]"
+		assert_accounted
+		run jq -r 'select(.msg | startswith("run accounted")) | .status' < <(records)
+		assert_output 70
+	done
+}
+
+@test "casino-run with its log on a full disk (stdout on /dev/full) exits 74, the events not logged counted as lost" {
+	local status=0
+	casino-run -p "$port" -n 50 -r 100 -R "$BATS_TEST_TMPDIR/rej" >/dev/full 2>"$err" || status=$?
+	assert_equal "$status" 74
+	run jq -r 'select(.msg == "cannot write to stdout") | .tool' < <(records)
+	assert_output casino-tee-agg
+	log=/dev/null
+	assert_accounted "$BATS_TEST_TMPDIR/rej"
+	assert_equal "$logged" 0
+}
+
 @test "options: -h, usage errors exit 64 before anything starts" {
 	run casino-run -h
 	assert_success
-	assert_output --partial 'usage: casino-run [-p port] [-n count] [-t seconds] [-r rate]'
+	assert_output --partial 'usage: casino-run [-p port] [-n count] [-t seconds] [-r rate] [-s seed] [-R dir]'
 	run -0 casino-run --help
 	assert_output --partial '--duration'
+	assert_output --partial '--reject-dir'
 	run -0 casino-run --version
 	assert_output --regexp '^casino-run [0-9]'
 	run --separate-stderr casino-run --port=0
