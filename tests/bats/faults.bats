@@ -304,11 +304,9 @@ fx_event() {
 	printf '%s' "$body" >"$api/answer.1.body"
 	echo '200 3' >"$api/answer.status"
 	printf '%s' "$body" >"$api/answer.body"
-	port=$(free_port)
-	socat "TCP-LISTEN:$port,bind=127.0.0.1,reuseaddr,fork" \
-		EXEC:"bash $BATS_TEST_DIRNAME/fx_api.bash $api" >/dev/null 2>&1 &
-	pids+=($!)
-	wait_port "$port"
+	serve_fake fx_api.bash "$api"
+	port=$fake_port
+	pids+=("$fake_pid")
 	mkfifo "$dir/in"
 	CASINO_FX_TIMEOUT_MS=300 casino-fx -a 1 -u "http://127.0.0.1:$port/live" \
 		<"$dir/in" >"$dir/out" 2>"$dir/err" &

@@ -70,6 +70,18 @@ serve_snapshot() {
 	wait_port "$port"
 }
 
+# serve_fake SCRIPT DIR: a scripted HTTP fake of this folder (fx_api.bash,
+# rates_api.bash) under socat on a free port, answering from DIR; sets
+# fake_port and fake_pid (the caller's teardown stops it).
+# shellcheck disable=SC2034 # the suites read them
+serve_fake() {
+	fake_port=$(free_port)
+	socat "TCP-LISTEN:$fake_port,bind=127.0.0.1,reuseaddr,fork" \
+		EXEC:"bash $BATS_TEST_DIRNAME/$1 $2" >/dev/null 2>&1 &
+	fake_pid=$!
+	wait_port "$fake_port"
+}
+
 # Wait up to $1 seconds for the command after it to succeed; 1 on timeout.
 #   wait_until 15 grep -q 'database back' "$dir/err" || fail "..."
 wait_until() {

@@ -33,11 +33,8 @@ setup() {
 	printf '%s' "$FRI" >"$api/2024-06-28.json"
 	printf '%s' "$MON" >"$api/2024-07-01.json"
 	printf '%s' "$TUE" >"$api/2024-07-02.json"
-	port=$(free_port)
-	socat "TCP-LISTEN:$port,bind=127.0.0.1,reuseaddr,fork" \
-		EXEC:"bash $BATS_TEST_DIRNAME/rates_api.bash $api" >/dev/null 2>&1 &
-	api_pid=$!
-	wait_port "$port"
+	serve_fake rates_api.bash "$api"
+	port=$fake_port api_pid=$fake_pid
 	url="http://127.0.0.1:$port/{date}?base=EUR"
 	files="file://$api/{date}.json"
 	fixture >"$dir/events.ndjson"

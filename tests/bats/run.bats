@@ -133,7 +133,8 @@ check_all_gone() {
 }
 
 @test "Ctrl-C (SIGINT to the whole process group) stops everything" {
-	setsid casino-run -p "$port" -r 50 >"$log" 2>"$err" &
+	# As from a terminal: SIGINT not ignored (bats' background jobs ignore it).
+	setsid env --default-signal=INT casino-run -p "$port" -r 50 >"$log" 2>"$err" &
 	run_pid=$!
 	wait_snapshot
 	started_processes >"$BATS_TEST_TMPDIR/started"
@@ -142,6 +143,9 @@ check_all_gone() {
 	run_pid=
 	check_all_gone
 	check_log
+	# every event it made went through to the log
+	assert_accounted
+	assert_equal "$logged" "$generated"
 }
 
 @test "a database that already runs is used and left running" {
@@ -353,18 +357,15 @@ backed_up() {
 }
 
 @test "casino-run -R: the rate API failing (a loopback fake), then SIGTERM: casino-fx saves what it holds and all behind it, exit 69" {
-	local api=$BATS_TEST_TMPDIR/api api_port
+	local api=$BATS_TEST_TMPDIR/api
 	mkdir "$api"
 	echo 200 >"$api/answer.1.status"
 	printf '%s' '{"base":"EUR","date":"2024-06-28","rates":{"USD":1.0705,"GBP":0.84638,"NZD":1.7585,"BTC":0.0000163}}' >"$api/answer.1.body"
 	echo 500 >"$api/answer.status"
 	printf '%s' '{"error":"down"}' >"$api/answer.body"
-	api_port=$(free_port)
-	socat "TCP-LISTEN:$api_port,bind=127.0.0.1,reuseaddr,fork" \
-		EXEC:"bash $BATS_TEST_DIRNAME/fx_api.bash $api" >/dev/null 2>&1 &
-	other_pid=$!
-	wait_port "$api_port"
-	CASINO_FX_URL=http://127.0.0.1:$api_port/live CASINO_FX_MAX_AGE=1 \
+	serve_fake fx_api.bash "$api"
+	other_pid=$fake_pid
+	CASINO_FX_URL=http://127.0.0.1:$fake_port/live CASINO_FX_MAX_AGE=1 \
 		casino-run -p "$port" -n 5000 -r 400 -R "$BATS_TEST_TMPDIR/rej" >"$log" 2>"$err" &
 	run_pid=$!
 	wait_snapshot
