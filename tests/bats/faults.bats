@@ -499,10 +499,12 @@ sample_health() {
 	cat "$dir/first" >&5
 	wait_lines "$dir/out" 20
 	kill_db
-	casino-gen -n 3000 -s 5 -T "$T0" 2>/dev/null | tail -n +21 >&5
+	# The rest backs up behind casino-player, so it is written from the side.
+	casino-gen -n 3000 -s 5 -T "$T0" 2>/dev/null | tail -n +21 >&5 &
+	pids+=($!)
+	exec 5>&-
 	wait_grep "$dir/err" '"msg":"database unavailable, holding events"'
 	casino-db start >/dev/null 2>&1
-	exec 5>&-
 	# The catch-up: read every file again and again until the pipeline ends.
 	while ! has_lines "$dir/out" 3000 || [ -n "$(sample_health)" ]; do
 		rounds=$((rounds + 1))

@@ -388,7 +388,7 @@ backed_up() {
 	local stage pid
 	for stage in casino-gen casino-fx casino-player casino-describe casino-tee-agg; do
 		rm -rf "$BATS_TEST_TMPDIR/rej"
-		casino-run -p "$port" -r 200 -R "$BATS_TEST_TMPDIR/rej" >"$log" 2>"$err" &
+		CASINO_REJECT_DIR=$BATS_TEST_TMPDIR/rej casino-run -p "$port" -r 200 >"$log" 2>"$err" &
 		run_pid=$!
 		wait_snapshot
 		pid=$(stage_pid "$stage")
@@ -399,6 +399,7 @@ backed_up() {
 		run jq -c 'select(.msg | startswith("a stage died")) | [.stage, .signal]' < <(records)
 		assert_output "[\"$stage\",\"SIGKILL\"]"
 		assert_accounted
+		assert_equal "$rejects" "$BATS_TEST_TMPDIR/rej" # CASINO_REJECT_DIR
 		run jq -r 'select(.msg | startswith("run accounted")) | .status' < <(records)
 		assert_output 70
 	done
@@ -406,12 +407,15 @@ backed_up() {
 
 @test "casino-run with its log on a full disk (stdout on /dev/full) exits 74, the events not logged counted as lost" {
 	local status=0
-	casino-run -p "$port" -n 50 -r 100 -R "$BATS_TEST_TMPDIR/rej" >/dev/full 2>"$err" || status=$?
+	CASINO_REJECT_DIR=$BATS_TEST_TMPDIR/not-this casino-run -p "$port" -n 50 -r 100 -R "$BATS_TEST_TMPDIR/rej" \
+		>/dev/full 2>"$err" || status=$?
 	assert_equal "$status" 74
 	run jq -r 'select(.msg == "cannot write to stdout") | .tool' < <(records)
 	assert_output casino-tee-agg
 	log=/dev/null
-	assert_accounted "$BATS_TEST_TMPDIR/rej"
+	assert_accounted
+	assert_equal "$rejects" "$BATS_TEST_TMPDIR/rej" # the option wins
+	[ ! -e "$BATS_TEST_TMPDIR/not-this" ]
 	assert_equal "$logged" 0
 }
 
