@@ -87,7 +87,7 @@ grammar() {
 	event='{"id":1,"player_id":10,"game_id":100,"type":"bet","amount":300,"currency":"EUR","created_at":"2022-01-10T12:34:56Z"}'
 	case $1 in
 	casino-gen)
-		run -0 casino-gen --count=3 --seed=1 --start=2024-01-01T00:00:00Z
+		run -0 --separate-stderr casino-gen --count=3 --seed=1 --start=2024-01-01T00:00:00Z
 		[ "${#lines[@]}" -eq 3 ] ;;
 	casino-fx)
 		run -0 casino-fx --url="$rates" <<<"$event"

@@ -30,7 +30,7 @@ filters() {
 		run --separate-stderr casino-gen -n "$bad"
 		assert_failure 64
 	done
-	run casino-gen -n 2 -r 2.5 -s 010 -T 2022-01-01T00:00:00Z
+	run --separate-stderr casino-gen -n 2 -r 2.5 -s 010 -T 2022-01-01T00:00:00Z
 	assert_success
 	assert_equal "${#lines[@]}" 2
 }
@@ -106,7 +106,7 @@ filters() {
 	assert_output --regexp '^casino-append [0-9]'
 	good_line 1 | casino-append -- "$BATS_TEST_TMPDIR/-v"
 	[ "$(wc -l <"$BATS_TEST_TMPDIR/-v")" -eq 1 ]
-	run casino-gen --count=2 --seed=1 --start=2022-01-01T00:00:00Z
+	run --separate-stderr casino-gen --count=2 --seed=1 --start=2022-01-01T00:00:00Z
 	assert_success
 	assert_equal "${#lines[@]}" 2
 	run --separate-stderr casino-describe -- extra </dev/null
