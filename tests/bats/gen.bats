@@ -132,7 +132,7 @@ gaps() {
 }
 
 @test "gen: with -T and -r the synthetic clock keeps the -g gaps while -r paces the writing" {
-	run casino-gen -s 1 -T "$T0" -g 86400000 -r 100 -n 3
+	run --separate-stderr casino-gen -s 1 -T "$T0" -g 86400000 -r 100 -n 3
 	assert_success
 	run jq -r .created_at <<<"$output"
 	assert_output $'2022-01-10T12:34:56Z\n2022-01-11T12:34:56Z\n2022-01-12T12:34:56Z'
@@ -151,11 +151,11 @@ gaps() {
 }
 
 @test "gen: CASINO_GEN_GAP sets the gap, -g wins; a bad gap is a usage error naming its source" {
-	run env CASINO_GEN_GAP=1000 casino-gen -n 3 -s 1 -T "$T0"
+	run --separate-stderr env CASINO_GEN_GAP=1000 casino-gen -n 3 -s 1 -T "$T0"
 	assert_success
 	run jq -r .created_at <<<"$output"
 	assert_output $'2022-01-10T12:34:56Z\n2022-01-10T12:34:57Z\n2022-01-10T12:34:58Z'
-	run env CASINO_GEN_GAP=1000 casino-gen -n 2 -s 1 -T "$T0" -g 0
+	run --separate-stderr env CASINO_GEN_GAP=1000 casino-gen -n 2 -s 1 -T "$T0" -g 0
 	assert_success
 	run jq -r .created_at <<<"$output"
 	assert_output $'2022-01-10T12:34:56Z\n2022-01-10T12:34:56Z'

@@ -374,11 +374,13 @@ recovered() {
 	event 5 10 >&5
 	wait_err '"msg":"database unavailable, holding events"'
 	kill -TERM "$player_pid"
+	# It reads on to the end of its input: the writer goes too.
+	exec 5>&-
 	code=0
 	wait "$player_pid" || code=$?
 	player_pid=
 	assert_equal "$code" 69
-	grep -q '"level":"error".*"held":1,"first_event_id":5' "$dir/err"
+	grep -q '"level":"error".*"msg":"stopped holding events; not saved: no reject file","saved":0,"not_saved":1,"first_event_id":5' "$dir/err"
 }
 
 @test "SIGTERM on a live stream: exit 0 after the events it has" {
