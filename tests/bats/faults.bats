@@ -504,8 +504,10 @@ sample_health() {
 	pids+=($!)
 	exec 5>&-
 	wait_grep "$dir/err" '"msg":"database unavailable, holding events"'
-	casino-db start >/dev/null 2>&1
-	# The catch-up: read every file again and again until the pipeline ends.
+	casino-db start >/dev/null 2>&1 &
+	pids+=($!)
+	# The restart and the catch-up: read every file again and again until
+	# the pipeline ends.
 	while ! has_lines "$dir/out" 3000 || [ -n "$(sample_health)" ]; do
 		rounds=$((rounds + 1))
 		[ "$rounds" -lt 20000 ] || fail "the pipeline did not end: $(cat "$dir/err")"
