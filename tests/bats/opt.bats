@@ -138,7 +138,7 @@ filters() {
 
 @test "log: ts always has milliseconds, so merged logs sort as text" {
 	# 4000 bad lines over 2 s: some records fall in a second's first millisecond.
-	run --separate-stderr bash -c 'casino-gen -n 4000 -r 2000 -s 1 | sed "s/^/x/" | casino-describe'
+	run --separate-stderr bash -c 'casino-gen -n 4000 -r 2000 -s 1 2>/dev/null | sed "s/^/x/" | casino-describe'
 	assert_failure 65
 	printf '%s\n' "$stderr" | jq -r .ts >"$BATS_TEST_TMPDIR/ts"
 	[ "$(wc -l <"$BATS_TEST_TMPDIR/ts")" -eq 4001 ]
@@ -179,7 +179,7 @@ PIPE_SIZE='perl -e "local \$/; <STDIN>; print 0 + fcntl(STDIN, 1032, 0)"'
 
 @test "opt: CASINO_PIPE_SIZE sizes the stages' pipes (default 1 MiB, 0 = the kernel's)" {
 	filters >"$BATS_TEST_TMPDIR/filters"
-	echo casino-gen -n 0 >>"$BATS_TEST_TMPDIR/filters"
+	echo 'casino-gen -n 0 2>/dev/null' >>"$BATS_TEST_TMPDIR/filters"
 	while read -r cmd; do
 		run sh -c "$cmd </dev/null | $PIPE_SIZE"
 		assert_success
