@@ -489,6 +489,7 @@ sample_health() {
 }
 
 @test "stage health files: sampled all through a catch-up after a database outage, in = out + rejected + pending every time" {
+	set -o pipefail
 	local samples=0 busy=0 rounds=0 stage in out rej pend
 	mkfifo "$dir/in"
 	casino-fx -u "$RATES_URL" <"$dir/in" 2>"$dir/fx.err" | casino-player -b 64 2>"$dir/err" |

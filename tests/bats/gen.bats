@@ -255,6 +255,7 @@ gen_final() {
 }
 
 @test "gen: at every exit (its end, SIGTERM, a closed pipe) one record says how many events it wrote and the last id" {
+	set -o pipefail
 	local dir=$BATS_TEST_TMPDIR n
 	casino-gen -n 7 -s 1 -T "$T0" >"$dir/out" 2>"$dir/err"
 	assert_equal "$(gen_final "$dir/err")" "7 7 0"

@@ -180,6 +180,7 @@ requests() {
 NO_DB="host=/nonexistent port=5432 dbname=casino user=casino"
 
 @test "replay: the database down (casino-player gives up after -w) exits 69, every event saved in order to -r, from a file" {
+	set -o pipefail
 	run --separate-stderr casino-replay -u "$files" -w 1 -d "$NO_DB" -r "$dir/rej" "$dir/events.ndjson"
 	assert_failure 69
 	assert_output ''
@@ -196,6 +197,7 @@ NO_DB="host=/nonexistent port=5432 dbname=casino user=casino"
 }
 
 @test "replay: the database down, events from standard input: all saved to -r, exit 69" {
+	set -o pipefail
 	casino-gen -s 8 -n 500 -T 2024-06-28T00:00:00Z >"$dir/ev500"
 	run --separate-stderr casino-replay -w 1 -d "$NO_DB" -r "$dir/rej" - <"$dir/ev500"
 	assert_failure 69
@@ -243,6 +245,7 @@ NO_DB="host=/nonexistent port=5432 dbname=casino user=casino"
 }
 
 @test "replay: the progress line on a terminal shows the events done so far, of the bytes read, with an ETA" {
+	set -o pipefail
 	# Eight days of 100 events, each day's rates answered after 0.4 s: the
 	# replay takes seconds, and the line is redrawn meanwhile.
 	local d
