@@ -479,21 +479,36 @@ no_health_files() {
 }
 
 # Every health file now in $CASINO_RUNDIR/stages, each as one line:
-# "stage in out rejected pending" (a file replaced while read is skipped).
+# "stage in out rejected pending" (one jq for all: more samples a second).
 sample_health() {
-	local f
-	for f in "$CASINO_RUNDIR"/stages/*.json; do
-		[ -e "$f" ] || continue
-		jq -r '"\(.stage) \(.in) \(.out) \(.rejected) \(.pending)"' "$f" 2>/dev/null || true
-	done
+	local files=("$CASINO_RUNDIR"/stages/*.json)
+	[ -e "${files[0]}" ] || return 0
+	jq -r '"\(.stage) \(.in) \(.out) \(.rejected) \(.pending)"' "${files[@]}" 2>/dev/null || true
 }
 
-@test "stage health files: sampled all through a catch-up after a database outage, in = out + rejected + pending every time" {
+# One sample of every file: in = out + rejected + pending in each, counted
+# in samples; busy=1 once one has something pending.
+check_health_sample() {
+	local stage in out rej pend
+	while read -r stage in out rej pend; do
+		[ "$pend" != null ] || fail "$stage: no pending count"
+		[ "$in" -eq $((out + rej + pend)) ] || fail "$stage: in $in != out $out + rejected $rej + pending $pend"
+		samples=$((samples + 1))
+		[ "$pend" -eq 0 ] || busy=1
+	done < <(sample_health)
+}
+
+@test "stage health files: sampled all through a database outage and the catch-up after it, in = out + rejected + pending every time" {
 	set -o pipefail
-	local samples=0 busy=0 rounds=0 stage in out rej pend
-	mkfifo "$dir/in"
-	casino-fx -u "$RATES_URL" <"$dir/in" 2>"$dir/fx.err" | casino-player -b 64 2>"$dir/err" |
-		casino-describe >"$dir/out" 2>"$dir/describe.err" &
+	local rounds=0
+	samples=0 busy=0
+	# Each stage on its own, so that teardown stops every one.
+	mkfifo "$dir/in" "$dir/p1" "$dir/p2"
+	casino-fx -u "$RATES_URL" <"$dir/in" >"$dir/p1" 2>"$dir/fx.err" &
+	pids+=($!)
+	casino-player -b 64 <"$dir/p1" >"$dir/p2" 2>"$dir/err" &
+	pids+=($!)
+	casino-describe <"$dir/p2" >"$dir/out" 2>"$dir/describe.err" &
 	pids+=($!)
 	casino-gen -n 20 -s 5 -T "$T0" >"$dir/first" 2>/dev/null
 	exec 5>"$dir/in"
@@ -505,22 +520,20 @@ sample_health() {
 	pids+=($!)
 	exec 5>&-
 	wait_grep "$dir/err" '"msg":"database unavailable, holding events"'
-	casino-db start >/dev/null 2>&1 &
-	pids+=($!)
-	# The restart and the catch-up: read every file again and again until
-	# the pipeline ends.
+	# The outage: samples until the held events show, ten rounds at least.
+	while [ "$rounds" -lt 10 ] || [ "$busy" -eq 0 ]; do
+		rounds=$((rounds + 1))
+		[ "$rounds" -lt 2000 ] || fail "nothing pending during the outage"
+		check_health_sample
+	done
+	casino-db start >/dev/null 2>&1
+	# The catch-up: again and again until the pipeline ends.
 	while ! has_lines "$dir/out" 3000 || [ -n "$(sample_health)" ]; do
 		rounds=$((rounds + 1))
 		[ "$rounds" -lt 20000 ] || fail "the pipeline did not end: $(cat "$dir/err")"
-		while read -r stage in out rej pend; do
-			[ "$pend" != null ] || fail "$stage: no pending count"
-			[ "$in" -eq $((out + rej + pend)) ] || fail "$stage: in $in != out $out + rejected $rej + pending $pend"
-			samples=$((samples + 1))
-			[ "$pend" -eq 0 ] || busy=1
-		done < <(sample_health)
+		check_health_sample
 	done
-	[ "$samples" -ge 20 ] || fail "only $samples samples"
-	[ "$busy" -eq 1 ] || fail "never saw anything pending"
+	[ "$samples" -ge 30 ] || fail "only $samples samples"
 	assert_equal "$(wc -l <"$dir/out")" 3000
 }
 
