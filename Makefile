@@ -36,11 +36,13 @@ LIBSRC = \
 	lib/atomicfile.c \
 	lib/backoff.c \
 	lib/buf.c \
+	lib/curlapi.c \
 	lib/cursor.c \
 	lib/describe.c \
 	lib/event.c \
 	lib/fxdates.c \
 	lib/fxrates.c \
+	lib/fxsource.c \
 	lib/health.c \
 	lib/healthread.c \
 	lib/history.c \
@@ -78,7 +80,7 @@ LIBS_casino-consume = -lrdkafka
 LIBS_kafka-mock    = -lrdkafka -lpthread
 
 # libFuzzer targets: tests/fuzz/NAME.c -> build-fuzz/NAME.
-FUZZERS = fuzz-json fuzz-json-paths fuzz-event fuzz-time fuzz-fxrates fuzz-httpreq fuzz-httpresp fuzz-promtext
+FUZZERS = fuzz-json fuzz-json-paths fuzz-event fuzz-time fuzz-fxrates fuzz-fxscrub fuzz-httpreq fuzz-httpresp fuzz-promtext
 FUZZ_SECONDS = 60
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 
@@ -123,7 +125,7 @@ $(BUILD)/%: tools/%.c $(BUILD)/libcasino.a lib/*.h
 # takes ~1 ms on a virtual machine (its CPU feature probing traps to the
 # hypervisor; bench/serve). Without musl-gcc it is static glibc; sanitizer
 # builds link it dynamically like every other program.
-HANDLER_LIB = $(filter-out lib/fxrates.c lib/fxdates.c lib/kafkaconf.c,$(LIBSRC))
+HANDLER_LIB = $(filter-out lib/curlapi.c lib/fxrates.c lib/fxdates.c lib/fxsource.c lib/kafkaconf.c,$(LIBSRC))
 MUSL_CC = $(shell command -v musl-gcc 2>/dev/null)
 $(BUILD)/casino-http-handler: tools/casino-http-handler.c $(BUILD)/libcasino.a $(HANDLER_LIB) lib/*.h
 	$(if $(findstring -fsanitize,$(LDFLAGS)), \

@@ -18,6 +18,7 @@ fuzz() {
 @test "fuzz: event parser, splice and description" { fuzz fuzz-event; }
 @test "fuzz: RFC 3339 timestamps" { fuzz fuzz-time; }
 @test "fuzz: rate API bodies" { fuzz fuzz-fxrates; }
+@test "fuzz: casino-fx key scrubbing and file:// paths" { fuzz fuzz-fxscrub; }
 @test "fuzz: HTTP request heads" { fuzz fuzz-httpreq; }
 @test "fuzz: HTTP answers and If-None-Match" { fuzz fuzz-httpresp; }
 @test "fuzz: the /metrics text of any snapshot" { fuzz fuzz-promtext; }

@@ -364,6 +364,19 @@ answer reports an error: bad key ***, ***"
 	assert_equal "$(cat "$BATS_TEST_TMPDIR/out")" "$(with_eur 1 bet 1000 USD 934)"
 }
 
+@test "file:// URL: a '%' without two hex digits after it is the byte '%' (%-1 is not 0xFF)" {
+	# sscanf("%2x") read "-1" as 0xFF: the file was never found and the log
+	# held invalid UTF-8.
+	printf '%s' "$CLASSIC" >"$BATS_TEST_TMPDIR/r%-1%g.json"
+	run --separate-stderr casino-fx -e pass -u "file://$BATS_TEST_TMPDIR/r%-1%g.json" < <(ev 1 bet 1000 USD)
+	assert_success
+	assert_output "$(with_eur 1 bet 1000 USD 934)"
+	run --separate-stderr casino-fx -e pass -u "file://$BATS_TEST_TMPDIR/none%-1" < <(ev 1 bet 1000 USD)
+	assert_success
+	run jq -r 'select(.level == "warn") | .error' <<<"$stderr"
+	assert_line --index 0 "cannot open $BATS_TEST_TMPDIR/none%-1: No such file or directory"
+}
+
 @test "live: an event written into an open pipe comes out at once" {
 	coproc FX { casino-fx -u "file://$CASINO_ROOT/share/rates.json" 2>/dev/null; }
 	# bash unsets FX and FX_PID once the coprocess is reaped: keep copies
