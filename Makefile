@@ -84,9 +84,16 @@ FUZZERS = fuzz-json fuzz-json-paths fuzz-event fuzz-time fuzz-fxrates fuzz-fxscr
 FUZZ_SECONDS = 60
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 
+# Test helpers that call lib/ (tests/NAME.c -> $(BUILD)/test/NAME, linked
+# with libcasino) and preloaded fault injectors (tests/NAME.c ->
+# $(BUILD)/test/NAME.so).
+TESTLIBPROGS = lib-check
+TESTPRELOADS = failalloc
+
 LIBOBJ = $(LIBSRC:lib/%.c=$(BUILD)/obj/%.o)
 BINS = $(PROGS:%=$(BUILD)/%)
-TESTBINS = $(TESTPROGS:%=$(BUILD)/test/%)
+TESTBINS = $(TESTPROGS:%=$(BUILD)/test/%) $(TESTLIBPROGS:%=$(BUILD)/test/%) \
+	$(TESTPRELOADS:%=$(BUILD)/test/%.so)
 
 # Debian packages, by what needs them: make builds (deps-build), make lint
 # (deps-lint), make fuzz-build (deps-fuzz); make deps installs them all, with
@@ -133,6 +140,15 @@ $(BUILD)/casino-http-handler: tools/casino-http-handler.c $(BUILD)/libcasino.a $
 		$(if $(MUSL_CC), \
 			$(MUSL_CC) $(CFLAGS) $(CPPFLAGS) -static -o $@ $< $(HANDLER_LIB), \
 			$(CC) $(CFLAGS) $(CPPFLAGS) -static -o $@ $< $(BUILD)/libcasino.a -lm $(LDFLAGS)))
+
+$(TESTLIBPROGS:%=$(BUILD)/test/%): $(BUILD)/test/%: tests/%.c $(BUILD)/libcasino.a lib/*.h
+	@mkdir -p $(BUILD)/test
+	$(CC) $(CFLAGS) $(CPPFLAGS) -o $@ $< $(BUILD)/libcasino.a -lm $(LDFLAGS)
+
+# Without the sanitizers: a preloaded library comes before their runtime.
+$(BUILD)/test/%.so: tests/%.c
+	@mkdir -p $(BUILD)/test
+	$(CC) $(OPT) -g -Wall -Wextra -Werror -std=c11 -D_DEFAULT_SOURCE -fPIC -shared -o $@ $<
 
 vpath %.c tests bench
 $(BUILD)/test/%: %.c

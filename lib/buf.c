@@ -1,11 +1,36 @@
+#define _GNU_SOURCE /* program_invocation_short_name */
+#include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <unistd.h>
 
 #include "buf.h"
-#include "log.h"
+#include "timefmt.h"
+
+/* A log record (lib/log's shape) built on the stack and written with one
+ * write(2): reporting must not need the memory that ran out. snprintf of
+ * numbers and short strings into a given buffer does not allocate. */
+_Noreturn void
+buf_out_of_memory(void)
+{
+	char rec[256];
+	struct utc_time now = timefmt_now();
+	struct civil_time c;
+	int n;
+
+	timefmt_civil(now.sec, &c);
+	n = snprintf(rec, sizeof(rec), "{\"ts\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03dZ\","
+	    "\"level\":\"error\",\"tool\":\"%.64s\",\"msg\":\"out of memory\"}\n",
+	    c.year, c.month, c.day, c.hour, c.minute, c.second, (int)(now.nsec / 1000000),
+	    program_invocation_short_name);
+	if (n > 0)
+		(void)!write(STDERR_FILENO, rec, (size_t)n < sizeof(rec) ? (size_t)n : sizeof(rec));
+	_exit(EX_OSERR);
+}
 
 void *
 xrealloc(void *p, size_t n)
@@ -13,8 +38,18 @@ xrealloc(void *p, size_t n)
 	void *q = realloc(p, n ? n : 1);
 
 	if (q == NULL)
-		die(EX_SOFTWARE, "out of memory", LOG_INT("bytes", n));
+		buf_out_of_memory();
 	return q;
+}
+
+void *
+xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+
+	if (p == NULL)
+		buf_out_of_memory();
+	return p;
 }
 
 void *
@@ -36,13 +71,15 @@ xstrndup(const char *s, size_t n)
 void
 buf_reserve(struct buf *b, size_t extra)
 {
+	if (extra >= SIZE_MAX - b->len)
+		buf_out_of_memory(); /* no size_t can hold it: doubling would wrap */
 	size_t need = b->len + extra + 1;
 
 	if (need <= b->cap)
 		return;
 	size_t cap = b->cap ? b->cap : 256;
 	while (cap < need)
-		cap *= 2;
+		cap = cap <= SIZE_MAX / 2 ? cap * 2 : need;
 	b->data = xrealloc(b->data, cap);
 	b->cap = cap;
 }

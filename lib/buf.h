@@ -1,6 +1,8 @@
-/* buf: a growable byte buffer. Functions abort the process (exit 70) only
- * when memory runs out; everything else never fails. data is always
- * NUL-terminated after len bytes. */
+/* buf: a growable byte buffer. Functions end the process only when memory
+ * runs out (or a size would not fit in size_t): one fixed log record, "out
+ * of memory", written without allocating, and exit 71 (EX_OSERR);
+ * everything else never fails. data is always NUL-terminated after len
+ * bytes. buf depends on no other unit but timefmt (no circle through log). */
 #ifndef CASINO_BUF_H
 #define CASINO_BUF_H
 #include <stddef.h>
@@ -25,9 +27,13 @@ void buf_json_string(struct buf *b, const char *s, size_t n);
 void buf_json_escape(struct buf *b, const char *s, size_t n);
 void buf_free(struct buf *b);
 
-/* Allocation that cannot fail: on ENOMEM logs and exits 70 (EX_SOFTWARE). */
+/* Allocation that cannot fail: on ENOMEM, buf_out_of_memory. */
 void *xmalloc(size_t n);
 void *xrealloc(void *p, size_t n);
+/* calloc's, zeroed; n * size overflowing is out of memory too. */
+void *xcalloc(size_t n, size_t size);
 char *xstrndup(const char *s, size_t n);
+/* The record on stderr, then _exit(71); allocates nothing. */
+_Noreturn void buf_out_of_memory(void);
 
 #endif

@@ -363,9 +363,7 @@ has_duplicate(const struct json_member *m, size_t from, size_t to)
 		if (i == to)
 			return 0;
 	}
-	struct buf *keys = calloc(n, sizeof(*keys));
-	if (keys == NULL)
-		return 1;
+	struct buf *keys = xcalloc(n, sizeof(*keys)); /* never a false "duplicate key" */
 	for (i = 0; i < n; i++)
 		decoded_key(&keys[i], &m[from + i]);
 	qsort(keys, n, sizeof(*keys), compare_keys);

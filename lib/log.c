@@ -19,6 +19,15 @@ static const char *bad_level, *bad_format; /* for log_env_error */
 static const char *const level_json[] = { "debug", "info", "warn", "error" };
 static const char *const level_text[] = { "debug", "info", "warning", "error" };
 
+int
+log_level_rank(const char *name)
+{
+	for (int i = LOG_DEBUG; i <= LOG_ERROR; i++)
+		if (strcmp(name, level_json[i]) == 0 || strcmp(name, level_text[i]) == 0)
+			return i;
+	return -1;
+}
+
 void
 log_init(const char *name)
 {
@@ -30,13 +39,11 @@ log_init(const char *name)
 	threshold = LOG_INFO;
 	bad_level = bad_format = NULL;
 	if (level != NULL && *level != '\0') {
-		bad_level = level;
-		for (int i = LOG_DEBUG; i <= LOG_ERROR; i++)
-			if (strcmp(level, level_json[i]) == 0 ||
-			    strcmp(level, level_text[i]) == 0) {
-				threshold = (enum log_level)i;
-				bad_level = NULL;
-			}
+		int rank = log_level_rank(level);
+		if (rank < 0)
+			bad_level = level;
+		else
+			threshold = (enum log_level)rank;
 	}
 	as_text = isatty(STDERR_FILENO);
 	if (format != NULL && strcmp(format, "json") == 0)

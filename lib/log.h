@@ -33,6 +33,10 @@ void log_init(const char *tool);
  * seen by log_init and returns -1 if there was one (a usage error), else 0. */
 int log_env_error(void);
 const char *log_tool(void);
+/* The rank of a level name: debug 0, info 1, warn or warning 2, error 3;
+ * -1 for anything else. scripts/casino-lib.sh (casino_level_rank) has the
+ * same table; tests/bats/rules.bats proves they agree. */
+int log_level_rank(const char *name);
 /* msg, then struct log_field arguments ending with LOG_END. */
 void log_record(enum log_level level, const char *msg, ...);
 

@@ -4,17 +4,14 @@
 #include <unistd.h>
 
 #include "buf.h"
-#include "health.h"
 #include "log.h"
 #include "ndjson.h"
 #include "opt.h"
-#include "out.h"
 #include "sig.h"
 #include "timefmt.h"
 
 #define READ_CHUNK 65536
 #define DEFAULT_MAX_LINE (1024 * 1024)
-
 
 size_t
 line_max_env(void)
@@ -62,14 +59,17 @@ fill(struct line_reader *r)
 		r->cap *= 2;
 		r->buf = xrealloc(r->buf, r->cap);
 	}
-	if (!fd_readable(r->fd)) {
-		if (out_flush() < 0 && !r->draining)
-			return 0;
-		health_idle(r->fd);
-	}
+	int readable = fd_readable(r->fd);
+	/* Draining (a stop while holding) reads on even when stdout failed. */
+	if (!readable && r->idle != NULL && r->idle(r->idle_arg, 1) != 0 && !r->draining)
+		return 0;
 	for (;;) {
-		if (sig_stop_requested() && !r->draining)
+		/* Block only inside sig_wait_fd, so a stop is never missed; a
+		 * drain ignores stops and blocks in read() to the end. */
+		if (!r->draining &&
+		    (sig_stop_requested() || (!readable && sig_wait_fd(r->fd, -1) < 0)))
 			return 0;
+		readable = 0;
 		ssize_t n = read(r->fd, r->buf + r->end, r->cap - r->end);
 		if (n > 0) {
 			r->end += (size_t)n;
@@ -94,8 +94,6 @@ line_read(struct line_reader *r, const char **line, size_t *len)
 
 	/* After SIGINT/SIGTERM, whole lines already read are still handed out
 	 * (nothing read is dropped); fill() reads no more. */
-	if (out_status() != 0 && !r->draining)
-		return LINE_END;
 	for (;;) {
 		char *begin = r->buf + r->start;
 		size_t have = r->end - r->start;
@@ -163,7 +161,7 @@ line_wait(struct line_reader *r, int timeout_ms)
 
 	for (;;) {
 		size_t have = r->end - r->start;
-		if (sig_stop_requested() || r->eof || out_status() != 0 || have > r->max ||
+		if (sig_stop_requested() || r->eof || have > r->max ||
 		    memchr(r->buf + r->start, '\n', have) != NULL)
 			return 1;
 		if (!fd_readable(r->fd)) {
@@ -171,17 +169,11 @@ line_wait(struct line_reader *r, int timeout_ms)
 			if (!timed)
 				deadline = now + timeout_ms;
 			timed = 1;
-			int64_t left = deadline - now;
-			struct pollfd p = { .fd = r->fd, .events = POLLIN };
-			if (out_flush() < 0)
+			if (r->idle != NULL && r->idle(r->idle_arg, 0) != 0)
 				return 1;
-			if (left <= 0)
+			if (deadline - now <= 0 || sig_wait_fd(r->fd, deadline - now) == 0)
 				return 0;
-			int ready = poll(&p, 1, left > 0x7fffffff ? 0x7fffffff : (int)left);
-			if (ready == 0)
-				return 0;
-			if (ready < 0)
-				continue; /* EINTR: the loop sees a stop request */
+			continue; /* readable, or stopped: the loop sees which */
 		}
 		/* Bytes are there, so fill() does not block. */
 		if (!fill(r))

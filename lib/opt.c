@@ -97,7 +97,7 @@ opt_choice(const char *source, const char *value, const char *allowed)
 	    LOG_STR("value", value), LOG_STR("allowed", allowed));
 }
 
-void
+_Noreturn void
 opt_version(void)
 {
 	printf("%s %s\n", log_tool(), CASINO_VERSION);
@@ -115,7 +115,7 @@ opt_done(int argc, char **argv, int max_operands, const char *usage)
 		opt_usage_error(usage);
 }
 
-void
+_Noreturn void
 opt_usage_error(const char *usage)
 {
 	fprintf(stderr, "usage: %s\n", usage);

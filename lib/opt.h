@@ -27,11 +27,11 @@ double opt_real(const char *source, const char *value, double min, double max);
 /* Logs that value of source is not one of allowed (space-separated) and
  * exits 64; returns the index of value in allowed otherwise. */
 int opt_choice(const char *source, const char *value, const char *allowed);
-void opt_version(void);
+_Noreturn void opt_version(void);
 /* After getopt: exits 64 with the usage line when operands are left over
  * (more than max_operands) or a CASINO_LOG_* variable is bad. */
 void opt_done(int argc, char **argv, int max_operands, const char *usage);
 /* Prints "usage: ..." (the given text) to stderr, exits 64. */
-void opt_usage_error(const char *usage);
+_Noreturn void opt_usage_error(const char *usage);
 
 #endif

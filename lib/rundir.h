@@ -4,7 +4,7 @@
  * /tmp/casino-UID (UID the real user id). The default snapshot written by
  * casino-tee-agg and served by casino-http-handler is "materialized.json"
  * in it. These functions only compute names: they create and open nothing,
- * and never fail (memory exhaustion exits 70, as buf does). */
+ * and never fail (memory exhaustion exits 71, as buf does). */
 #ifndef CASINO_RUNDIR_H
 #define CASINO_RUNDIR_H
 #include "buf.h"

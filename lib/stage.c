@@ -7,6 +7,7 @@
 #include "health.h"
 #include "log.h"
 #include "opt.h"
+#include "out.h"
 #include "pipesize.h"
 #include "stage.h"
 
@@ -41,6 +42,20 @@ reject_line(struct stage *st, unsigned long lineno, const char *line, size_t len
 	reject_bytes(st, "\n", 1);
 }
 
+/* The reader's idle callback: what is done goes out before the stage waits
+ * for more, and the health file is brought up to date before a long wait. */
+static int
+stage_idle(void *arg, int blocking)
+{
+	struct stage *st = arg;
+
+	if (out_flush() < 0)
+		return -1;
+	if (blocking)
+		health_idle(st->in.fd);
+	return 0;
+}
+
 void
 stage_open(struct stage *st, const char *reject_path)
 {
@@ -59,6 +74,8 @@ stage_open(struct stage *st, const char *reject_path)
 	line_reader_init(&st->in, STDIN_FILENO, max);
 	st->in.overflow = overflow_to_reject;
 	st->in.overflow_arg = st;
+	st->in.idle = stage_idle;
+	st->in.idle_arg = st;
 	sig_init();
 	health_open(log_tool());
 }
@@ -71,6 +88,9 @@ stage_next(struct stage *st, struct event *ev)
 	char why[256];
 
 	for (;;) {
+		/* A failed stdout ends reading at once, but for a drain. */
+		if (out_status() != 0 && !st->in.draining)
+			return 0;
 		switch (line_read(&st->in, &line, &len)) {
 		case LINE_END:
 			return 0;
@@ -101,7 +121,7 @@ stage_ready(struct stage *st)
 int
 stage_wait(struct stage *st, int timeout_ms)
 {
-	return line_wait(&st->in, timeout_ms);
+	return out_status() != 0 || line_wait(&st->in, timeout_ms);
 }
 
 void
@@ -170,7 +190,7 @@ stage_finish(struct stage *st)
 	return status;
 }
 
-static int
+int
 exit_rank(int status)
 {
 	switch (status) {

@@ -19,6 +19,7 @@
 #define CASINO_STAGE_H
 #include "event.h"
 #include "ndjson.h"
+#include "out.h" /* a stage writes to stdout through out */
 
 struct stage {
 	struct line_reader in;
@@ -64,5 +65,9 @@ void stage_stop_holding(struct stage *st, const struct event *held, size_t n);
  * unavailable) > 65 (input rejected) > 0; any other non-zero status (70)
  * ranks above them all. */
 int exit_worst(int a, int b);
+/* The order exit_worst keeps: 0, 65, 69, 74 rank 0 to 3, any other status
+ * 4. scripts/casino-lib.sh (casino_status_rank) has the same table;
+ * tests/bats/rules.bats proves they agree for every status 0-255. */
+int exit_rank(int status);
 
 #endif

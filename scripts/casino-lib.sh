@@ -23,7 +23,10 @@ fi
 casino_nl='
 '
 
-# The rank of a log level (debug 0 .. error 3); nothing when unknown.
+# The log level names, and the rank of each (debug 0 .. error 3; nothing
+# when unknown). lib/log.c has the same table: tests/bats/lib.bats proves
+# that they agree.
+casino_levels='debug info warn warning error'
 casino_level_rank() {
 	case $1 in
 	debug) echo 0 ;;
@@ -131,7 +134,8 @@ casino_version() {
 }
 
 # The runtime directory: $CASINO_RUNDIR, else $XDG_RUNTIME_DIR/casino, else
-# /tmp/casino-UID (the C tools' lib/rundir.c has the same rule).
+# /tmp/casino-UID (the C tools' lib/rundir.c has the same rule:
+# tests/bats/lib.bats proves they agree).
 casino_rundir() {
 	if [ -n "${CASINO_RUNDIR:-}" ]; then
 		printf '%s\n' "$CASINO_RUNDIR"
@@ -184,7 +188,8 @@ casino_port_check() {
 }
 
 # casino_worst_status A B: the worse of two exit statuses, 74 > 69 > 65 > 0;
-# any other non-zero status (70, a signal) is worst of all.
+# any other non-zero status (70, a signal) is worst of all. lib/stage.c
+# (exit_worst) has the same ranks: tests/bats/lib.bats proves they agree.
 casino_worst_status() {
 	_ra=$(casino_status_rank "$1")
 	_rb=$(casino_status_rank "$2")

@@ -20,13 +20,14 @@
 #include "log.h"
 #include "ndjson.h"
 #include "opt.h"
+#include "out.h"
 
 static const char usage_text[] = "casino-append FILE";
 
 /* A batch grows past this only to hold one long line whole. */
 #define BATCH_BYTES (64 * 1024)
 
-static void
+static _Noreturn void
 usage(void)
 {
 	printf("usage: %s\n"

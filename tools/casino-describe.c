@@ -11,7 +11,7 @@
 
 static const char usage_text[] = "casino-describe [-r file]";
 
-static void
+static _Noreturn void
 usage(void)
 {
 	printf("usage: %s\n"

@@ -34,7 +34,7 @@ struct fx {
 /* Stage health counters (doc/design.md, "Stage health"). */
 static long long *fetches_ok, *fetches_failed, *rates_fetched_ms;
 
-static void
+static _Noreturn void
 usage(void)
 {
 	printf("usage: %s\n"

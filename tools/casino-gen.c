@@ -11,9 +11,10 @@
 
 #include "buf.h"
 #include "log.h"
-#include "ndjson.h"
+#include "out.h"
 #include "opt.h"
 #include "pipesize.h"
+#include "sig.h"
 #include "stage.h"
 #include "timefmt.h"
 
@@ -23,7 +24,7 @@ static const char usage_text[] =
 static const char *const currencies[] = { "EUR", "USD", "GBP", "NZD", "BTC" };
 static const char *const types[] = { "game_start", "bet", "deposit", "game_stop" };
 
-static void
+static _Noreturn void
 usage(void)
 {
 	printf("usage: %s\n"
@@ -130,6 +131,9 @@ main(int argc, char **argv)
 	struct utc_time clock;
 	int synthetic = 0, past_end = 0, c;
 
+	/* First: a stop that comes during start-up must not take the default
+	 * action (exit by SIGTERM, 143) but end the run cleanly. */
+	sig_init();
 	log_init(argv[0]);
 	while ((c = getopt_long(argc, argv, "n:t:r:s:T:g:hV", longopts, NULL)) != -1) {
 		switch (c) {
@@ -166,7 +170,6 @@ main(int argc, char **argv)
 			    LOG_STR("allowed", "RFC 3339, 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z"));
 		synthetic = 1;
 	}
-	sig_init();
 	pipe_size_setup();
 
 	struct buf line = { 0 };

@@ -26,6 +26,7 @@
 #include "log.h"
 #include "ndjson.h"
 #include "opt.h"
+#include "out.h"
 #include "peercap.h"
 #include "promtext.h"
 #include "readfile.h"
@@ -45,7 +46,7 @@ enum {
 	OUT_FLUSH = 64 << 10,      /* write pipelined answers at least this often */
 };
 
-static void
+static _Noreturn void
 usage(void)
 {
 	printf("usage: %s\n"

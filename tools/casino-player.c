@@ -38,7 +38,7 @@ static const char usage_text[] =
 /* Stage health counters (doc/design.md, "Stage health"). */
 static long long *queries_ok, *queries_failed, *reconnects, *unknown_players;
 
-static void
+static _Noreturn void
 usage(void)
 {
 	printf("usage: %s\n"

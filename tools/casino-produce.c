@@ -39,7 +39,7 @@ static const char usage_text[] =
 
 static unsigned long delivery_failures;
 
-static void
+static _Noreturn void
 usage(void)
 {
 	printf("usage: %s\n"

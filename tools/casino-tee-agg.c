@@ -30,14 +30,14 @@
 static const char usage_text[] =
     "casino-tee-agg [-a fifo] [-c event|wall] [-i ms] [-o file] [-r file]";
 
-static void
+static _Noreturn void
 usage(void)
 {
 	printf("usage: %s\n"
 	    "  -a, --ack FIFO          acknowledge each written line's src there, src not written (CASINO_AGG_ACK)\n"
 	    "  -c, --clock event|wall  time by created_at (default) or the system clock (CASINO_AGG_CLOCK)\n"
 	    "  -i, --interval MS       write the snapshot every MS milliseconds, default 250 (CASINO_AGG_INTERVAL)\n"
-	    "  -o, --snapshot FILE     the snapshot file, kept at exit (CASINO_AGG_SNAPSHOT)\n"
+	    "  -o, --snapshot FILE     the snapshot file, kept at exit (CASINO_SNAPSHOT)\n"
 	    "  -r, --reject FILE       append rejected lines to FILE (CASINO_REJECT)\n"
 	    "  -h, --help              this text\n"
 	    "  -V, --version           the version\n", usage_text);
@@ -281,7 +281,13 @@ main(int argc, char **argv)
 	interval = opt_number(src, v, 1, 86400000);
 	v = opt_pick("--clock", clock_arg, "CASINO_AGG_CLOCK", "event", &src);
 	agg.wall = opt_choice(src, v, "event wall") == 1;
-	snapshot_path = opt_pick("--snapshot", snapshot_arg, "CASINO_AGG_SNAPSHOT", NULL, &src);
+	snapshot_path = opt_pick("--snapshot", snapshot_arg, "CASINO_SNAPSHOT", NULL, &src);
+	if (snapshot_path == NULL &&
+	    (snapshot_path = opt_env("CASINO_AGG_SNAPSHOT", NULL)) != NULL) {
+		src = "CASINO_AGG_SNAPSHOT"; /* the writer's old name, read until 1.0 */
+		log_warn("deprecated variable; use CASINO_SNAPSHOT, the name the server reads too",
+		    LOG_STR("variable", src));
+	}
 	if (snapshot_path != NULL && *snapshot_path == '\0')
 		die(EX_USAGE, "bad option value", LOG_STR("option", src), LOG_STR("value", ""));
 	reject = opt_pick("--reject", reject_arg, "CASINO_REJECT", NULL, &src);

@@ -88,7 +88,7 @@ mtime_changed() {
 	assert_success
 	assert_line --index 0 "usage: casino-tee-agg [-a fifo] [-c event|wall] [-i ms] [-o file] [-r file]"
 	assert_output --partial "CASINO_AGG_ACK"
-	assert_output --partial "CASINO_AGG_SNAPSHOT"
+	assert_output --partial "(CASINO_SNAPSHOT)"
 	[ -z "$stderr" ]
 	run casino-tee-agg -h
 	assert_success
@@ -470,13 +470,34 @@ mtime_changed() {
 	run compact
 	assert_output "$(expect 2 2.00 0.07 10 1 0 0 0 0)"
 	[ -z "$(ls -A "$CASINO_RUNDIR" 2>/dev/null)" ]  # nothing in the runtime dir
-	# CASINO_AGG_SNAPSHOT names it too; -o wins over it.
-	CASINO_AGG_SNAPSHOT=$BATS_TEST_TMPDIR/env.json casino-tee-agg <"$BATS_TEST_TMPDIR/events" >/dev/null
+	# CASINO_SNAPSHOT names it too, the name casino-http-handler reads; -o
+	# wins over it.
+	run --separate-stderr env CASINO_SNAPSHOT="$BATS_TEST_TMPDIR/env.json" \
+		casino-tee-agg <"$BATS_TEST_TMPDIR/events"
+	assert_success
+	[ -z "$stderr" ]
 	run compact "$BATS_TEST_TMPDIR/env.json"
 	assert_output "$(expect 2 2.00 0.07 10 1 0 0 0 0)"
 	rm "$snap"
-	CASINO_AGG_SNAPSHOT=$BATS_TEST_TMPDIR/unused.json casino-tee-agg -o "$snap" </dev/null
-	[ -f "$snap" ] && [ ! -e "$BATS_TEST_TMPDIR/unused.json" ]
+	CASINO_SNAPSHOT=$BATS_TEST_TMPDIR/unused.json casino-tee-agg -o "$snap" </dev/null
+	[ -f "$snap" ]
+	[ ! -e "$BATS_TEST_TMPDIR/unused.json" ]
+}
+
+@test "agg: the old CASINO_AGG_SNAPSHOT is still read, with a deprecation warning; CASINO_SNAPSHOT wins" {
+	bet 1 10 00:00:00 >"$BATS_TEST_TMPDIR/events"
+	run --separate-stderr env CASINO_AGG_SNAPSHOT="$BATS_TEST_TMPDIR/old.json" \
+		casino-tee-agg <"$BATS_TEST_TMPDIR/events"
+	assert_success
+	[ -s "$BATS_TEST_TMPDIR/old.json" ]
+	assert_equal "$(jq -r '[.level, .variable, .msg] | join(" ")' <<<"$stderr")" \
+		"warn CASINO_AGG_SNAPSHOT deprecated variable; use CASINO_SNAPSHOT, the name the server reads too"
+	run --separate-stderr env CASINO_AGG_SNAPSHOT="$BATS_TEST_TMPDIR/old2.json" \
+		CASINO_SNAPSHOT="$BATS_TEST_TMPDIR/new.json" casino-tee-agg <"$BATS_TEST_TMPDIR/events"
+	assert_success
+	[ -z "$stderr" ]
+	[ -s "$BATS_TEST_TMPDIR/new.json" ]
+	[ ! -e "$BATS_TEST_TMPDIR/old2.json" ]
 }
 
 @test "agg: snapshot write failures are logged once, the log keeps flowing, the last good snapshot stays" {

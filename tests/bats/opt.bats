@@ -87,7 +87,7 @@ filters() {
 	local bad=(CASINO_LOG_LEVEL=loud CASINO_LOG_FORMAT=xml CASINO_MAX_LINE=x
 		CASINO_GEN_COUNT=x CASINO_GEN_RATE=x CASINO_FX_MAX_AGE=x CASINO_FX_ON_ERROR=x
 		CASINO_AGG_INTERVAL=x CASINO_AGG_CLOCK=x CASINO_PLAYER_BATCH=x
-		CASINO_PLAYER_WAIT=x CASINO_DB='sslmode=bogus' CASINO_AGG_SNAPSHOT=
+		CASINO_PLAYER_WAIT=x CASINO_DB='sslmode=bogus' CASINO_SNAPSHOT= CASINO_AGG_SNAPSHOT=
 		CASINO_REJECT=/nonexistent/dir/rej)
 	for tool in casino-gen casino-fx casino-player casino-describe casino-tee-agg \
 		casino-append casino-produce; do
