@@ -56,7 +56,7 @@ struct db {
 	const char *conninfo; /* NULL: libpq's PG* variables */
 	PGconn *conn;
 	int prepared, connected_once;
-	int options_checked, options_bad; /* see db_ready */
+	enum { DB_DOWN, DB_BAD_OPTIONS, DB_REFUSED } failure; /* see db_ready */
 	char error[512];
 };
 
@@ -95,6 +95,20 @@ notice_to_log(void *arg, const char *msg)
 	log_warn("database notice", LOG_STR("notice", text));
 }
 
+/* Why the first connection failed. libpq checks some option values
+ * (sslmode=bogus) before it connects and integers (connect_timeout=abc)
+ * only while connecting, then fails as if the server were down; a server
+ * that answers and refuses (no such database or role) will not change its
+ * mind while we wait. Only a server that does not answer is waited for. */
+static int
+connect_failure(const PGconn *conn, PGPing ping)
+{
+	if (ping == PQPING_NO_ATTEMPT ||
+	    strstr(PQerrorMessage(conn), "invalid integer value") != NULL)
+		return DB_BAD_OPTIONS;
+	return ping == PQPING_OK ? DB_REFUSED : DB_DOWN;
+}
+
 /* Connect if needed and prepare the statement; 0 when ready to query. */
 static int
 db_ready(struct db *db)
@@ -117,13 +131,9 @@ db_ready(struct db *db)
 		}
 		if (PQstatus(db->conn) != CONNECTION_OK) {
 			set_error(db, "connect", PQerrorMessage(db->conn));
+			if (!db->connected_once)
+				db->failure = connect_failure(db->conn, PQpingParams(keys, values, 1));
 			db_close(db);
-			/* libpq checks option values (sslmode=bogus) only here and then
-			 * fails as if the server were down; a ping tells them apart. */
-			if (!db->options_checked) {
-				db->options_checked = 1;
-				db->options_bad = PQpingParams(keys, values, 1) == PQPING_NO_ATTEMPT;
-			}
 			return -1;
 		}
 		PQsetNoticeProcessor(db->conn, notice_to_log, NULL);
@@ -157,10 +167,15 @@ db_wait_startup(struct db *db, long long wait_s)
 	int waited = 0;
 
 	while (db_ready(db) != 0) {
-		if (db->options_bad) {
+		if (db->failure == DB_BAD_OPTIONS) {
 			log_error("bad connection parameters (--db, CASINO_DB or PG* variables)",
 			    LOG_STR("error", db->error));
 			opt_usage_error(usage_text);
+		}
+		if (db->failure == DB_REFUSED) {
+			log_error("the database server refused the connection",
+			    LOG_STR("error", db->error));
+			return -1;
 		}
 		if (wait_s > 0 && timefmt_monotonic_ms() >= deadline) {
 			log_error("database unavailable, giving up", LOG_STR("error", db->error),

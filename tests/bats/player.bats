@@ -492,6 +492,29 @@ recovered() {
 	assert_equal "$status" 69
 }
 
+@test "a bad integer in the connection parameters is a usage error at once (exit 64)" {
+	# libpq reads connect_timeout and port only while it connects, and then
+	# fails as if the server were down: -w 3 waited 3 s and exited 69.
+	for bad in connect_timeout=abc port=abc; do
+		run --separate-stderr casino-player -w 3 -d "$PLAYER_DB $bad" </dev/null
+		assert_equal "$status" 64
+		[[ $stderr == *'"msg":"bad connection parameters (--db, CASINO_DB or PG* variables)"'*"${bad%=*}"* ]] || fail "$bad: $stderr"
+		[[ $stderr != *'waiting for the database'* ]] || fail "$bad: $stderr"
+	done
+}
+
+@test "a missing database or role exits 69 at once with the server's message, never waited for" {
+	# The server answers and refuses: waiting would not change its answer.
+	run --separate-stderr casino-player -w 3 -d "$PLAYER_DB dbname=nosuchdb" </dev/null
+	assert_equal "$status" 69
+	[[ $stderr == *'"msg":"the database server refused the connection"'*'database \"nosuchdb\" does not exist'* ]] || fail "$stderr"
+	[[ $stderr != *'waiting for the database'* ]] || fail "$stderr"
+	run --separate-stderr casino-player -w 3 -d "$PLAYER_DB user=nosuchrole" </dev/null
+	assert_equal "$status" 69
+	[[ $stderr == *'role \"nosuchrole\" does not exist'* ]] || fail "$stderr"
+	[[ $stderr != *'waiting for the database'* ]] || fail "$stderr"
+}
+
 @test "--help and --version" {
 	run --separate-stderr casino-player --help
 	assert_success
