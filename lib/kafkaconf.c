@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +31,8 @@ kafka_conf_file(rd_kafka_conf_t *conf, const char *path)
 	ssize_t n;
 
 	if (f == NULL)
-		die(EX_USAGE, "cannot read the config file", LOG_STR("path", path));
+		die(EX_USAGE, "cannot read the config file", LOG_STR("path", path),
+		    LOG_STR("error", strerror(errno)));
 	while ((n = getline(&line, &cap, f)) >= 0) {
 		size_t start = strspn(line, " \t");
 		while (n > 0 && strchr(" \t\r\n", line[n - 1]))
@@ -38,6 +40,11 @@ kafka_conf_file(rd_kafka_conf_t *conf, const char *path)
 		if ((size_t)n > start && line[start] != '#')
 			kafka_conf_set(conf, line + start, (size_t)n - start);
 	}
+	/* getline's -1 is the end or an error: a config read in part (a
+	 * folder, EIO) must not run with the settings it lost. */
+	if (ferror(f))
+		die(EX_USAGE, "cannot read the config file", LOG_STR("path", path),
+		    LOG_STR("error", strerror(errno)));
 	free(line);
 	fclose(f);
 }

@@ -314,3 +314,11 @@ per_player_order() {
 	assert_success
 	cmp <(jq -S . "$T/snap") <(jq -S . "$T/plain.snap")
 }
+
+@test "casino-produce: a config file that cannot be read to its end is a usage error (64), never half a config" {
+	# getline's -1 at a read error looked like the end: a folder read as an
+	# empty config and the producer ran without the settings it lost.
+	run --separate-stderr timeout 30 casino-produce -b 127.0.0.1:1 -t t -F "$BATS_TEST_TMPDIR" </dev/null
+	assert_equal "$status" 64
+	[[ $stderr == *'"msg":"cannot read the config file"'*'"error":"Is a directory"'* ]] || fail "$stderr"
+}
