@@ -5,13 +5,14 @@
 load helpers
 
 setup() {
-	tool=lib.bats usage= libdir=$CASINO_ROOT/scripts
+	# shellcheck disable=SC2034 # read by casino-lib.sh
+	tool=lib.bats usage='' libdir=$CASINO_ROOT/scripts
 	# shellcheck source=../../scripts/casino-lib.sh
 	. "$CASINO_ROOT/scripts/casino-lib.sh"
 }
 
 @test "lib: exit ranking: lib/stage.c and casino-lib.sh rank every status 0-255 alike" {
-	local s shell=
+	local s shell=''
 	for ((s = 0; s <= 255; s++)); do
 		shell="$shell$s $(casino_status_rank "$s")$casino_nl"
 	done
@@ -23,7 +24,7 @@ setup() {
 }
 
 @test "lib: log levels: lib/log.c and casino-lib.sh know the same names and ranks" {
-	local w r shell= words
+	local w r shell='' words
 	# shellcheck disable=SC2206 # the list is words
 	words=($casino_levels bogus '' Error DEBUG ' info' 'warn ' 0 err)
 	for w in "${words[@]}"; do
@@ -58,7 +59,7 @@ setup() {
 
 @test "lib: a failed calloc in the duplicate-key check is out of memory (71), not a \"duplicate key\"" {
 	[ -z "${CASINO_INSTRUMENTED:-}" ] || skip "LD_PRELOAD comes before the sanitizer or valgrind"
-	local keys= i
+	local keys='' i
 	for ((i = 0; i < 17; i++)); do keys="$keys\"k$i\":$i,"; done
 	line="{\"id\":1,\"player_id\":10,\"game_id\":100,\"type\":\"game_start\",$keys\"created_at\":\"2022-01-10T12:34:56Z\"}"
 	# 5 keys of the event + 17 more: 22 members, checked with calloc(22, sizeof(struct buf))
