@@ -40,6 +40,7 @@ LIBSRC = \
 	lib/cursor.c \
 	lib/describe.c \
 	lib/event.c \
+	lib/fdwrite.c \
 	lib/fxdates.c \
 	lib/fxrates.c \
 	lib/fxsource.c \

@@ -8,7 +8,7 @@
 
 #include "buf.h"
 #include "log.h"
-#include "out.h"
+#include "fdwrite.h"
 #include "timefmt.h"
 
 static const char *tool = "casino";

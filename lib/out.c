@@ -24,23 +24,6 @@ out_on_flush(void (*fn)(void *arg), void *arg)
 }
 
 int
-fd_write_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-
-	while (n > 0) {
-		ssize_t w = write(fd, c, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		c += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-int
 out_flush(void)
 {
 	if (out_error == 0 && fd_write_all(STDOUT_FILENO, out.data, out.len) < 0) {

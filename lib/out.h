@@ -1,14 +1,10 @@
-/* out: writing. fd_write_all is the one write-everything helper every
- * writer uses (stdout, the log, reject files, snapshots). out_* is the
- * buffered stdout of a filter; its errors are sticky: EPIPE ends the tool
- * quietly (exit 0), any other write error with exit 74. */
+/* out: the buffered stdout of a filter; its errors are sticky: EPIPE ends
+ * the tool quietly (exit 0), any other write error with exit 74. */
 #ifndef CASINO_OUT_H
 #define CASINO_OUT_H
 #include <stddef.h>
 
-/* Write all n bytes to fd, retrying after EINTR and short writes;
- * 0, or -1 with errno set. */
-int fd_write_all(int fd, const void *p, size_t n);
+#include "fdwrite.h" /* fd_write_all, for the writers that include out.h */
 
 void out_write(const void *p, size_t n);
 /* Write what is buffered; 0, or -1 once stdout has failed. */
