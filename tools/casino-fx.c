@@ -25,7 +25,6 @@ struct fx {
 	int have_table, pass_on_error;
 	int64_t fetched_ms, max_age_ms, retry_ms; /* monotonic */
 	struct backoff backoff;
-	const char *why;        /* the last failure, scrubbed */
 	int by_date;            /* --rates-date event */
 	char fetch_date[16];    /* by_date: the date of the last request */
 	struct fxdates dates;
@@ -51,7 +50,7 @@ usage(void)
 	exit(0);
 }
 
-/* One request. 0 with a new table, -1 with the reason in fx->why. */
+/* One request. 0 with a new table, -1 with the reason in fx->src.scrubbed. */
 static int
 fetch(struct fx *fx)
 {
@@ -62,7 +61,7 @@ fetch(struct fx *fx)
 
 	if (fxsource_fetch(&fx->src, NULL, &status, why, sizeof(why)) != 0 ||
 	    fxrates_parse(fx->src.body.data, fx->src.body.len, &table, why, sizeof(why)) != 0) {
-		fx->why = fxsource_scrub(&fx->src, why);
+		fxsource_scrub(&fx->src, why);
 		(*fetches_failed)++;
 		return -1;
 	}
@@ -122,7 +121,7 @@ rates_ready(struct fx *fx)
 		}
 		delay = backoff_next(&fx->backoff);
 		log_warn("cannot fetch rates", LOG_STR("url", fx->src.log_url),
-		    LOG_STR("error", fx->why), LOG_INT("retry_in_ms", delay));
+		    LOG_STR("error", fx->src.scrubbed.data), LOG_INT("retry_in_ms", delay));
 		again = fetch_retry(fx, delay);
 	}
 	return again;
@@ -168,7 +167,7 @@ fetch_day(void *arg, int64_t day, struct fxrates *out)
 		failed = 1;
 	}
 	if (failed) {
-		fx->why = fxsource_scrub(&fx->src, why);
+		fxsource_scrub(&fx->src, why);
 		(*fetches_failed)++;
 		return FX_FETCH_FAILED;
 	}
@@ -215,7 +214,7 @@ rates_ready_on(struct fx *fx, int64_t day, const struct fxrates **table)
 			    LOG_INT("retry_in_ms", delay));
 		else
 			log_warn("cannot fetch rates", LOG_STR("url", fx->src.log_url),
-			    LOG_STR("date", fx->fetch_date), LOG_STR("error", fx->why),
+			    LOG_STR("date", fx->fetch_date), LOG_STR("error", fx->src.scrubbed.data),
 			    LOG_INT("retry_in_ms", delay));
 		if ((again = fetch_retry(fx, delay)) != 1)
 			return again;
