@@ -218,7 +218,7 @@ check-asan: deps
 check-valgrind: deps all test-helpers
 	rm -rf build-valgrind && mkdir -p build-valgrind
 	mkdir -p build-valgrind/test
-	for p in $(PROGS) $(TESTPROGS:%=test/%); do \
+	for p in $(PROGS) $(TESTPROGS:%=test/%) $(TESTLIBPROGS:%=test/%); do \
 		printf '#!/bin/sh\nexec valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99 "%s" "$$@"\n' \
 			"$$(pwd)/$(BUILD)/$$p" >build-valgrind/$$p || exit 1; \
 		chmod +x build-valgrind/$$p || exit 1; \
