@@ -98,6 +98,16 @@ missing_report() {
 }
 
 # missing and duplicated events in the log; no src written.
+# The end of a scenario: the publisher done, a second for what is still on
+# its way, then a clean stop of casino-sub (the rest drain) and the count.
+stop_and_count() {
+	wait "$PUBLISHER"
+	sleep 1
+	kill -TERM "$SUB"
+	pipeline_gone
+	count_log
+}
+
 count_log() {
 	local unique lines
 	unique=$(jq -r .id "$T/log" | sort -u | wc -l)
@@ -144,11 +154,7 @@ kill_and_restart() {
 	start_pipeline "$url"
 	wait_until 90 all_ids_logged || fail "after the restart: $(missing_report)"
 	# Whatever may still come in, then the count.
-	wait "$PUBLISHER"
-	sleep 1
-	kill -TERM "$SUB"
-	pipeline_gone
-	count_log
+	stop_and_count
 	echo "$url $victim $mode at $at: missing $MISSING duplicated $DUPLICATED" >&3
 }
 
@@ -222,11 +228,7 @@ sigterm_sub_alone() {
 	pipeline_gone
 	start_pipeline "$1"
 	wait_until 90 all_ids_logged || fail "after the restart: $(missing_report)"
-	wait "$PUBLISHER"
-	sleep 1
-	kill -TERM "$SUB"
-	pipeline_gone
-	count_log
+	stop_and_count
 	echo "$1 SIGTERM casino-sub: missing $MISSING duplicated $DUPLICATED" >&3
 	assert_equal "$MISSING" 0
 	assert_equal "$DUPLICATED" 0
@@ -254,10 +256,7 @@ sigterm_all_held() {
 	rates_on
 	start_pipeline "$1"
 	wait_until 90 all_ids_logged || fail "after the restart: $(missing_report)"
-	wait "$PUBLISHER"
-	kill -TERM "$SUB"
-	pipeline_gone
-	count_log
+	stop_and_count
 	echo "$1 SIGTERM all, held: missing $MISSING duplicated $DUPLICATED" >&3
 	assert_equal "$MISSING" 0
 }
