@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sysexits.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <librdkafka/rdkafka.h>
@@ -530,6 +531,20 @@ wait_for_acks(struct consumer *c, void (*on_ack)(void *, const char *, size_t))
 	}
 }
 
+#define CLOSE_TIMEOUT_S 15
+
+/* A signal handler: a fixed record, written without allocating. */
+static void
+close_timed_out(int sig)
+{
+	static const char msg[] = "{\"level\":\"error\",\"tool\":\"casino-consume\","
+	    "\"msg\":\"the brokers did not answer the close within 15 s; "
+	    "positions not committed are read again by the group\"}\n";
+	(void)sig;
+	(void)!write(STDERR_FILENO, msg, sizeof msg - 1);
+	_exit(69);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -615,6 +630,10 @@ main(int argc, char **argv)
 	if (c.acking)
 		wait_for_acks(&c, log_path != NULL ? file_on_ack : kafka_on_ack);
 	if (c.rk != NULL) {
+		/* With the brokers gone, librdkafka's close can wait for ever;
+		 * what it would commit is read again by the group (at least once). */
+		signal(SIGALRM, close_timed_out);
+		alarm(CLOSE_TIMEOUT_S);
 		rd_kafka_consumer_close(c.rk);
 		rd_kafka_destroy(c.rk);
 	}
