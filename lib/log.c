@@ -146,6 +146,26 @@ log_record(enum log_level level, const char *msg, ...)
 	buf_free(&b);
 }
 
+size_t
+log_prepare_record(char *out, size_t size, enum log_level level, const char *msg, ...)
+{
+	struct buf b = { 0 };
+	size_t n = 0;
+	va_list ap;
+
+	if (level < threshold || size == 0)
+		return 0;
+	va_start(ap, msg);
+	record_format(&b, as_text, level, msg, ap);
+	va_end(ap);
+	if (b.len <= size) {
+		memcpy(out, b.data, b.len);
+		n = b.len;
+	}
+	buf_free(&b);
+	return n;
+}
+
 void
 log_final_record(enum log_level level, const char *msg, ...)
 {

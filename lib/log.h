@@ -40,6 +40,13 @@ int log_level_rank(const char *name);
 /* msg, then struct log_field arguments ending with LOG_END. */
 void log_record(enum log_level level, const char *msg, ...);
 
+/* A record formatted now, to be written later where log_record cannot run
+ * (a signal handler): its length in out, or 0 when below the threshold or
+ * longer than size. */
+size_t log_prepare_record(char *out, size_t size, enum log_level level, const char *msg, ...);
+#define log_prepare(out, size, level, ...) \
+	log_prepare_record(out, size, level, __VA_ARGS__, LOG_END)
+
 /* A tool's final counts, the record a wrapper (casino-run, casino-replay)
  * reads: logged like log_record and, when CASINO_COUNTS names a file,
  * appended to it in JSON whatever the threshold and form. */

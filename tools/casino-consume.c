@@ -533,16 +533,34 @@ wait_for_acks(struct consumer *c, void (*on_ack)(void *, const char *, size_t))
 
 #define CLOSE_TIMEOUT_S 15
 
-/* A signal handler: a fixed record, written without allocating. */
+static char close_timeout_record[512];
+static size_t close_timeout_length;
+
+/* A signal handler: writes the record close_bounded made, without allocating. */
 static void
 close_timed_out(int sig)
 {
-	static const char msg[] = "{\"level\":\"error\",\"tool\":\"casino-consume\","
-	    "\"msg\":\"the brokers did not answer the close within 15 s; "
-	    "positions not committed are read again by the group\"}\n";
 	(void)sig;
-	(void)!write(STDERR_FILENO, msg, sizeof msg - 1);
-	_exit(69);
+	(void)!write(STDERR_FILENO, close_timeout_record, close_timeout_length);
+	_exit(EX_UNAVAILABLE);
+}
+
+/* With the brokers gone or stalled, librdkafka's close can wait for ever;
+ * what it would commit is read again by the group (at least once), so after
+ * CLOSE_TIMEOUT_S the consumer gives up with 69 and says so. The record is
+ * made before the wait, stamped when the close began. */
+static void
+close_bounded(rd_kafka_t *rk)
+{
+	close_timeout_length = log_prepare(close_timeout_record, sizeof close_timeout_record,
+	    LOG_ERROR, "the brokers did not answer the close in time; "
+	    "positions not committed are read again by the group",
+	    LOG_INT("timeout_s", CLOSE_TIMEOUT_S));
+	signal(SIGALRM, close_timed_out);
+	alarm(CLOSE_TIMEOUT_S);
+	rd_kafka_consumer_close(rk);
+	alarm(0);
+	rd_kafka_destroy(rk);
 }
 
 int
@@ -629,14 +647,8 @@ main(int argc, char **argv)
 	close(STDOUT_FILENO);
 	if (c.acking)
 		wait_for_acks(&c, log_path != NULL ? file_on_ack : kafka_on_ack);
-	if (c.rk != NULL) {
-		/* With the brokers gone, librdkafka's close can wait for ever;
-		 * what it would commit is read again by the group (at least once). */
-		signal(SIGALRM, close_timed_out);
-		alarm(CLOSE_TIMEOUT_S);
-		rd_kafka_consumer_close(c.rk);
-		rd_kafka_destroy(c.rk);
-	}
+	if (c.rk != NULL)
+		close_bounded(c.rk);
 	if (c.cursor.path != NULL)
 		cursor_save(&c);
 	if (c.fd > 0)

@@ -315,6 +315,34 @@ per_player_order() {
 	cmp <(jq -S . "$T/snap") <(jq -S . "$T/plain.snap")
 }
 
+@test "kafka: a stop while the brokers do not answer ends in 15 s with 69 and says so, never hangs" {
+	# rd_kafka_consumer_close waited for ever on a stalled coordinator and
+	# hung a test's teardown for minutes.
+	start_cluster
+	mock=${PIDS[0]}
+	ERR=$T/sub.err OUT=$T/got bg casino-sub "${FAST_GROUP[@]}" --group g "kafka://$BROKERS/casino-events"
+	sub=$LAST_PID
+	wait_until 20 grep -q '"partitions assigned"' "$T/sub.err"
+	# Read positions to commit at the close.
+	casino-gen -n 100 -s 1 | casino-pub "kafka://$BROKERS/casino-events"
+	wait_until 20 lines_at_least 100 "$T/got"
+	kill -STOP "$mock"
+	kill "$sub"
+	# Bounded here too, so a hang fails the test instead of hanging it; the
+	# mock runs again before any check, so the teardown can stop it.
+	gone=yes
+	wait_until 30 process_gone "$sub" || gone=no
+	kill -CONT "$mock"
+	assert_equal "$gone" yes
+	run wait "$sub"
+	assert_equal "$status" 69
+	run grep '"the brokers did not answer the close in time' "$T/sub.err"
+	assert_success
+	assert_output --partial '"level":"error"'
+	assert_output --partial '"timeout_s":15'
+	assert_output --regexp '^\{"ts":"[0-9T:.-]+Z"'
+}
+
 @test "casino-produce: a config file that cannot be read to its end is a usage error (64), never half a config" {
 	# getline's -1 at a read error looked like the end: a folder read as an
 	# empty config and the producer ran without the settings it lost.
