@@ -324,7 +324,8 @@ per_player_order() {
 	sub=$LAST_PID
 	wait_until 20 grep -q '"partitions assigned"' "$T/sub.err"
 	# Read positions to commit at the close.
-	casino-gen -n 100 -s 1 | casino-pub "kafka://$BROKERS/casino-events"
+	casino-gen -n 100 -s 1 >"$T/events"
+	casino-pub "kafka://$BROKERS/casino-events" <"$T/events"
 	wait_until 20 lines_at_least 100 "$T/got"
 	kill -STOP "$mock"
 	kill "$sub"
