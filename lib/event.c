@@ -4,7 +4,19 @@
 
 #include "event.h"
 
-static const char *const type_names[] = { "game_start", "bet", "deposit", "game_stop" };
+/* The type named by text[0..n), or EVENT_GAME_STOP + 1 for none: one
+ * compare, picked by the length (every event has a type). */
+static enum event_type
+type_of(const char *text, size_t n)
+{
+	switch (n) {
+	case 3: return memcmp(text, "bet", 3) == 0 ? EVENT_BET : EVENT_GAME_STOP + 1;
+	case 7: return memcmp(text, "deposit", 7) == 0 ? EVENT_DEPOSIT : EVENT_GAME_STOP + 1;
+	case 9: return memcmp(text, "game_stop", 9) == 0 ? EVENT_GAME_STOP : EVENT_GAME_STOP + 1;
+	case 10: return memcmp(text, "game_start", 10) == 0 ? EVENT_GAME_START : EVENT_GAME_STOP + 1;
+	default: return EVENT_GAME_STOP + 1;
+	}
+}
 
 static int
 fail(char *why, size_t whylen, const char *what, const char *key)
@@ -78,10 +90,11 @@ get_int(const struct json_member *m, const char *key, long long min, long long *
 	return 0;
 }
 
-/* A string member decoded into out (NUL-terminated, at most cap - 1 bytes). */
+/* A string member decoded into out (NUL-terminated, at most cap - 1 bytes,
+ * *out_len of them). */
 static int
 get_string(const struct json_member *m, const char *key, char *out, size_t cap,
-    char *why, size_t whylen)
+    size_t *out_len, char *why, size_t whylen)
 {
 	struct buf b = { 0 };
 	const char *text;
@@ -105,6 +118,7 @@ get_string(const struct json_member *m, const char *key, char *out, size_t cap,
 	} else {
 		memcpy(out, text, len);
 		out[len] = '\0';
+		*out_len = len;
 	}
 	buf_free(&b);
 	return rc;
@@ -115,6 +129,7 @@ event_parse(struct event *ev, const char *line, size_t len, char *why, size_t wh
 {
 	const struct json_member *f[FIELDS], *m;
 	char text[64];
+	size_t text_len;
 	int present;
 
 	memset(ev, 0, sizeof(*ev));
@@ -126,12 +141,9 @@ event_parse(struct event *ev, const char *line, size_t len, char *why, size_t wh
 	if (get_int(f[F_ID], "id", 0, &ev->id, NULL, why, whylen) ||
 	    get_int(f[F_PLAYER_ID], "player_id", 0, &ev->player_id, NULL, why, whylen))
 		goto bad;
-	if (get_string(f[F_TYPE], "type", text, sizeof(text), why, whylen))
+	if (get_string(f[F_TYPE], "type", text, sizeof(text), &text_len, why, whylen))
 		goto bad;
-	for (ev->type = EVENT_GAME_START; ev->type <= EVENT_GAME_STOP; ev->type++)
-		if (strcmp(text, type_names[ev->type]) == 0)
-			break;
-	if (ev->type > EVENT_GAME_STOP) {
+	if ((ev->type = type_of(text, text_len)) > EVENT_GAME_STOP) {
 		snprintf(why, whylen, "unknown type: %.40s", text);
 		goto bad;
 	}
@@ -144,7 +156,7 @@ event_parse(struct event *ev, const char *line, size_t len, char *why, size_t wh
 			goto bad;
 		ev->has_amount = 1;
 		if (get_string(f[F_CURRENCY], "currency", ev->currency, sizeof(ev->currency),
-		        why, whylen))
+		        &text_len, why, whylen))
 			goto bad;
 	}
 	m = f[F_HAS_WON];
@@ -153,9 +165,9 @@ event_parse(struct event *ev, const char *line, size_t len, char *why, size_t wh
 		goto bad;
 	}
 	ev->has_won = m != NULL && m->kind == JSON_KIND_TRUE;
-	if (get_string(f[F_CREATED_AT], "created_at", text, sizeof(text), why, whylen))
+	if (get_string(f[F_CREATED_AT], "created_at", text, sizeof(text), &text_len, why, whylen))
 		goto bad;
-	if (timefmt_parse(text, strlen(text), &ev->created_at)) {
+	if (timefmt_parse(text, text_len, &ev->created_at)) {
 		fail(why, whylen, "bad timestamp", "created_at");
 		goto bad;
 	}
