@@ -53,6 +53,21 @@ out_write(const void *p, size_t n)
 		out_flush();
 }
 
+struct buf *
+out_buf(void)
+{
+	return &out;
+}
+
+void
+out_commit(void)
+{
+	if (out_error != 0)
+		out.len = 0;
+	else if (out.len >= OUT_CHUNK)
+		out_flush();
+}
+
 int
 out_status(void)
 {

@@ -4,9 +4,15 @@
 #define CASINO_OUT_H
 #include <stddef.h>
 
+#include "buf.h"
 #include "fdwrite.h" /* fd_write_all, for the writers that include out.h */
 
 void out_write(const void *p, size_t n);
+/* The buffer itself, for a writer that builds a record in place instead of
+ * copying it in: append to it, then call out_commit (which flushes once a
+ * chunk is full). After stdout failed, what was appended is dropped. */
+struct buf *out_buf(void);
+void out_commit(void);
 /* Write what is buffered; 0, or -1 once stdout has failed. */
 int out_flush(void);
 /* fn(arg) runs after each flush that wrote everything buffered so far (an

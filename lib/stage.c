@@ -138,20 +138,20 @@ void
 stage_emit_key(struct stage *st, const struct event *ev, const char *key,
     const char *value, size_t value_len)
 {
+	(void)st;
 	health.out++;
-	st->out.len = 0;
-	event_write_key(&st->out, ev, key, value, value_len);
-	out_write(st->out.data, st->out.len);
+	event_write_key(out_buf(), ev, key, value, value_len);
+	out_commit();
 	out_record_end();
 }
 
 void
 stage_emit_without_key(struct stage *st, const struct event *ev, const char *key)
 {
+	(void)st;
 	health.out++;
-	st->out.len = 0;
-	event_write_without_key(&st->out, ev, key);
-	out_write(st->out.data, st->out.len);
+	event_write_without_key(out_buf(), ev, key);
+	out_commit();
 	out_record_end();
 }
 
@@ -168,7 +168,6 @@ stage_finish(struct stage *st)
 	health.out = out < health.out ? out : health.out;
 	health_close();
 	line_reader_free(&st->in);
-	buf_free(&st->out);
 	if (st->reject_fd >= 0 && close(st->reject_fd) < 0 && !st->reject_failed) {
 		log_error("cannot write reject file", LOG_STR("path", st->reject_path),
 		    LOG_STR("error", strerror(errno)));

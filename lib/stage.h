@@ -28,7 +28,6 @@ struct stage {
 	const char *reject_path;
 	int stopped_holding; /* stage_stop_holding ran: exit 69 */
 	unsigned long long saved; /* events it saved to the reject file */
-	struct buf out;
 };
 
 /* Reads stdin; reject_path may be NULL. Max line from CASINO_MAX_LINE
