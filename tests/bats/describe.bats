@@ -258,6 +258,14 @@ lines_in() {
 	[[ "$stderr" == *'"msg":"cannot write reject file"'* ]] || fail "$stderr"
 }
 
+@test "describe: stdout on a full disk: one error record, exit 74, and the final record counts no line out" {
+	casino-gen -n 5000 -s 9 -T 2022-01-01T00:00:00Z 2>/dev/null >"$BATS_TEST_TMPDIR/in"
+	run --separate-stderr bash -c 'CASINO_LOG_LEVEL=debug casino-describe <"$1" >/dev/full' _ "$BATS_TEST_TMPDIR/in"
+	assert_failure 74
+	echo "$stderr" | jq -se 'map(select(.level == "error")) | length == 1 and .[0].msg == "cannot write to stdout"' || fail "$stderr"
+	echo "$stderr" | jq -se 'map(select(.msg == "end of run")) | length == 1 and .[0].out == 0 and .[0].status == 74' || fail "$stderr"
+}
+
 @test "describe: a negative amount_eur is rejected as invalid input" {
 	run --separate-stderr casino-describe < <(good_line 1 '"player_id":10,"type":"deposit","amount":5,"currency":"USD","amount_eur":-5,"created_at":"2022-01-10T12:34:56Z"'; good_line 2)
 	assert_failure 65
