@@ -129,6 +129,12 @@ record_format(struct buf *b, int text, enum log_level level, const char *msg, va
 	}
 }
 
+int
+log_enabled(enum log_level level)
+{
+	return level >= threshold;
+}
+
 void
 log_record(enum log_level level, const char *msg, ...)
 {

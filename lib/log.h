@@ -37,6 +37,9 @@ const char *log_tool(void);
  * -1 for anything else. scripts/casino-lib.sh (casino_level_rank) has the
  * same table; tests/bats/rules.bats proves they agree. */
 int log_level_rank(const char *name);
+/* 1 when a record of level would be written: a caller that must format
+ * fields first can skip the work. */
+int log_enabled(enum log_level level);
 /* msg, then struct log_field arguments ending with LOG_END. */
 void log_record(enum log_level level, const char *msg, ...);
 

@@ -49,3 +49,35 @@ file_read_all(const char *path, size_t max, struct buf *b, struct stat *st)
 	errno = saved;
 	return n < 0 ? -1 : 0;
 }
+
+static int
+same_version(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	    a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	    a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+int
+file_read_cached(const char *path, size_t max, struct file_cache *c)
+{
+	struct stat now;
+
+	if (stat(path, &now) != 0) {
+		c->valid = 0;
+		return -1;
+	}
+	if (c->valid && same_version(&now, &c->st))
+		return 0;
+	/* The version read is the one fstat saw on the open file, which may be
+	 * newer than what stat saw a moment ago: c->st describes the text. */
+	c->valid = file_read_all(path, max, &c->text, &c->st) == 0;
+	return c->valid ? 0 : -1;
+}
+
+void
+file_cache_free(struct file_cache *c)
+{
+	buf_free(&c->text);
+	c->valid = 0;
+}

@@ -16,4 +16,21 @@
  * opened whole to its end. */
 int file_read_all(const char *path, size_t max, struct buf *b, struct stat *st);
 
+/* A file kept in memory for a reader that serves it again and again (the
+ * HTTP handler): one stat(2) per use, and a new read only when the path
+ * names another file or another version (device, inode, size, mtime or
+ * ctime differ: all that a rename-into-place writer changes, and what the
+ * ETag is made of). text is always one whole read of one file, never parts
+ * of two versions. */
+struct file_cache {
+	struct buf text;
+	struct stat st; /* the file text was read from */
+	int valid;
+};
+
+/* 0 with c->text and c->st current; -1 with errno set as file_read_all
+ * sets it (the cache is then empty). */
+int file_read_cached(const char *path, size_t max, struct file_cache *c);
+void file_cache_free(struct file_cache *c);
+
 #endif

@@ -15,6 +15,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -82,9 +83,11 @@ struct config {
 	double timeout;
 };
 
-/* What an answer is made from, kept across requests (no allocation): the
- * snapshot /metrics reads, the live stages' counters, the history's path. */
-static struct buf snapshot_text, history_file;
+/* What an answer is made from, kept across requests: the files served,
+ * each read again only when it changed (lib/readfile), the live stages'
+ * counters, the history's path. */
+static struct file_cache snapshot_file, history_file, asset_files[sizeof assets / sizeof assets[0]];
+static struct buf history_name;
 static struct health_stage stages[MAX_STAGES];
 
 /* Wait until fd is readable or the deadline passes; 0 on timeout. */
@@ -117,18 +120,24 @@ snapshot_error(struct httpresp *r, const char *path, const char *missing)
 	}
 }
 
+/* 200 with a file's current text; kind tells its ETag from other files'. */
+static void
+serve_file(struct httpresp *r, const struct file_cache *f, const char *type, const char *kind)
+{
+	r->body.len = 0;
+	buf_append(&r->body, f->text.data, f->text.len);
+	httpresp_status(r, 200, "OK");
+	r->type = type;
+	httpresp_validators(r, &f->st, kind, 0);
+}
+
 static void
 serve_snapshot(struct httpresp *r, const char *path)
 {
-	struct stat st;
-
-	if (file_read_all(path, FILE_MAX, &r->body, &st) != 0) {
+	if (file_read_cached(path, FILE_MAX, &snapshot_file) != 0)
 		snapshot_error(r, path, "no snapshot yet");
-		return;
-	}
-	httpresp_status(r, 200, "OK");
-	r->type = "application/json";
-	httpresp_validators(r, &st, "", 0);
+	else
+		serve_file(r, &snapshot_file, "application/json", "");
 }
 
 /* Milliseconds since the file st describes was written (negative: future). */
@@ -158,13 +167,15 @@ serve_metrics(struct httpresp *r, const char *path)
 	struct stat st = { 0 };
 	char why[128];
 	long long age;
-	int have = file_read_all(path, FILE_MAX, &snapshot_text, &st) == 0;
+	int have = file_read_cached(path, FILE_MAX, &snapshot_file) == 0;
 
 	if (!have && errno != ENOENT)
 		log_error("cannot read snapshot", LOG_STR("path", path), LOG_STR("error", strerror(errno)));
+	if (have)
+		st = snapshot_file.st;
 	age = have ? age_ms(&st) : 0;
 	r->body.len = 0;
-	if (promtext_snapshot(&r->body, have ? snapshot_text.data : NULL, snapshot_text.len,
+	if (promtext_snapshot(&r->body, have ? snapshot_file.text.data : NULL, snapshot_file.text.len,
 	    age < 0 ? 0 : age / 1000, why, sizeof why) != 0)
 		log_error("snapshot is not a JSON object", LOG_STR("path", path), LOG_STR("error", why));
 	promtext_stages(&r->body, stages, health_fold(stages, health_read_all(stages, MAX_STAGES)),
@@ -181,17 +192,12 @@ serve_metrics(struct httpresp *r, const char *path)
 static void
 serve_history(struct httpresp *r, const char *snapshot)
 {
-	struct stat st;
-
-	if (history_file.len == 0)
-		history_path(snapshot, &history_file);
-	if (file_read_all(history_file.data, FILE_MAX, &r->body, &st) != 0) {
-		snapshot_error(r, history_file.data, "no history yet");
-		return;
-	}
-	httpresp_status(r, 200, "OK");
-	r->type = "application/json";
-	httpresp_validators(r, &st, "h", 0);
+	if (history_name.len == 0)
+		history_path(snapshot, &history_name);
+	if (file_read_cached(history_name.data, FILE_MAX, &history_file) != 0)
+		snapshot_error(r, history_name.data, "no history yet");
+	else
+		serve_file(r, &history_file, "application/json", "h");
 }
 
 /* /healthz: 200 while the snapshot was written less than 5 s ago and no
@@ -268,19 +274,17 @@ static void
 serve_asset(struct httpresp *r, struct config *cfg, const struct asset *a)
 {
 	char path[PATH_MAX];
-	struct stat st;
+	struct file_cache *f = &asset_files[a - assets];
 	const char *root = dashboard_root(cfg);
 
 	if (snprintf(path, sizeof path, "%s/%s", root, a->file) >= (int)sizeof path ||
-	    file_read_all(path, FILE_MAX, &r->body, &st) != 0) {
+	    file_read_cached(path, FILE_MAX, f) != 0) {
 		log_error("cannot read the dashboard", LOG_STR("path", path),
 		    LOG_STR("error", strerror(errno)));
 		httpresp_error(r, 500, "Internal Server Error", "dashboard missing");
 		return;
 	}
-	httpresp_status(r, 200, "OK");
-	r->type = a->type;
-	httpresp_validators(r, &st, "a", 0);
+	serve_file(r, f, a->type, "a");
 }
 
 static void
@@ -362,6 +366,8 @@ log_request(const struct httpreq *req, const struct httpresp *resp, const char *
 {
 	char method[16], path[256];
 
+	if (!log_enabled(LOG_DEBUG))
+		return;
 	snprintf(method, sizeof method, "%.*s", (int)req->method_len, req->method);
 	snprintf(path, sizeof path, "%.*s", (int)req->path_len, req->path);
 	log_debug("request", LOG_STR("peer", peer), LOG_STR("method", method),
@@ -374,6 +380,8 @@ log_request(const struct httpreq *req, const struct httpresp *resp, const char *
 struct conn {
 	char in[HTTPREQ_MAX_HEAD + 1];
 	size_t len;
+	int64_t timeout_ms;   /* the wait for a request (--timeout) */
+	int64_t armed_ms;     /* SO_RCVTIMEO now set on the socket; 0: poll instead */
 	struct buf out;
 	struct httpresp resp;
 	unsigned requests;
@@ -395,6 +403,45 @@ flush(struct conn *c)
 	return 0;
 }
 
+/* On a blocking socket the read itself waits, bounded by SO_RCVTIMEO: one
+ * system call per request instead of poll and read. Set once per connection;
+ * armed_ms stays 0 (poll) on a pipe or a non-blocking socket. */
+static int
+set_read_timeout(struct conn *c, int64_t ms)
+{
+	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = ms % 1000 * 1000 };
+
+	c->armed_ms = setsockopt(STDIN_FILENO, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == 0 ? ms : 0;
+	return c->armed_ms != 0;
+}
+
+static void
+arm_reads(struct conn *c)
+{
+	int flags = fcntl(STDIN_FILENO, F_GETFL);
+
+	if (flags >= 0 && !(flags & O_NONBLOCK))
+		set_read_timeout(c, c->timeout_ms);
+}
+
+/* Wait until input is there or deadline passes; 0 on timeout. With timed
+ * reads the socket's timeout is set again only when it would outlast the
+ * deadline by more than a little (inside a head), or is far shorter than
+ * the time left (the first wait after that): a fresh wait sets nothing. */
+static int
+wait_input(struct conn *c, int64_t deadline)
+{
+	int64_t left = deadline - timefmt_monotonic_ms();
+
+	if (c->armed_ms == 0)
+		return wait_readable(STDIN_FILENO, deadline);
+	if (left <= 0)
+		return 0;
+	if ((c->armed_ms > left + 10 || c->armed_ms < left / 2) && !set_read_timeout(c, left))
+		return wait_readable(STDIN_FILENO, deadline);
+	return 1;
+}
+
 /* Read more of the next request head, waiting until deadline. 1: read
  * something; 0: close quietly (idle, or the client left between requests);
  * -1: the client left inside a head; -2: timed out inside a head. */
@@ -404,10 +451,11 @@ read_more(struct conn *c, int64_t deadline)
 	ssize_t n;
 
 	for (;;) {
-		if (!wait_readable(STDIN_FILENO, deadline))
+		if (!wait_input(c, deadline))
 			return c->len == 0 ? 0 : -2;
 		n = read(STDIN_FILENO, c->in + c->len, sizeof c->in - c->len);
-		if (n < 0 && errno == EINTR)
+		/* EAGAIN: SO_RCVTIMEO ran out; wait_input sees whether the deadline did. */
+		if (n < 0 && (errno == EINTR || (c->armed_ms != 0 && (errno == EAGAIN || errno == EWOULDBLOCK))))
 			continue;
 		if (n < 0) {
 			log_warn("cannot read request", LOG_STR("peer", c->peer),
@@ -466,13 +514,18 @@ admit(struct conn *c, long max)
 static void
 serve(struct conn *c, struct config *cfg)
 {
-	int64_t deadline = timefmt_monotonic_ms() + (int64_t)(cfg->timeout * 1000);
+	int64_t deadline;
 	struct httpreq req;
 	enum httpreq_status st;
 	const char *inm;
 	size_t inm_len;
 	int keep, r;
 
+	c->timeout_ms = (int64_t)(cfg->timeout * 1000);
+	if (c->timeout_ms < 1)
+		c->timeout_ms = 1;
+	arm_reads(c);
+	deadline = timefmt_monotonic_ms() + c->timeout_ms;
 	for (;;) {
 		st = httpreq_parse(c->in, c->len, &req);
 		if (st == HTTPREQ_INCOMPLETE) {
@@ -513,7 +566,7 @@ serve(struct conn *c, struct config *cfg)
 			break;
 		c->len -= req.head_len;
 		memmove(c->in, c->in + req.head_len, c->len);
-		deadline = timefmt_monotonic_ms() + (int64_t)(cfg->timeout * 1000);
+		deadline = timefmt_monotonic_ms() + c->timeout_ms;
 		if (c->out.len >= OUT_FLUSH && flush(c) != 0)
 			return;
 	}
@@ -580,8 +633,11 @@ main(int argc, char **argv)
 	if (conn.host[0] == '\0' || admit(&conn, per_address))
 		serve(&conn, &cfg);
 	buf_free(&conn.resp.body);
-	buf_free(&snapshot_text);
-	buf_free(&history_file);
+	file_cache_free(&snapshot_file);
+	file_cache_free(&history_file);
+	for (size_t i = 0; i < sizeof asset_files / sizeof asset_files[0]; i++)
+		file_cache_free(&asset_files[i]);
+	buf_free(&history_name);
 	buf_free(&conn.out);
 	buf_free(&cfg.root_buf);
 	buf_free(&snapshot);
