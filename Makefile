@@ -36,6 +36,7 @@ LIBSRC = \
 	lib/atomicfile.c \
 	lib/backoff.c \
 	lib/buf.c \
+	lib/connread.c \
 	lib/curlapi.c \
 	lib/cursor.c \
 	lib/describe.c \

@@ -7,7 +7,6 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,11 +14,11 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <sysexits.h>
 #include <unistd.h>
 
 #include "buf.h"
+#include "connread.h"
 #include "healthread.h"
 #include "history.h"
 #include "httpreq.h"
@@ -35,7 +34,7 @@
 #include "timefmt.h"
 
 static const char usage_text[] =
-    "casino-http-handler [-f snapshot] [-t seconds] [-r dashboard-dir] [-a max-per-address]";
+    "casino-http-handler [-f snapshot] [-t seconds] [-r dashboard-dir] [-a max-per-address] [-n nice]";
 
 enum {
 	HEALTHY_AGE_MS = 5000,     /* /healthz: a snapshot younger than this */
@@ -61,6 +60,8 @@ usage(void)
 	    "  -a, --max-per-address N  at most N connections at once from one client\n"
 	    "                       address, 0: no cap (CASINO_HTTP_MAX_PER_ADDRESS,\n"
 	    "                       default 256)\n"
+	    "  -n, --nice N         run N steps nicer than casino-serve, 0 to 19\n"
+	    "                       (CASINO_HTTP_NICE, default 10)\n"
 	    "  -h, --help           this text\n"
 	    "  -V, --version        the version\n", usage_text);
 	exit(0);
@@ -89,23 +90,6 @@ struct config {
 static struct file_cache snapshot_file, history_file, asset_files[sizeof assets / sizeof assets[0]];
 static struct buf history_name;
 static struct health_stage stages[MAX_STAGES];
-
-/* Wait until fd is readable or the deadline passes; 0 on timeout. */
-static int
-wait_readable(int fd, int64_t deadline_ms)
-{
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-	int64_t left;
-	int r;
-
-	do {
-		left = deadline_ms - timefmt_monotonic_ms();
-		if (left <= 0)
-			return 0;
-		r = poll(&p, 1, (int)left);
-	} while (r < 0 && errno == EINTR);
-	return r != 0;
-}
 
 /* The answer when casino-tee-agg's file cannot be read: 503 when there is
  * none yet (missing says which). */
@@ -354,7 +338,7 @@ linger(void)
 
 	if (shutdown(STDOUT_FILENO, SHUT_WR) != 0)
 		close(STDOUT_FILENO); /* a pipe, not a socket: EOF it all the same */
-	while (wait_readable(STDIN_FILENO, deadline) &&
+	while (connread_wait(STDIN_FILENO, deadline) &&
 	    ((n = read(STDIN_FILENO, sink, sizeof sink)) > 0 || (n < 0 && errno == EINTR)))
 		;
 }
@@ -380,8 +364,7 @@ log_request(const struct httpreq *req, const struct httpresp *resp, const char *
 struct conn {
 	char in[HTTPREQ_MAX_HEAD + 1];
 	size_t len;
-	int64_t timeout_ms;   /* the wait for a request (--timeout) */
-	int64_t armed_ms;     /* SO_RCVTIMEO now set on the socket; 0: poll instead */
+	struct connread input;
 	struct buf out;
 	struct httpresp resp;
 	unsigned requests;
@@ -403,45 +386,6 @@ flush(struct conn *c)
 	return 0;
 }
 
-/* On a blocking socket the read itself waits, bounded by SO_RCVTIMEO: one
- * system call per request instead of poll and read. Set once per connection;
- * armed_ms stays 0 (poll) on a pipe or a non-blocking socket. */
-static int
-set_read_timeout(struct conn *c, int64_t ms)
-{
-	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = ms % 1000 * 1000 };
-
-	c->armed_ms = setsockopt(STDIN_FILENO, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == 0 ? ms : 0;
-	return c->armed_ms != 0;
-}
-
-static void
-arm_reads(struct conn *c)
-{
-	int flags = fcntl(STDIN_FILENO, F_GETFL);
-
-	if (flags >= 0 && !(flags & O_NONBLOCK))
-		set_read_timeout(c, c->timeout_ms);
-}
-
-/* Wait until input is there or deadline passes; 0 on timeout. With timed
- * reads the socket's timeout is set again only when it would outlast the
- * deadline by more than a little (inside a head), or is far shorter than
- * the time left (the first wait after that): a fresh wait sets nothing. */
-static int
-wait_input(struct conn *c, int64_t deadline)
-{
-	int64_t left = deadline - timefmt_monotonic_ms();
-
-	if (c->armed_ms == 0)
-		return wait_readable(STDIN_FILENO, deadline);
-	if (left <= 0)
-		return 0;
-	if ((c->armed_ms > left + 10 || c->armed_ms < left / 2) && !set_read_timeout(c, left))
-		return wait_readable(STDIN_FILENO, deadline);
-	return 1;
-}
-
 /* Read more of the next request head, waiting until deadline. 1: read
  * something; 0: close quietly (idle, or the client left between requests);
  * -1: the client left inside a head; -2: timed out inside a head. */
@@ -450,23 +394,18 @@ read_more(struct conn *c, int64_t deadline)
 {
 	ssize_t n;
 
-	for (;;) {
-		if (!wait_input(c, deadline))
-			return c->len == 0 ? 0 : -2;
-		n = read(STDIN_FILENO, c->in + c->len, sizeof c->in - c->len);
-		/* EAGAIN: SO_RCVTIMEO ran out; wait_input sees whether the deadline did. */
-		if (n < 0 && (errno == EINTR || (c->armed_ms != 0 && (errno == EAGAIN || errno == EWOULDBLOCK))))
-			continue;
-		if (n < 0) {
-			log_warn("cannot read request", LOG_STR("peer", c->peer),
-			    LOG_STR("error", strerror(errno)));
-			return 0;
-		}
-		if (n == 0)
-			return c->len == 0 ? 0 : -1;
-		c->len += (size_t)n;
-		return 1;
+	n = connread_read(&c->input, c->in + c->len, sizeof c->in - c->len, deadline);
+	if (n == -2)
+		return c->len == 0 ? 0 : -2;
+	if (n < 0) {
+		log_warn("cannot read request", LOG_STR("peer", c->peer),
+		    LOG_STR("error", strerror(errno)));
+		return 0;
 	}
+	if (n == 0)
+		return c->len == 0 ? 0 : -1;
+	c->len += (size_t)n;
+	return 1;
 }
 
 /* 1 when the connection stays open after answering req. */
@@ -521,11 +460,8 @@ serve(struct conn *c, struct config *cfg)
 	size_t inm_len;
 	int keep, r;
 
-	c->timeout_ms = (int64_t)(cfg->timeout * 1000);
-	if (c->timeout_ms < 1)
-		c->timeout_ms = 1;
-	arm_reads(c);
-	deadline = timefmt_monotonic_ms() + c->timeout_ms;
+	connread_init(&c->input, STDIN_FILENO, (int64_t)(cfg->timeout * 1000));
+	deadline = timefmt_monotonic_ms() + c->input.timeout_ms;
 	for (;;) {
 		st = httpreq_parse(c->in, c->len, &req);
 		if (st == HTTPREQ_INCOMPLETE) {
@@ -566,12 +502,25 @@ serve(struct conn *c, struct config *cfg)
 			break;
 		c->len -= req.head_len;
 		memmove(c->in, c->in + req.head_len, c->len);
-		deadline = timefmt_monotonic_ms() + c->timeout_ms;
+		deadline = timefmt_monotonic_ms() + c->input.timeout_ms;
 		if (c->out.len >= OUT_FLUSH && flush(c) != 0)
 			return;
 	}
 	if (flush(c) == 0)
 		linger();
+}
+
+/* Handlers yield to socat, which forks them, and to the pipeline: the
+ * first answer on a new connection waits for socat's accept and fork, and
+ * a thousand clients opening at once are served sooner when socat keeps
+ * its share of the CPU (bench/serve). Raising nice needs no privilege. */
+static void
+be_nicer(int steps)
+{
+	errno = 0;
+	if (steps > 0 && nice(steps) == -1 && errno != 0)
+		log_debug("cannot lower the priority", LOG_INT("nice", steps),
+		    LOG_STR("error", strerror(errno)));
 }
 
 int
@@ -582,25 +531,27 @@ main(int argc, char **argv)
 		{ "timeout", required_argument, NULL, 't' },
 		{ "root", required_argument, NULL, 'r' },
 		{ "max-per-address", required_argument, NULL, 'a' },
+		{ "nice", required_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *snapshot_opt = NULL, *timeout_opt = NULL, *root_opt = NULL, *source;
-	const char *per_address_opt = NULL;
-	long per_address;
+	const char *per_address_opt = NULL, *nice_opt = NULL;
+	long per_address, nicer;
 	struct config cfg = { 0 };
 	struct buf snapshot = { 0 };
 	static struct conn conn;
 	int c;
 
 	log_init(argv[0]);
-	while ((c = getopt_long(argc, argv, "f:t:r:a:hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "f:t:r:a:n:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f': snapshot_opt = optarg; break;
 		case 't': timeout_opt = optarg; break;
 		case 'r': root_opt = optarg; break;
 		case 'a': per_address_opt = optarg; break;
+		case 'n': nice_opt = optarg; break;
 		case 'h': usage(); break;
 		case 'V': opt_version(); break;
 		default: opt_usage_error(usage_text);
@@ -612,6 +563,8 @@ main(int argc, char **argv)
 	per_address_opt = opt_pick("--max-per-address", per_address_opt,
 	    "CASINO_HTTP_MAX_PER_ADDRESS", "256", &source);
 	per_address = (long)opt_number(source, per_address_opt, 0, 1000000);
+	nice_opt = opt_pick("--nice", nice_opt, "CASINO_HTTP_NICE", "10", &source);
+	nicer = (long)opt_number(source, nice_opt, 0, 19);
 	cfg.root = opt_pick("--root", root_opt, "CASINO_HTTP_ROOT", NULL, &source);
 	if (cfg.root != NULL) {
 		buf_printf(&cfg.root_buf, "%s/index.html", cfg.root);
@@ -624,6 +577,7 @@ main(int argc, char **argv)
 		rundir_snapshot_path(&snapshot);
 		cfg.snapshot = snapshot.data;
 	}
+	be_nicer((int)nicer);
 	signal(SIGPIPE, SIG_IGN);
 	/* When casino-serve (socat, our parent) stops, its kept connections end
 	 * with it: a polling dashboard would otherwise keep one for minutes. */
