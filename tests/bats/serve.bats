@@ -530,6 +530,54 @@ fd_get() {
 	exec 5<&-
 }
 
+@test "a snapshot rewritten in place, same inode and size, its mtime put back: a kept connection gets the new bytes" {
+	printf '{"events_total":41}\n' >"$snap"
+	start_server
+	exec 5<>"/dev/tcp/127.0.0.1/$port"
+	run fd_get /materialized
+	assert_line --index 1 '{"events_total":41}'
+	inode=$(stat -c %i "$snap")
+	mtime=$(stat -c %.9Y "$snap")
+	# Not how casino-tee-agg writes (it renames), but the handler keeps no
+	# stale copy even then: the change time moves whatever the mtime says.
+	printf '{"events_total":43}\n' >"$snap"
+	touch -m -d "@$mtime" "$snap"
+	assert_equal "$(stat -c %i "$snap") $(stat -c %.9Y "$snap")" "$inode $mtime"
+	run fd_get /materialized
+	assert_line --index 0 200
+	assert_line --index 1 '{"events_total":43}'
+	exec 5<&-
+}
+
+@test "snapshots renamed into place as fast as a writer can: every answer on a kept connection is one whole version" {
+	local big
+	big=$(printf '{"events_total":7,"pad":"%s"}' "$(head -c 20000 /dev/zero | tr '\0' x)")
+	printf '{"events_total":6}\n' >"$snap"
+	start_server
+	(
+		while :; do
+			printf '{"events_total":6}\n' >"$snap.a"
+			mv "$snap.a" "$snap"
+			printf '%s\n' "$big" >"$snap.b"
+			mv "$snap.b" "$snap"
+		done
+	) &
+	writer=$!
+	# curl asks 300 times on one connection (it says so on stderr).
+	run --separate-stderr curl -sS -v $(for _ in $(seq 300); do printf '%s ' "$url/materialized"; done)
+	stop_pids "$writer"
+	assert_success
+	[[ $stderr == *'Re-using existing connection'* ]]
+	bodies=$output
+	run sh -c 'wc -l; true' <<<"$bodies"
+	assert_output 300
+	# Each body is the small version or the big one, byte for byte.
+	run sh -c "grep -cvxF -e '{\"events_total\":6}' -e '$big'; true" <<<"$bodies"
+	assert_output 0
+	run grep -cxF '{"events_total":6}' <<<"$bodies"
+	assert_success
+}
+
 @test "pipelining: requests sent in one write are answered in order" {
 	start_server
 	raw 'GET /materialized HTTP/1.1\r\nHost: t\r\n\r\nHEAD /healthz HTTP/1.1\r\nHost: t\r\n\r\nGET /nope HTTP/1.1\r\nHost: t\r\n\r\nGET /metrics HTTP/1.1\r\nHost: t\r\n\r\n' >"$BATS_TEST_TMPDIR/answer"
@@ -735,6 +783,38 @@ handlers_at_least() {
 	run awk -v s="$seconds" 'BEGIN { exit !(s >= 0.5) }'
 	assert_success
 	exec 5<&- 6<&-
+}
+
+# The nice value of process $1 (field 19 of /proc/PID/stat, after the
+# command name, which may hold spaces).
+nice_of() {
+	sed 's/^.*) //' "/proc/$1/stat" | cut -d ' ' -f 17
+}
+
+@test "handlers run --nice steps nicer than casino-serve (CASINO_HTTP_NICE, default 10; 0 keeps its priority)" {
+	for setting in default 0 3; do
+		if [ "$setting" = default ]; then unset CASINO_HTTP_NICE; else export CASINO_HTTP_NICE=$setting; fi
+		start_server
+		exec 5<>"/dev/tcp/127.0.0.1/$port"
+		wait_until 5 handlers_at_least 1
+		handler=$(pgrep -P "$serve_pid")
+		base=$(nice_of "$serve_pid")
+		want=$((base + ${CASINO_HTTP_NICE:-10}))
+		[ "$want" -le 19 ] || want=19
+		assert_equal "$setting $(nice_of "$handler")" "$setting $want"
+		exec 5<&-
+		teardown
+		serve_pid=
+	done
+	export CASINO_HTTP_NICE=20
+	run --separate-stderr casino-serve -p "$port" -f "$snap"
+	assert_failure 64
+	run jq -r '[.option, .value] | join(" ")' <<<"$stderr"
+	assert_output 'CASINO_HTTP_NICE 20'
+	printf 'GET /materialized HTTP/1.1\r\nHost: t\r\n\r\n' >"$BATS_TEST_TMPDIR/req"
+	run --separate-stderr casino-http-handler -n 0 -f "$snap" <"$BATS_TEST_TMPDIR/req"
+	assert_success
+	assert_line --index 0 $'HTTP/1.1 200 OK\r'
 }
 
 @test "a bad CASINO_HTTP_TIMEOUT: the option wins, -h works, else 64 naming the variable" {
