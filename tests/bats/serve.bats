@@ -787,6 +787,14 @@ handlers_at_least() {
 	exec 5<&- 6<&-
 }
 
+@test "socat runs with LD_BIND_NOW=1: its forked children look no symbol up before the exec" {
+	start_server
+	run sh -c "tr '\\0' '\\n' </proc/$serve_pid/environ"
+	assert_line LD_BIND_NOW=1
+	run cat "/proc/$serve_pid/comm"
+	assert_output socat
+}
+
 # The nice value of process $1 (field 19 of /proc/PID/stat, after the
 # command name, which may hold spaces).
 nice_of() {
