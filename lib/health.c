@@ -19,6 +19,29 @@ static const char *stage_name;
 static int publishing;
 static long long last_ms = -HEALTH_INTERVAL_MS, last_sum = -1;
 static unsigned tick_count;
+/* The reports of the last HEALTH_RATE_WINDOW_MS and one before: (ms, out). */
+#define RATE_SAMPLES 64
+static struct { long long ms; unsigned long long out; } sample[RATE_SAMPLES];
+static unsigned nsamples;
+
+/* Lines out per 1000 s since the newest report at least a window old (else
+ * the oldest kept); -1 before a second report. */
+static long long
+out_rate_milli(long long now)
+{
+	unsigned first = nsamples > RATE_SAMPLES ? nsamples - RATE_SAMPLES : 0, base = first;
+
+	sample[nsamples % RATE_SAMPLES].ms = now;
+	sample[nsamples % RATE_SAMPLES].out = health.out;
+	nsamples++;
+	for (unsigned i = first; i + 1 < nsamples; i++)
+		if (now - sample[i % RATE_SAMPLES].ms >= HEALTH_RATE_WINDOW_MS)
+			base = i;
+	if (base + 1 >= nsamples || now <= sample[base % RATE_SAMPLES].ms)
+		return -1;
+	return (long long)((health.out - sample[base % RATE_SAMPLES].out) * 1000000ULL /
+	    (unsigned long long)(now - sample[base % RATE_SAMPLES].ms));
+}
 
 static long long
 coarse_ms(void)
@@ -45,12 +68,16 @@ checksum(void)
 static void
 publish(long long now, long long sum)
 {
+	long long rate = out_rate_milli(now);
+
 	text.len = 0;
 	buf_puts(&text, "{\"stage\":");
 	buf_json_string(&text, stage_name, strlen(stage_name));
 	buf_printf(&text, ",\"pid\":%ld,\"in\":%llu,\"out\":%llu,\"rejected\":%llu,"
 	    "\"pending\":%llu,\"held\":%llu,\"held_since_ms\":%lld", (long)getpid(), health.in,
 	    health.out, health.rejected, health_pending(), health.held, health.held_since_ms);
+	if (rate >= 0)
+		buf_printf(&text, ",\"out_rate_milli\":%lld", rate);
 	for (int i = 0; i < health.ncounters; i++)
 		buf_printf(&text, ",\"%s\":%lld", health.counter[i].name, health.counter[i].value);
 	buf_puts(&text, "}\n");

@@ -15,13 +15,18 @@
  * rejected (held, or being worked on), so in = out + rejected + pending in
  * every file. Events saved to the reject file at a stop count as rejected.
  * held_since_ms is the wall clock (ms since the epoch) when the oldest held
- * event was read, 0 when none is held; readers derive its age. The
- * reading side is lib/healthread. */
+ * event was read, 0 when none is held; readers derive its age.
+ * out_rate_milli is lines written per 1000 s over the stage's last
+ * HEALTH_RATE_WINDOW_MS of reports, by its own clock, so a reader shows a
+ * true rate from one file whatever its own clock does (a throttled or
+ * virtual-time browser); absent until a second report. The reading side is
+ * lib/healthread. */
 #ifndef CASINO_HEALTH_H
 #define CASINO_HEALTH_H
 
 #define HEALTH_INTERVAL_MS 250
 #define HEALTH_MAX_COUNTERS 8
+#define HEALTH_RATE_WINDOW_MS 10000
 
 struct health {
 	unsigned long long in, out, rejected, held;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -32,7 +33,7 @@ static int
 stage_parse(struct health_stage *s, const char *text, size_t n, struct json_members *o)
 {
 	static const char *const fixed[] = { "stage", "pid", "in", "out", "rejected", "held",
-		"held_since_ms", "pending" };
+		"held_since_ms", "pending", "out_rate_milli" };
 	long long *values[] = { &s->in, &s->out, &s->rejected, &s->held, &s->held_since_ms };
 	const struct json_member *m;
 	char why[128];
@@ -51,6 +52,10 @@ stage_parse(struct health_stage *s, const char *text, size_t n, struct json_memb
 			return -1;
 	s->pending = s->held;
 	if ((m = json_member_find(o, "pending")) != NULL && json_member_integer(m, &s->pending) != 0)
+		return -1;
+	s->out_rate_milli = -1;
+	if ((m = json_member_find(o, "out_rate_milli")) != NULL &&
+	    json_member_integer(m, &s->out_rate_milli) != 0)
 		return -1;
 	for (size_t i = 0; i < o->count && s->ncounters < HEALTH_MAX_COUNTERS; i++) {
 		const struct json_member *c = &o->m[i];
@@ -117,8 +122,23 @@ each_stage_file(int (*visit)(const char *path, const struct buf *text,
 struct reading {
 	struct health_stage *out;
 	int n, max;
+	long long now_ms;
 	struct json_members o;
 };
+
+/* The rate a report gave, as of now: a file older than a report interval
+ * means nothing was written since, so the window holds that much less. */
+static long long
+rate_as_of(long long rate, long long updated_ms, long long now_ms)
+{
+	long long quiet = now_ms - updated_ms - HEALTH_INTERVAL_MS;
+
+	if (rate <= 0 || quiet <= 0)
+		return rate;
+	if (quiet >= HEALTH_RATE_WINDOW_MS)
+		return 0;
+	return rate * (HEALTH_RATE_WINDOW_MS - quiet) / HEALTH_RATE_WINDOW_MS;
+}
 
 static int
 read_one(const char *path, const struct buf *text, const struct stat *st, void *arg)
@@ -129,6 +149,7 @@ read_one(const char *path, const struct buf *text, const struct stat *st, void *
 	(void)path;
 	if (stage_parse(s, text->data, text->len, &r->o) == 0 && !process_gone(s->pid)) {
 		s->updated_ms = (long long)st->st_mtim.tv_sec * 1000 + st->st_mtim.tv_nsec / 1000000;
+		s->out_rate_milli = rate_as_of(s->out_rate_milli, s->updated_ms, r->now_ms);
 		r->n++;
 	}
 	return r->n == r->max;
@@ -137,8 +158,11 @@ read_one(const char *path, const struct buf *text, const struct stat *st, void *
 int
 health_read_all(struct health_stage *out, int max)
 {
-	struct reading r = { out, 0, max, { 0 } };
+	struct reading r = { out, 0, max, 0, { 0 } };
+	struct timespec now;
 
+	clock_gettime(CLOCK_REALTIME, &now);
+	r.now_ms = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 	if (max > 0)
 		each_stage_file(read_one, &r);
 	json_members_free(&r.o);
@@ -184,6 +208,9 @@ health_fold(struct health_stage *st, int n)
 		to->rejected += from->rejected;
 		to->held += from->held;
 		to->pending += from->pending;
+		if (from->out_rate_milli >= 0)
+			to->out_rate_milli = (to->out_rate_milli > 0 ? to->out_rate_milli : 0) +
+			    from->out_rate_milli;
 		if (from->held_since_ms > 0 && (to->held_since_ms == 0 || from->held_since_ms < to->held_since_ms))
 			to->held_since_ms = from->held_since_ms;
 		if (from->updated_ms > to->updated_ms)

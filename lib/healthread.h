@@ -11,11 +11,15 @@
 /* One stage's file as read back. pending is what the stage read and has
  * not yet written or rejected (in = out + rejected + pending); a file
  * without it (older writers) counts held as pending. updated_ms: the
- * file's mtime, when the counters were true (ms since the epoch). */
+ * file's mtime, when the counters were true (ms since the epoch).
+ * out_rate_milli: the stage's own rate (lines out per 1000 s over its last
+ * window, lib/health) as of now: nothing was written since the file, so it
+ * shrinks as the file ages past a report interval and is 0 a window later;
+ * -1 while the stage has no rate yet. */
 struct health_stage {
 	char name[32];
 	long pid;
-	long long in, out, rejected, held, pending, held_since_ms, updated_ms;
+	long long in, out, rejected, held, pending, held_since_ms, updated_ms, out_rate_milli;
 	int ncounters;
 	struct { char name[32]; long long value; } counter[HEALTH_MAX_COUNTERS];
 };

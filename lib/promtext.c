@@ -146,6 +146,16 @@ promtext_stages(struct buf *b, const struct health_stage *st, int n, long long n
 	for (int i = 0; i < n; i++)
 		buf_printf(b, "casino_stage_oldest_held_seconds{stage=\"%s\"} %.3f\n", st[i].name,
 		    st[i].held > 0 ? seconds_since(st[i].held_since_ms, now_ms) : 0.0);
+	for (int i = 0, headed = 0; i < n; i++) {
+		if (st[i].out_rate_milli < 0)
+			continue;
+		if (!headed++)
+			buf_puts(b, "# HELP casino_stage_out_per_second Lines a stage wrote per second "
+			    "over its last 10 s, by its own clock.\n"
+			    "# TYPE casino_stage_out_per_second gauge\n");
+		buf_printf(b, "casino_stage_out_per_second{stage=\"%s\"} %lld.%03lld\n", st[i].name,
+		    st[i].out_rate_milli / 1000, st[i].out_rate_milli % 1000);
+	}
 	buf_puts(b, "# HELP casino_stage_updated_timestamp_seconds When the stage last "
 	    "published these counters (Unix time).\n"
 	    "# TYPE casino_stage_updated_timestamp_seconds gauge\n");

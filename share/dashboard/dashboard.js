@@ -6,7 +6,7 @@
 
 const POLL_MS = 1000;
 const STOPPED_AFTER_S = 5;   // this many empty seconds at the history's end: stopped
-const RATE_WINDOW_S = 10;    // stage rates: counts over this much of the stages' own time
+const RATE_WINDOW_S = 10;    // the rates' window: the status line's, and the stages' own (lib/health)
 const STAGES = ["casino-fx", "casino-player", "casino-describe", "casino-tee-agg"];
 const W = 640, H = 200, PAD = { left: 56, right: 14, top: 16, bottom: 36 };
 
@@ -14,7 +14,6 @@ const $ = (id) => document.getElementById(id);
 const fmt = new Intl.NumberFormat("en", { maximumFractionDigits: 2 });
 const whole = new Intl.NumberFormat("en", { maximumFractionDigits: 0 });
 const eur = new Intl.NumberFormat("en", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
-const stageSamples = {};     // stage: [{ts, out}], by the stage's own report times
 
 function setStatus(state, text) {
 	const s = $("status");
@@ -149,31 +148,13 @@ function showHistory(h) {
 function parseStages(text) {
 	const stages = {};
 	const keys = { held_events: "held", pending_events: "pending", oldest_held_seconds: "oldest",
-		updated_timestamp_seconds: "ts" };
-	const re = /^casino_stage_(lines_total|held_events|pending_events|oldest_held_seconds|updated_timestamp_seconds)\{stage="([^"]*)"(?:,outcome="([a-z]+)")?\} (\S+)$/gm;
+		updated_timestamp_seconds: "ts", out_per_second: "rate" };
+	const re = /^casino_stage_(lines_total|held_events|pending_events|oldest_held_seconds|updated_timestamp_seconds|out_per_second)\{stage="([^"]*)"(?:,outcome="([a-z]+)")?\} (\S+)$/gm;
 	for (let m; (m = re.exec(text)) !== null; ) {
-		const s = stages[m[2]] || (stages[m[2]] = { in: 0, out: 0, rejected: 0, held: 0, pending: 0, oldest: 0, ts: 0 });
+		const s = stages[m[2]] || (stages[m[2]] = { in: 0, out: 0, rejected: 0, held: 0, pending: 0, oldest: 0, ts: 0, rate: null });
 		s[m[1] === "lines_total" ? m[3] : keys[m[1]]] = Number(m[4]);
 	}
 	return stages;
-}
-
-// Lines out per second over the last RATE_WINDOW_S of the stage's own
-// reports (a stage publishes while its counts change: one silent for 2 s
-// moved nothing). null until two reports a second apart.
-function stageRate(name, s, serverNow) {
-	const h = stageSamples[name] || (stageSamples[name] = []);
-	const last = h[h.length - 1];
-	if (last && s.out < last.out)
-		h.length = 0; // restarted
-	if (!h.length || h[h.length - 1].ts !== s.ts)
-		h.push({ ts: s.ts, out: s.out });
-	while (h.length > 2 && h[1].ts <= s.ts - RATE_WINDOW_S)
-		h.shift();
-	if (serverNow - s.ts > 2)
-		return 0;
-	const first = h[0], newest = h[h.length - 1];
-	return newest.ts - first.ts >= 1 ? (newest.out - first.out) / (newest.ts - first.ts) : null;
 }
 
 function item(list, cls, name, text, state) {
@@ -195,7 +176,7 @@ function item(list, cls, name, text, state) {
 	return li;
 }
 
-function showStages(stages, serverNow) {
+function showStages(stages) {
 	const names = Object.keys(stages);
 	const list = $("stages");
 	list.replaceChildren();
@@ -218,8 +199,8 @@ function showStages(stages, serverNow) {
 			item(list, "stage", name, "not running", "missing");
 			continue;
 		}
-		const eps = stageRate(name, s, serverNow);
-		const parts = [(eps === null ? "measuring…" : fmt.format(Math.max(0, eps)) + " events/s"),
+		// The stage's own rate (lib/health): true whatever this tab's clock does.
+		const parts = [(s.rate === null ? "measuring…" : fmt.format(s.rate) + " events/s"),
 			whole.format(s.pending) + " pending"];
 		if (s.held > 0)
 			parts.push("holding " + whole.format(s.held) + " for " + whole.format(s.oldest) + " s");
@@ -266,8 +247,7 @@ async function poll() {
 			if (hist.status === "fulfilled" && hist.value.ok)
 				flow = showHistory(await hist.value.json());
 			if (metrics.status === "fulfilled" && metrics.value.ok)
-				showStages(parseStages(await metrics.value.text()),
-					Date.parse(metrics.value.headers.get("Date")) / 1000);
+				showStages(parseStages(await metrics.value.text()));
 			if (health.status === "fulfilled")
 				showHealth(await health.value.json(), flow);
 			else

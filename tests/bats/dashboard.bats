@@ -260,6 +260,9 @@ stage_state() {
 	assert_output --regexp 'data-state="live">Live: (1[5-9]|2[0-5])(\.[0-9]+)? events/s over the last 10 s\.$'
 	run grep -c 'Stream stopped' "$BATS_TEST_TMPDIR/dom.html"
 	assert_output 0
+	# The stage's card shows the rate the stage measured, not "measuring…".
+	run grep -o 'data-stage="casino-tee-agg"[^>]*><b>[^<]*</b><span>[^<]*' "$BATS_TEST_TMPDIR/dom.html"
+	assert_output --regexp '<span>(1[5-9]|2[0-5])(\.[0-9]+)? events/s · 0 pending$'
 	# The charts are drawn, with their time ticks.
 	run sh -c "grep -o 'class=\"tick tick-x' '$BATS_TEST_TMPDIR/dom.html' | wc -l"
 	[ "$output" -ge 4 ]

@@ -368,6 +368,56 @@ close_after_ms() {
 	assert_line '# TYPE casino_stage_pending_events gauge'
 }
 
+@test "a stage's own rate: fresh as written, less by the quiet time as the file ages, summed over a stage's processes" {
+	export CASINO_RUNDIR=$BATS_TEST_TMPDIR/run
+	mkdir -p "$CASINO_RUNDIR/stages"
+	sleep 300 &
+	other=$!
+	printf '{"stage":"casino-fx","pid":%d,"in":10,"out":10,"rejected":0,"held":0,"held_since_ms":0,"pending":0,"out_rate_milli":20500}\n' \
+		"$$" >"$CASINO_RUNDIR/stages/casino-fx.$$.json"
+	# Quiet 5.25 s: the 0.25 s report interval, then half the 10 s window.
+	printf '{"stage":"casino-describe","pid":%d,"in":10,"out":10,"rejected":0,"held":0,"held_since_ms":0,"pending":0,"out_rate_milli":100000}\n' \
+		"$$" >"$CASINO_RUNDIR/stages/casino-describe.$$.json"
+	touch -d "@$(($(date +%s) - 60))" "$CASINO_RUNDIR/stages/casino-describe.$$.json"
+	printf '{"stage":"casino-player","pid":%d,"in":10,"out":10,"rejected":0,"held":0,"held_since_ms":0,"pending":0,"out_rate_milli":1000}\n' \
+		"$$" >"$CASINO_RUNDIR/stages/casino-player.$$.json"
+	printf '{"stage":"casino-player","pid":%d,"in":10,"out":10,"rejected":0,"held":0,"held_since_ms":0,"pending":0,"out_rate_milli":2000}\n' \
+		"$other" >"$CASINO_RUNDIR/stages/casino-player.$other.json"
+	# No rate yet: no sample.
+	printf '{"stage":"casino-tee-agg","pid":%d,"in":0,"out":0,"rejected":0,"held":0,"held_since_ms":0,"pending":0}\n' \
+		"$$" >"$CASINO_RUNDIR/stages/casino-tee-agg.$$.json"
+	printf 'GET /metrics HTTP/1.0\r\n\r\n' >"$BATS_TEST_TMPDIR/req"
+	run handler_alone "$BATS_TEST_TMPDIR/req"
+	kill "$other"
+	assert_line '# TYPE casino_stage_out_per_second gauge'
+	assert_line 'casino_stage_out_per_second{stage="casino-fx"} 20.500'
+	assert_line 'casino_stage_out_per_second{stage="casino-describe"} 0.000'
+	assert_line 'casino_stage_out_per_second{stage="casino-player"} 3.000'
+	refute_line --partial 'casino_stage_out_per_second{stage="casino-tee-agg"}'
+	# Quiet for half the window: about half the rate (less the time to read).
+	ms=$(($(date +%s%N) / 1000000 - 5250))
+	touch -d "@$((ms / 1000)).$(printf '%03d' $((ms % 1000)))" "$CASINO_RUNDIR/stages/casino-fx.$$.json"
+	run handler_alone "$BATS_TEST_TMPDIR/req"
+	assert_line --regexp '^casino_stage_out_per_second\{stage="casino-fx"\} (9|10)\.[0-9]{3}$'
+}
+
+@test "a running stage publishes the rate it writes at, by its own clock" {
+	export CASINO_RUNDIR=$BATS_TEST_TMPDIR/run
+	mkdir -p "$CASINO_RUNDIR"
+	mkfifo "$BATS_TEST_TMPDIR/events"
+	casino-gen -r 200 -t 4 -s 1 >"$BATS_TEST_TMPDIR/events" 2>/dev/null &
+	casino-describe <"$BATS_TEST_TMPDIR/events" >/dev/null 2>&1 &
+	# shellcheck disable=SC2016 # the glob is for the inner sh, once the file is there
+	wait_until 10 sh -c 'grep -q "\"out_rate_milli\"" "$1"/stages/casino-describe.*.json' sh "$CASINO_RUNDIR"
+	sleep 2
+	printf 'GET /metrics HTTP/1.0\r\n\r\n' >"$BATS_TEST_TMPDIR/req"
+	run handler_alone "$BATS_TEST_TMPDIR/req"
+	wait "$!"
+	rate=$(printf '%s\n' "$output" | sed -n 's/^casino_stage_out_per_second{stage="casino-describe"} \([0-9]*\)\..*/\1/p')
+	[ "$rate" -ge 150 ]
+	[ "$rate" -le 250 ]
+}
+
 @test "a dead stage's file is skipped by a GET and left in place; a starting stage removes it" {
 	export CASINO_RUNDIR=$BATS_TEST_TMPDIR/run
 	mkdir -p "$CASINO_RUNDIR/stages"
