@@ -115,7 +115,7 @@ test-helpers: $(TESTBINS)
 
 # What compiles waits for its packages (order-only: never a reason to
 # rebuild), so make -j cannot compile before the headers are there.
-$(LIBOBJ) $(BINS) $(TESTBINS): | deps-build
+$(LIBOBJ) $(OBJS_casino-player) $(BINS) $(TESTBINS): | deps-build
 $(FUZZERS:%=build-fuzz/%): | deps-fuzz
 
 $(BUILD)/obj/%.o: lib/%.c lib/*.h
@@ -127,7 +127,13 @@ $(BUILD)/libcasino.a: $(LIBOBJ)
 	ar rcs $@ $(LIBOBJ)
 
 $(BUILD)/%: tools/%.c $(BUILD)/libcasino.a lib/*.h
-	$(CC) $(CFLAGS) $(CPPFLAGS) $(CPPFLAGS_$*) -o $@ $< $(BUILD)/libcasino.a $(LIBS_$*) -ljansson -lm $(LDFLAGS)
+	$(CC) $(CFLAGS) $(CPPFLAGS) $(CPPFLAGS_$*) -o $@ $< $(OBJS_$*) $(BUILD)/libcasino.a $(LIBS_$*) -ljansson -lm $(LDFLAGS)
+
+# lib units outside libcasino, linked into the one program that has the
+# library they need (lib/playerdb needs libpq), so no other program gets it.
+OBJS_casino-player = $(BUILD)/obj/playerdb.o
+$(BUILD)/casino-player: $(OBJS_casino-player)
+$(OBJS_casino-player): CPPFLAGS += $(CPPFLAGS_casino-player)
 
 # socat execs the handler once per connection: it is linked statically
 # against musl (musl-tools), whose start-up is ~0.1 ms where static glibc's

@@ -1,16 +1,15 @@
 /* casino-player: add "player" to every event from the PostgreSQL table
  * players(id, email, last_signed_in_at). The events that are readable
  * together form a batch and share one query, sent after they were read;
- * nothing is kept from one query to the next. Up to FLIGHT_DEPTH batches'
- * queries are in flight at once (libpq pipeline mode): the next batch is
- * read and sent while the database answers the previous one, and batches
- * are written in input order. While the database is away the batches are
- * held (no more input is read) and the oldest query is retried with
- * backoff, so no event is lost, reordered or written without its lookup. */
-#include <errno.h>
+ * nothing is kept from one query to the next. Several batches' queries are
+ * in flight at once (libpq pipeline mode, lib/playerdb), dealt in turn to
+ * -c connections so that as many server processes answer them: the next
+ * batch is read and sent while the database answers the previous ones,
+ * and batches are written in input order. While the database is away the
+ * batches are held (no more input is read) and the oldest query is
+ * retried with backoff, so no event is lost, reordered or written without
+ * its lookup. */
 #include <getopt.h>
-#include <libpq-fe.h>
-#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,18 +21,11 @@
 #include "health.h"
 #include "log.h"
 #include "opt.h"
+#include "playerdb.h"
 #include "stage.h"
 
 static const char usage_text[] =
-    "casino-player [-d conninfo] [-b events] [-w seconds] [-r file]";
-
-/* Binary results: int8 id, text email, timestamptz as microseconds since
- * 2000-01-01 UTC, so no timestamp text has to be parsed. The casts pin
- * the wire types whatever the column types are. */
-#define STATEMENT "casino_player_lookup"
-#define QUERY "SELECT id::int8, email::text, last_signed_in_at::timestamptz " \
-	"FROM players WHERE id = ANY($1::int8[])"
-#define PG_EPOCH 946684800LL          /* 2000-01-01T00:00:00Z */
+    "casino-player [-d conninfo] [-b events] [-c connections] [-w seconds] [-r file]";
 
 /* Stage health counters (doc/design.md, "Stage health"). */
 static long long *queries_ok, *queries_failed, *reconnects, *unknown_players;
@@ -44,6 +36,8 @@ usage(void)
 	printf("usage: %s\n"
 	    "  -d, --db CONNINFO   libpq connection string or URI (CASINO_DB; else PG* variables)\n"
 	    "  -b, --batch N       at most N events per query, default 256 (CASINO_PLAYER_BATCH)\n"
+	    "  -c, --connections N queries go out on N connections in turn, default 2\n"
+	    "                      (CASINO_PLAYER_CONNECTIONS)\n"
 	    "  -w, --wait S        give up after S seconds if the database is down at startup,\n"
 	    "                      exit 69; default 0 waits for ever (CASINO_PLAYER_WAIT)\n"
 	    "  -r, --reject FILE   append rejected lines to FILE (CASINO_REJECT)\n"
@@ -52,127 +46,33 @@ usage(void)
 	exit(0);
 }
 
-struct db {
-	const char *conninfo; /* NULL: libpq's PG* variables */
-	PGconn *conn;
-	int prepared, connected_once;
-	enum { DB_DOWN, DB_BAD_OPTIONS, DB_REFUSED } failure; /* see db_ready */
-	char error[512];
-};
-
-/* libpq messages end in a newline and may span lines; logs want one line. */
-static void
-set_error(struct db *db, const char *what, const char *msg)
-{
-	char *p;
-
-	snprintf(db->error, sizeof(db->error), "%s: %s", what, msg);
-	for (p = db->error; *p != '\0'; p++)
-		if (*p == '\n' || *p == '\t')
-			*p = ' ';
-	while (p > db->error && p[-1] == ' ')
-		*--p = '\0';
-}
-
-static void
-db_close(struct db *db)
-{
-	PQfinish(db->conn);
-	db->conn = NULL;
-	db->prepared = 0;
-}
-
-/* A server notice (e.g. "terminating connection due to administrator
- * command") as a log record: libpq would print it raw on stderr. */
-static void
-notice_to_log(void *arg, const char *msg)
-{
-	int len = (int)strcspn(msg, "\n");
-	char text[512];
-
-	(void)arg;
-	snprintf(text, sizeof(text), "%.*s", len, msg);
-	log_warn("database notice", LOG_STR("notice", text));
-}
-
-/* Why the first connection failed. libpq checks some option values
- * (sslmode=bogus) before it connects and integers (connect_timeout=abc)
- * only while connecting, then fails as if the server were down; a server
- * that answers and refuses (no such database or role) will not change its
- * mind while we wait. Only a server that does not answer is waited for. */
+/* playerdb_ready, ending the run on a server casino-player cannot use. */
 static int
-connect_failure(const PGconn *conn, PGPing ping)
+db_ready(struct playerdb *db)
 {
-	if (ping == PQPING_NO_ATTEMPT ||
-	    strstr(PQerrorMessage(conn), "invalid integer value") != NULL)
-		return DB_BAD_OPTIONS;
-	return ping == PQPING_OK ? DB_REFUSED : DB_DOWN;
-}
+	int failed = playerdb_ready(db);
 
-/* Connect if needed and prepare the statement; 0 when ready to query. */
-static int
-db_ready(struct db *db)
-{
-	/* Defaults first: the connection string and PG* variables override. */
-	const char *keys[] = { "connect_timeout", "keepalives_idle",
-		"keepalives_interval", "keepalives_count", "fallback_application_name",
-		"dbname", "client_encoding", NULL };
-	const char *values[] = { getenv("PGCONNECT_TIMEOUT") ? NULL : "10", "10",
-		"5", "3", "casino-player", db->conninfo, "UTF8", NULL };
-	PGresult *res;
-
-	if (db->conn != NULL && PQstatus(db->conn) != CONNECTION_OK)
-		db_close(db);
-	if (db->conn == NULL) {
-		db->conn = PQconnectdbParams(keys, values, 1);
-		if (db->conn == NULL) {
-			set_error(db, "connect", "out of memory");
-			return -1;
-		}
-		if (PQstatus(db->conn) != CONNECTION_OK) {
-			set_error(db, "connect", PQerrorMessage(db->conn));
-			if (!db->connected_once)
-				db->failure = connect_failure(db->conn, PQpingParams(keys, values, 1));
-			db_close(db);
-			return -1;
-		}
-		PQsetNoticeProcessor(db->conn, notice_to_log, NULL);
-		if (db->connected_once)
-			(*reconnects)++;
-		db->connected_once = 1;
-		const char *idt = PQparameterStatus(db->conn, "integer_datetimes");
-		if (idt == NULL || strcmp(idt, "on") != 0)
-			die(EX_UNAVAILABLE, "server stores timestamps as floats, not supported");
-	}
-	if (!db->prepared) {
-		res = PQprepare(db->conn, STATEMENT, QUERY, 1, NULL);
-		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-			set_error(db, "prepare", PQerrorMessage(db->conn));
-			PQclear(res);
-			return -1;
-		}
-		PQclear(res);
-		db->prepared = 1;
-	}
-	return 0;
+	if (failed && db->failure == PLAYERDB_FLOAT_TIMES)
+		die(EX_UNAVAILABLE, "server stores timestamps as floats, not supported");
+	return failed;
 }
 
 /* At startup: wait for the database (for ever when wait_s is 0); -1 when
  * it gave up or was stopped, with the events still to be saved. */
 static int
-db_wait_startup(struct db *db, long long wait_s)
+db_wait_startup(struct playerdb *db, long long wait_s)
 {
 	int64_t deadline = timefmt_monotonic_ms() + wait_s * 1000;
 	struct backoff retry = { 0 };
 	int waited = 0;
 
 	while (db_ready(db) != 0) {
-		if (db->failure == DB_BAD_OPTIONS) {
+		if (db->failure == PLAYERDB_BAD_OPTIONS) {
 			log_error("bad connection parameters (--db, CASINO_DB or PG* variables)",
 			    LOG_STR("error", db->error));
 			opt_usage_error(usage_text);
 		}
-		if (db->failure == DB_REFUSED) {
+		if (db->failure == PLAYERDB_REFUSED) {
 			log_error("the database server refused the connection",
 			    LOG_STR("error", db->error));
 			return -1;
@@ -194,107 +94,42 @@ db_wait_startup(struct db *db, long long wait_s)
 	return 0;
 }
 
-/* The players of ids[0..n) (sorted, distinct), as one query; retried with
- * backoff until it works. failed: the query has failed once already (sent
- * in a pipeline; db->error says why). NULL only after a stop request. */
-static PGresult *
-db_lookup(struct db *db, const char *id_array, size_t held, int failed)
+/* The answer to lk after its query failed once (db->error says why),
+ * retried with backoff on a new connection until it works; -1 only after
+ * a stop request. */
+static int
+db_lookup(struct playerdb *db, struct player_lookup *lk, size_t held)
 {
-	const char *params[1] = { id_array };
 	struct backoff retry = { 0 };
 	int failures = 0;
-	PGresult *res;
 
-	for (;; failed = 0) {
-		if (!failed && db_ready(db) == 0) {
-			res = PQexecPrepared(db->conn, STATEMENT, 1, params, NULL, NULL, 1);
-			if (PQresultStatus(res) == PGRES_TUPLES_OK && PQnfields(res) == 3) {
-				(*queries_ok)++;
-				health_hold(0);
-				if (failures > 0)
-					log_info("database back, sending held events",
-					    LOG_INT("held", held), LOG_INT("failures", failures));
-				return res;
-			}
-			set_error(db, "query", PQerrorMessage(db->conn));
-			PQclear(res);
-			(*queries_failed)++;
-			/* Start afresh whatever went wrong: a dead session fails every
-			 * later query, and a live one may hold a statement prepared
-			 * against a table that has since been dropped and recreated. */
-			db_close(db);
-		}
+	for (;;) {
 		failures++;
 		int64_t delay = backoff_next(&retry);
 		health_hold(held);
 		log_warn("database unavailable, holding events", LOG_STR("error", db->error),
 		    LOG_INT("held", held), LOG_INT("retry_ms", delay));
 		if (sig_sleep_ms(delay) != 0)
-			return NULL;
+			return -1;
+		if (db_ready(db) != 0)
+			continue;
+		if (playerdb_query(db, lk) == 0) {
+			(*queries_ok)++;
+			health_hold(0);
+			log_info("database back, sending held events",
+			    LOG_INT("held", held), LOG_INT("failures", failures));
+			return 0;
+		}
+		(*queries_failed)++;
 	}
 }
 
-static int64_t
-be64(const char *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | (unsigned char)p[i];
-	return (int64_t)v;
-}
-
 static int
-compare_ll(const void *a, const void *b)
+compare_player_id(const void *a, const void *b)
 {
 	long long x = *(const long long *)a, y = *(const long long *)b;
 
 	return (x > y) - (x < y);
-}
-
-/* One batch's lookup: distinct player ids, each with its "player" JSON. */
-struct lookup {
-	long long *ids;
-	size_t n, cap;
-	size_t *start, *len; /* span in json; len 0 = not found */
-	struct buf json, id_array;
-};
-
-static void
-player_json(struct lookup *lk, const PGresult *res, int row)
-{
-	struct buf *b = &lk->json;
-	long long id = be64(PQgetvalue(res, row, 0));
-	long long *slot = bsearch(&id, lk->ids, lk->n, sizeof(*lk->ids), compare_ll);
-
-	if (slot == NULL)
-		return; /* cannot happen: the query asked for these ids only */
-	size_t i = (size_t)(slot - lk->ids);
-	lk->start[i] = b->len;
-	buf_puts(b, "{\"id\":");
-	buf_put_int(b, id);
-	buf_puts(b, ",\"email\":");
-	buf_json_string(b, PQgetvalue(res, row, 1), (size_t)PQgetlength(res, row, 1));
-	if (!PQgetisnull(res, row, 2)) {
-		int64_t us = be64(PQgetvalue(res, row, 2));
-		int64_t rem = us % 1000000, sec = us / 1000000 + PG_EPOCH;
-		if (rem < 0) {
-			rem += 1000000;
-			sec--;
-		}
-		if (sec >= TIMEFMT_MIN_SEC && sec <= TIMEFMT_MAX_SEC) {
-			char text[TIMEFMT_MAX];
-			struct utc_time t = { sec, (int32_t)(rem * 1000) };
-			buf_puts(b, ",\"last_signed_in_at\":\"");
-			buf_append(b, text, timefmt_utc(text, t));
-			buf_putc(b, '"');
-		} else { /* infinity or beyond RFC 3339's years */
-			log_warn("last_signed_in_at not representable, left out",
-			    LOG_INT("player_id", id));
-		}
-	}
-	buf_putc(b, '}');
-	lk->len[i] = b->len - lk->start[i];
 }
 
 /* Unknown players, so a stream full of them does not flood the log: each
@@ -344,7 +179,7 @@ miss_note(struct misses *ms, long long player_id, long long event_id)
 {
 	int64_t now = timefmt_monotonic_ms();
 	struct miss *m = ms->n == 0 ? NULL :
-	    bsearch(&player_id, ms->v, ms->n, sizeof(*ms->v), compare_ll);
+	    bsearch(&player_id, ms->v, ms->n, sizeof(*ms->v), compare_player_id);
 
 	if (m == NULL && ms->n < MISS_TABLE_MAX) {
 		size_t i = 0;
@@ -381,51 +216,16 @@ misses_sweep(struct misses *ms, int at_exit)
 	if (at_exit || now - ms->others.logged_ms >= ms->every_ms)
 		miss_log(&ms->others, 1, now);
 }
-
-/* The distinct player ids of ev[0..n), sorted, and the query's array. */
+/* Write every event of ev[0..n) in order with its player from lk. */
 static void
-lookup_ids(struct lookup *lk, const struct event *ev, size_t n)
+enrich(struct stage *st, const struct event *ev, size_t n, const struct player_lookup *lk,
+    struct misses *ms)
 {
-	size_t i;
-
-	if (lk->cap < n) {
-		lk->cap = n;
-		lk->ids = xrealloc(lk->ids, n * sizeof(*lk->ids));
-		lk->start = xrealloc(lk->start, n * sizeof(*lk->start));
-		lk->len = xrealloc(lk->len, n * sizeof(*lk->len));
-	}
-	for (i = 0; i < n; i++)
-		lk->ids[i] = ev[i].player_id;
-	qsort(lk->ids, n, sizeof(*lk->ids), compare_ll);
-	lk->n = 0;
-	lk->id_array.len = 0;
-	buf_putc(&lk->id_array, '{');
-	for (i = 0; i < n; i++) {
-		if (lk->n > 0 && lk->ids[lk->n - 1] == lk->ids[i])
-			continue;
-		if (lk->n > 0)
-			buf_putc(&lk->id_array, ',');
-		buf_put_int(&lk->id_array, lk->ids[i]);
-		lk->len[lk->n] = 0;
-		lk->ids[lk->n++] = lk->ids[i];
-	}
-	buf_putc(&lk->id_array, '}');
-	buf_putc(&lk->id_array, '\0');
-}
-
-/* Write every event of ev[0..n) in order with its player from res. */
-static void
-enrich(struct stage *st, const struct event *ev, size_t n, struct lookup *lk,
-    const PGresult *res, struct misses *ms)
-{
-	lk->json.len = 0;
-	for (int row = 0; row < PQntuples(res); row++)
-		player_json(lk, res, row);
 	for (size_t i = 0; i < n; i++) {
-		long long *slot = bsearch(&ev[i].player_id, lk->ids, lk->n, sizeof(*lk->ids), compare_ll);
-		size_t k = (size_t)(slot - lk->ids);
-		if (lk->len[k] > 0) {
-			stage_emit_key(st, &ev[i], "player", lk->json.data + lk->start[k], lk->len[k]);
+		size_t len;
+		const char *player = lookup_player(lk, ev[i].player_id, &len);
+		if (player != NULL) {
+			stage_emit_key(st, &ev[i], "player", player, len);
 		} else {
 			miss_note(ms, ev[i].player_id, ev[i].id);
 			(*unknown_players)++;
@@ -438,26 +238,34 @@ enrich(struct stage *st, const struct event *ev, size_t n, struct lookup *lk,
 }
 
 /* The batches read and not yet written, oldest first: their events lie
- * one after the other in ev[start..end), the oldest batch's first. */
-#define FLIGHT_DEPTH 4
+ * one after the other in ev[start..end), the oldest batch's first. At most
+ * BATCHES_PER_CONNECTION of them per connection. */
+#define BATCHES_PER_CONNECTION 4
+#define MAX_CONNECTIONS 8
+#define NOT_SENT (-1)
 
 struct batch {
 	size_t first, n; /* its events: ev[first..first + n) */
-	int sent;        /* its query is in the pipeline */
-	struct lookup lk;
+	int conn;        /* the connection its query is queued on, or NOT_SENT */
+	struct player_lookup lk;
 };
 
 struct flight {
 	struct event *ev;
 	size_t cap, start, end;
-	struct batch b[FLIGHT_DEPTH];
-	size_t head, count; /* b[head] is the oldest */
+	struct batch b[BATCHES_PER_CONNECTION * MAX_CONNECTIONS];
+	size_t head, count, depth; /* b[head] is the oldest; depth: room for batches */
+	long long *ids;            /* the newest batch's player ids */
+	struct playerdb db[MAX_CONNECTIONS];
+	int conns, next_conn;      /* next_conn: the one the next batch goes to */
+	int64_t extra_retry_ms;    /* no new extra connection before this */
+	struct backoff extra_backoff;
 };
 
 static struct batch *
 flight_batch(struct flight *fl, size_t i)
 {
-	return &fl->b[(fl->head + i) % FLIGHT_DEPTH];
+	return &fl->b[(fl->head + i) % fl->depth];
 }
 
 /* Read the events readable now (at least one: blocks for it) as the newest
@@ -477,90 +285,76 @@ flight_read(struct flight *fl, struct stage *st, size_t max_batch)
 	if (!stage_next(st, &ev[0]))
 		return 0;
 	event_detach(&ev[0]);
-	for (n = 1; n < max_batch && stage_ready(st) && stage_next(st, &ev[n]); n++)
+	fl->ids[0] = ev[0].player_id;
+	for (n = 1; n < max_batch && stage_ready(st) && stage_next(st, &ev[n]); n++) {
 		event_detach(&ev[n]);
+		fl->ids[n] = ev[n].player_id;
+	}
 	struct batch *b = flight_batch(fl, fl->count++);
-	*b = (struct batch){ fl->end, n, 0, b->lk };
+	b->first = fl->end;
+	b->n = n;
+	b->conn = NOT_SENT;
 	fl->end += n;
-	lookup_ids(&b->lk, ev, n);
+	lookup_set(&b->lk, fl->ids, n);
 	return 1;
 }
 
-/* The connection and every query in it are gone: all batches to be sent again. */
+/* A connection failed (the first's error in db[0]): every connection is
+ * closed and every batch is to be sent again, so one outage is one hold. */
 static void
-flight_lost(struct db *db, struct flight *fl, const char *error)
+flight_lost(struct flight *fl, int failed)
 {
-	set_error(db, "query", error);
 	(*queries_failed)++;
-	db_close(db);
+	if (failed != 0)
+		memcpy(fl->db[0].error, fl->db[failed].error, sizeof(fl->db[0].error));
+	for (int c = 0; c < fl->conns; c++)
+		playerdb_close(&fl->db[c]);
 	for (size_t i = 0; i < fl->count; i++)
-		flight_batch(fl, i)->sent = 0;
+		flight_batch(fl, i)->conn = NOT_SENT;
 }
 
-/* Send the query of every batch not yet sent, in order, each with its own
- * sync point; does not wait. */
-static void
-flight_send(struct db *db, struct flight *fl)
-{
-	for (size_t i = 0; i < fl->count && db->conn != NULL; i++) {
-		struct batch *b = flight_batch(fl, i);
-		const char *params[1] = { b->lk.id_array.data };
-		if (b->sent)
-			continue;
-		if (PQpipelineStatus(db->conn) == PQ_PIPELINE_OFF &&
-		    (PQsetnonblocking(db->conn, 1) != 0 || PQenterPipelineMode(db->conn) == 0)) {
-			flight_lost(db, fl, PQerrorMessage(db->conn));
-			return;
-		}
-		if (PQsendQueryPrepared(db->conn, STATEMENT, 1, params, NULL, NULL, 1) == 0 ||
-		    PQpipelineSync(db->conn) == 0 || PQflush(db->conn) < 0) {
-			flight_lost(db, fl, PQerrorMessage(db->conn));
-			return;
-		}
-		b->sent = 1;
-	}
-}
-
-/* The next result of the pipeline in *res (NULL ends a query's results),
- * waiting for it while sending what is still queued; -1 when the
- * connection failed. What is written goes out before the wait. */
+/* Connection c, open, or opened now while the first one is up; an extra
+ * connection the server refuses is tried again after a backoff, its
+ * batches going to the others meanwhile. */
 static int
-db_next_result(struct db *db, PGresult **res)
+flight_conn_open(struct flight *fl, int c)
 {
-	for (;;) {
-		int queued = PQflush(db->conn);
-		if (queued < 0 || PQconsumeInput(db->conn) == 0)
-			return -1;
-		if (!PQisBusy(db->conn)) {
-			*res = PQgetResult(db->conn);
-			return 0;
-		}
-		struct pollfd p = { PQsocket(db->conn), POLLIN | (queued ? POLLOUT : 0), 0 };
-		out_flush();
-		if (poll(&p, 1, -1) < 0 && errno != EINTR)
-			return -1;
+	if (fl->db[c].conn != NULL)
+		return 1;
+	if (c == 0 || fl->db[0].conn == NULL || timefmt_monotonic_ms() < fl->extra_retry_ms)
+		return 0;
+	if (db_ready(&fl->db[c]) == 0) {
+		backoff_reset(&fl->extra_backoff);
+		return 1;
 	}
+	int64_t delay = backoff_next(&fl->extra_backoff);
+	fl->extra_retry_ms = timefmt_monotonic_ms() + delay;
+	log_warn("extra connection failed, going on with fewer", LOG_STR("error", fl->db[c].error),
+	    LOG_INT("retry_ms", delay));
+	return 0;
 }
 
-/* The oldest batch's answer (its rows, then the end of its results, then
- * its sync point); NULL when the query or the connection failed. */
-static PGresult *
-flight_receive(struct db *db, struct flight *fl)
+/* Send the query of every batch not yet sent, in order, each to the next
+ * open connection in turn; does not wait. */
+static void
+flight_send(struct flight *fl)
 {
-	PGresult *res = NULL, *next = NULL;
-	int ok = db_next_result(db, &res) == 0 && PQresultStatus(res) == PGRES_TUPLES_OK &&
-	    PQnfields(res) == 3 && db_next_result(db, &next) == 0 && next == NULL &&
-	    db_next_result(db, &next) == 0 && PQresultStatus(next) == PGRES_PIPELINE_SYNC;
-
-	PQclear(next);
-	if (ok) {
-		(*queries_ok)++;
-		return res;
+	for (size_t i = 0; i < fl->count; i++) {
+		struct batch *b = flight_batch(fl, i);
+		int c = fl->next_conn, tried = 0;
+		if (b->conn != NOT_SENT)
+			continue;
+		while (tried++ < fl->conns && !flight_conn_open(fl, c))
+			c = (c + 1) % fl->conns;
+		if (tried > fl->conns)
+			return; /* none open: the oldest goes through db_lookup */
+		if (playerdb_send(&fl->db[c], &b->lk) != 0) {
+			flight_lost(fl, c);
+			return;
+		}
+		b->conn = c;
+		fl->next_conn = (c + 1) % fl->conns;
 	}
-	flight_lost(db, fl, res != NULL && PQresultErrorMessage(res)[0] != '\0' ?
-	    PQresultErrorMessage(res) : PQerrorMessage(db->conn));
-	PQclear(res);
-	return NULL;
 }
 
 int
@@ -569,24 +363,26 @@ main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "db", required_argument, NULL, 'd' },
 		{ "batch", required_argument, NULL, 'b' },
+		{ "connections", required_argument, NULL, 'c' },
 		{ "wait", required_argument, NULL, 'w' },
 		{ "reject", required_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *db_arg = NULL, *batch_arg = NULL, *wait_arg = NULL, *reject_arg = NULL;
-	const char *reject, *v, *src;
-	struct db db = { 0 };
+	const char *db_arg = NULL, *batch_arg = NULL, *conns_arg = NULL, *wait_arg = NULL;
+	const char *reject_arg = NULL, *reject, *v, *src, *conninfo;
+	struct flight fl = { 0 };
 	struct misses ms = { .others.logged_ms = NEVER_MS };
 	struct stage st;
 	int c, stopped;
 
 	log_init(argv[0]);
-	while ((c = getopt_long(argc, argv, "d:b:w:r:hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:b:c:w:r:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd': db_arg = optarg; break;
 		case 'b': batch_arg = optarg; break;
+		case 'c': conns_arg = optarg; break;
 		case 'w': wait_arg = optarg; break;
 		case 'r': reject_arg = optarg; break;
 		case 'h': usage(); break;
@@ -597,20 +393,22 @@ main(int argc, char **argv)
 	opt_done(argc, argv, 0, usage_text);
 	v = opt_pick("--batch", batch_arg, "CASINO_PLAYER_BATCH", "256", &src);
 	size_t max_batch = (size_t)opt_number(src, v, 1, 1000000);
+	v = opt_pick("--connections", conns_arg, "CASINO_PLAYER_CONNECTIONS", "2", &src);
+	fl.conns = (int)opt_number(src, v, 1, MAX_CONNECTIONS);
 	v = opt_pick("--wait", wait_arg, "CASINO_PLAYER_WAIT", "0", &src);
 	long long wait_s = opt_number(src, v, 0, 1000000000);
 	reject = opt_pick("--reject", reject_arg, "CASINO_REJECT", NULL, &src);
-	db.conninfo = opt_pick("--db", db_arg, "CASINO_DB", NULL, &src);
+	conninfo = opt_pick("--db", db_arg, "CASINO_DB", NULL, &src);
 	v = opt_pick(NULL, NULL, "CASINO_PLAYER_UNKNOWN_EVERY", "60", &src);
 	ms.every_ms = 1000 * opt_number(src, v, 1, 86400);
-	if (db.conninfo != NULL) {
+	if (conninfo != NULL) {
 		char *err = NULL;
-		PQconninfoOption *parsed = PQconninfoParse(db.conninfo, &err);
+		PQconninfoOption *parsed = PQconninfoParse(conninfo, &err);
 		if (parsed == NULL) {
-			set_error(&db, "conninfo", err ? err : "out of memory");
+			playerdb_error(&fl.db[0], "conninfo", err ? err : "out of memory");
 			PQfreemem(err);
 			log_error("bad connection string", LOG_STR("option", src),
-			    LOG_STR("error", db.error));
+			    LOG_STR("error", fl.db[0].error));
 			opt_usage_error(usage_text);
 		}
 		PQconninfoFree(parsed);
@@ -620,40 +418,45 @@ main(int argc, char **argv)
 	queries_failed = health_counter("queries_error");
 	reconnects = health_counter("reconnects");
 	unknown_players = health_counter("unknown");
+	for (c = 0; c < fl.conns; c++)
+		fl.db[c] = (struct playerdb){ .conninfo = conninfo, .reconnects = reconnects };
 	stage_open(&st, reject);
 	/* No database at all: what comes is saved as if held. */
-	if ((stopped = db_wait_startup(&db, wait_s) != 0))
+	if ((stopped = db_wait_startup(&fl.db[0], wait_s) != 0))
 		stage_stop_holding(&st, NULL, 0);
-	struct flight fl = { .cap = FLIGHT_DEPTH * max_batch };
+	fl.depth = BATCHES_PER_CONNECTION * (size_t)fl.conns;
+	fl.cap = fl.depth * max_batch;
 	fl.ev = xmalloc(fl.cap * sizeof(*fl.ev));
+	fl.ids = xmalloc(max_batch * sizeof(*fl.ids));
 	int ended = stopped;
 	for (;;) {
 		/* Read and send while there is room: block for input only when
 		 * nothing is in flight, never wait for more than is readable. */
-		while (!ended && fl.count < FLIGHT_DEPTH && (fl.count == 0 || stage_ready(&st))) {
+		while (!ended && fl.count < fl.depth && (fl.count == 0 || stage_ready(&st))) {
 			ended = !flight_read(&fl, &st, max_batch);
-			flight_send(&db, &fl);
+			flight_send(&fl);
 		}
 		if (fl.count == 0)
 			break;
-		flight_send(&db, &fl); /* again, after a reconnection */
+		flight_send(&fl); /* again, after a reconnection */
 		struct batch *oldest = flight_batch(&fl, 0);
-		/* Not sent, or no answer: the connection failed (db.error). */
-		PGresult *res = oldest->sent ? flight_receive(&db, &fl) : NULL;
-		if (res == NULL)
-			res = db_lookup(&db, oldest->lk.id_array.data, fl.end - fl.start, 1);
-		if (res == NULL) {
+		/* Not sent, or no answer: a connection failed (db[0].error). */
+		if (oldest->conn != NOT_SENT && playerdb_receive(&fl.db[oldest->conn], &oldest->lk) == 0)
+			(*queries_ok)++;
+		else if (oldest->conn != NOT_SENT)
+			flight_lost(&fl, oldest->conn);
+		if (oldest->conn == NOT_SENT &&
+		    db_lookup(&fl.db[0], &oldest->lk, fl.end - fl.start) != 0) {
 			/* Stopped while the database was down: save the batches and all behind them. */
 			stage_stop_holding(&st, fl.ev + fl.start, fl.end - fl.start);
 			stopped = 1;
 			break;
 		}
-		enrich(&st, fl.ev + oldest->first, oldest->n, &oldest->lk, res, &ms);
-		PQclear(res);
+		enrich(&st, fl.ev + oldest->first, oldest->n, &oldest->lk, &ms);
 		for (size_t i = 0; i < oldest->n; i++)
 			event_free(&fl.ev[oldest->first + i]);
 		fl.start += oldest->n;
-		fl.head = (fl.head + 1) % FLIGHT_DEPTH;
+		fl.head = (fl.head + 1) % fl.depth;
 		fl.count--;
 		misses_sweep(&ms, 0);
 	}
@@ -662,13 +465,10 @@ main(int argc, char **argv)
 	misses_sweep(&ms, 1);
 	free(ms.v);
 	free(fl.ev);
-	for (size_t i = 0; i < FLIGHT_DEPTH; i++) {
-		free(fl.b[i].lk.ids);
-		free(fl.b[i].lk.start);
-		free(fl.b[i].lk.len);
-		buf_free(&fl.b[i].lk.json);
-		buf_free(&fl.b[i].lk.id_array);
-	}
-	db_close(&db);
+	free(fl.ids);
+	for (size_t i = 0; i < fl.depth; i++)
+		lookup_free(&fl.b[i].lk);
+	for (c = 0; c < fl.conns; c++)
+		playerdb_close(&fl.db[c]);
 	return stage_finish(&st);
 }

@@ -465,7 +465,7 @@ recovered() {
 @test "usage errors: unknown option, extra argument, bad connection string (exit 64)" {
 	run --separate-stderr casino-player --frobnicate </dev/null
 	assert_equal "$status" 64
-	[[ $stderr == *'usage: casino-player [-d conninfo] [-b events] [-w seconds] [-r file]'* ]]
+	[[ $stderr == *'usage: casino-player [-d conninfo] [-b events] [-c connections] [-w seconds] [-r file]'* ]]
 	run --separate-stderr casino-player extra </dev/null
 	assert_equal "$status" 64
 	run --separate-stderr casino-player -d "host=x password=s3cret nonsense" </dev/null
@@ -482,7 +482,7 @@ recovered() {
 	assert_equal "$status" 64
 	[ "$SECONDS" -le 2 ]
 	[[ $stderr == *'"msg":"bad connection parameters (--db, CASINO_DB or PG* variables)"'*'sslmode'* ]]
-	[[ $stderr == *'usage: casino-player [-d conninfo] [-b events] [-w seconds] [-r file]'* ]]
+	[[ $stderr == *'usage: casino-player [-d conninfo] [-b events] [-c connections] [-w seconds] [-r file]'* ]]
 	[[ $stderr != *s3cret* ]]
 	[[ $stderr != *'waiting for the database'* ]]
 	PGSSLMODE=bogus run --separate-stderr casino-player -w 5 </dev/null
@@ -518,7 +518,7 @@ recovered() {
 @test "--help and --version" {
 	run --separate-stderr casino-player --help
 	assert_success
-	assert_line --index 0 'usage: casino-player [-d conninfo] [-b events] [-w seconds] [-r file]'
+	assert_line --index 0 'usage: casino-player [-d conninfo] [-b events] [-c connections] [-w seconds] [-r file]'
 	for o in --db --batch --wait --reject --help --version CASINO_DB CASINO_PLAYER_BATCH CASINO_PLAYER_WAIT CASINO_REJECT; do
 		[[ $output == *"$o"* ]] || fail "help lacks $o"
 	done
