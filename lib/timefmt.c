@@ -109,26 +109,50 @@ timefmt_parse(const char *s, size_t n, struct utc_time *t)
 	return t->sec < TIMEFMT_MIN_SEC || t->sec > TIMEFMT_MAX_SEC ? -1 : 0;
 }
 
+/* v as exactly width digits (v >= 0 and below 10^width). */
+static char *
+put_digits(char *p, int v, int width)
+{
+	for (int i = width - 1; i >= 0; i--, v /= 10)
+		p[i] = (char)('0' + v % 10);
+	return p + width;
+}
+
+/* Hand-written: it runs once per player casino-player looks up, where
+ * snprintf took a tenth of the tool's time. */
 size_t
 timefmt_utc(char *out, struct utc_time t)
 {
 	struct civil_time c;
-	int len;
+	char *p = out;
 
 	timefmt_civil(t.sec, &c);
-	len = snprintf(out, TIMEFMT_MAX, "%04d-%02d-%02dT%02d:%02d:%02d", c.year,
-	    c.month, c.day, c.hour, c.minute, c.second);
+	if (c.year < 0 || c.year > 9999) /* outside RFC 3339: as printf writes it */
+		p += snprintf(out, TIMEFMT_MAX, "%04d", c.year);
+	else
+		p = put_digits(p, c.year, 4);
+	*p++ = '-';
+	p = put_digits(p, c.month, 2);
+	*p++ = '-';
+	p = put_digits(p, c.day, 2);
+	*p++ = 'T';
+	p = put_digits(p, c.hour, 2);
+	*p++ = ':';
+	p = put_digits(p, c.minute, 2);
+	*p++ = ':';
+	p = put_digits(p, c.second, 2);
 	if (t.nsec > 0) {
 		int32_t f = t.nsec, w = 9;
 		while (f % 10 == 0) {
 			f /= 10;
 			w--;
 		}
-		len += snprintf(out + len, TIMEFMT_MAX - len, ".%0*d", w, (int)f);
+		*p++ = '.';
+		p = put_digits(p, (int)f, w);
 	}
-	out[len++] = 'Z';
-	out[len] = '\0';
-	return (size_t)len;
+	*p++ = 'Z';
+	*p = '\0';
+	return (size_t)(p - out);
 }
 
 struct utc_time
