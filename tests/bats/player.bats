@@ -59,13 +59,21 @@ enriched() {
 	printf '{"id":%s,"player_id":%s,"game_id":100,"type":"game_start","created_at":"2022-01-10T12:34:56Z","player":%s}\n' "$1" "$2" "$3"
 }
 
-# Start casino-player on fifos: fd 5 writes its input, fd 6 reads its
-# output (bats owns fd 3), its stderr goes to $dir/err.
+# Start casino-player (with options "$@") on fifos: fd 5 writes its input,
+# fd 6 reads its output (bats owns fd 3), its stderr goes to $dir/err.
 start_fed() {
 	mkfifo "$dir/in" "$dir/out"
-	casino-player <"$dir/in" >"$dir/out" 2>"$dir/err" &
+	casino-player "$@" <"$dir/in" >"$dir/out" 2>"$dir/err" &
 	player_pid=$!
 	exec 5>"$dir/in" 6<"$dir/out"
+}
+
+# sessions: casino-player's sessions on the server; sessions_are N: N of them.
+sessions() {
+	psql -X -tA -d "$PLAYER_DB" -c "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'casino-player'"
+}
+sessions_are() {
+	[ "$(sessions)" -eq "$1" ]
 }
 
 # Read one output line into $line within 15 s.
@@ -210,6 +218,75 @@ unknown_counts() {
 	done >"$dir/expected"
 	casino-player <"$dir/in.ndjson" >"$dir/got"
 	cmp "$dir/expected" "$dir/got"
+}
+
+@test "binary timestamps: the same instant as PostgreSQL's own text, fractions, offsets and far dates" {
+	# Each row's time as PostgreSQL writes it in UTC, with the fraction's
+	# trailing zeros cut as casino-player does, is the expected text.
+	sql "INSERT INTO players VALUES
+		(100, 'a@example.com', '0001-01-01 00:00:00+00'),
+		(101, 'b@example.com', '0001-01-01 00:00:00.000001+00'),
+		(102, 'c@example.com', '9999-12-31 23:59:59.999999+00'),
+		(103, 'd@example.com', '1969-12-31 23:59:59.999999+00'),
+		(104, 'e@example.com', '1999-12-31 23:59:59.999999+00'),
+		(105, 'f@example.com', '2000-01-01 00:00:00+00'),
+		(106, 'g@example.com', '2000-01-01 00:00:00.000001+00'),
+		(107, 'h@example.com', '1900-02-28 12:00:00.1+00'),
+		(108, 'i@example.com', '2024-02-29 23:59:59.5+00'),
+		(109, 'j@example.com', '2024-03-01 05:29:59.25+05:30'),
+		(110, 'k@example.com', '1600-02-29 00:00:00.010203-11:45'),
+		(111, 'l@example.com', '2038-01-19 03:14:08+00'),
+		(112, 'm@example.com', '0001-01-01 01:00:00+01')"
+	run psql -X -tA -d "$PLAYER_DB" -c "SELECT regexp_replace(to_char(last_signed_in_at AT TIME ZONE 'UTC',
+		'YYYY-MM-DD\"T\"HH24:MI:SS.US'), '\\.?0*$', '') || 'Z' FROM players WHERE id >= 100 ORDER BY id"
+	assert_success
+	[ "${#lines[@]}" -eq 13 ]
+	expected=$output
+	for i in $(seq 100 112); do event "$i" "$i"; done >"$dir/in.ndjson"
+	casino-player <"$dir/in.ndjson" >"$dir/got"
+	run jq -r .player.last_signed_in_at "$dir/got"
+	assert_output "$expected"
+	assert_line --index 0 0001-01-01T00:00:00Z
+	assert_line --index 2 9999-12-31T23:59:59.999999Z
+	assert_line --index 9 2024-02-29T23:59:59.25Z
+}
+
+@test "-c/--connections and CASINO_PLAYER_CONNECTIONS: queries on that many connections, same output" {
+	events 1 3000
+	for args in "-c 1" "--connections=3" "-c 8"; do
+		# shellcheck disable=SC2086
+		casino-player -b 5 $args <"$dir/in.ndjson" >"$dir/got"
+		cmp "$dir/expected" "$dir/got"
+	done
+	CASINO_PLAYER_CONNECTIONS=2 casino-player -b 5 <"$dir/in.ndjson" >"$dir/got"
+	cmp "$dir/expected" "$dir/got"
+	# While a stream runs, the server has one session per connection; the option wins.
+	CASINO_PLAYER_CONNECTIONS=1 start_fed -c 3
+	for i in 1 2 3; do
+		event "$i" 10 >&5
+		next_line
+	done
+	wait_until 15 sessions_are 3 || fail "sessions: $(sessions)"
+	exec 5>&-
+	wait "$player_pid"
+	player_pid=
+	for args in "-c 0" "-c 9" "--connections x"; do
+		# shellcheck disable=SC2086
+		run --separate-stderr casino-player $args </dev/null
+		assert_equal "$status" 64
+		[[ $stderr == *'"msg":"bad option value"'* ]]
+	done
+}
+
+@test "an extra connection refused (a role's connection limit): a warning, the stream goes on with one" {
+	sql "DROP ROLE IF EXISTS casino_one; CREATE ROLE casino_one LOGIN CONNECTION LIMIT 1;
+		GRANT SELECT ON players TO casino_one"
+	events 1 2000
+	casino-player -b 5 -c 2 -d "$PLAYER_DB user=casino_one" <"$dir/in.ndjson" >"$dir/got" 2>"$dir/err"
+	cmp "$dir/expected" "$dir/got"
+	grep -q '"msg":"extra connection failed, going on with fewer".*too many connections' "$dir/err"
+	run grep -c '"msg":"database unavailable, holding events"' "$dir/err"
+	assert_output 0
 }
 
 # events FROM TO: events FROM..TO naming players 10..25 in turn (10-14 and
