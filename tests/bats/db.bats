@@ -136,6 +136,21 @@ teardown() {
 	casino-db psql -X -q -c "UPDATE players SET email = 'bob@example.com' WHERE id = 12"
 }
 
+@test "migrate: casino-player's lookup reads the index alone (covering index, vacuumed), again on a second migrate" {
+	casino-db start >/dev/null 2>&1
+	for round in 1 2; do
+		run --separate-stderr casino-db migrate
+		assert_success
+		run casino-db psql -X -tA -c "SELECT indexdef FROM pg_indexes WHERE indexname = 'players_lookup'"
+		assert_output 'CREATE INDEX players_lookup ON public.players USING btree (id) INCLUDE (email, last_signed_in_at)'
+		run casino-db psql -X -q -tA -c 'SET enable_seqscan = off' -c "EXPLAIN (ANALYZE, COSTS off, TIMING off, SUMMARY off)
+			SELECT id, email, last_signed_in_at FROM players WHERE id = ANY('{10,12,99}'::int8[])"
+		assert_success
+		assert_line --index 0 'Index Only Scan using players_lookup on players (actual rows=2 loops=1)'
+		assert_line '  Heap Fetches: 0'
+	done
+}
+
 @test "migrate and psql go to CASINO_DB when it is set" {
 	casino-db start >/dev/null 2>&1
 	CASINO_DB="$expected" run --separate-stderr casino-db migrate

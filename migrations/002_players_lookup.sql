@@ -1,0 +1,11 @@
+-- casino-player reads id, email and last_signed_in_at of a set of ids
+-- (WHERE id = ANY($1)). With all three in one index that lookup is an
+-- index-only scan: no table page is read for a player whose page the
+-- visibility map marks all-visible (VACUUM sets it: autovacuum, and
+-- casino-db migrate after the migrations). Over a 1M-row table with every
+-- id different the server spent about a fifth less CPU (bench/player).
+-- The price: an UPDATE of email or last_signed_in_at writes this index too
+-- (no HOT update), and the index is about three times the primary key.
+-- Idempotent. On a big live table build it by hand first with
+-- CREATE INDEX CONCURRENTLY under the same name: this then does nothing.
+CREATE INDEX IF NOT EXISTS players_lookup ON players (id) INCLUDE (email, last_signed_in_at);
