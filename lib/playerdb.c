@@ -178,12 +178,20 @@ lookup_set(struct player_lookup *lk, const long long *player_ids, size_t n)
 	lk->param.len = (size_t)(p - lk->param.data);
 }
 
+/* id's place in lk->ids, or lk->n. A binary search of its own: bsearch's
+ * call per comparison was most of a lookup's client time. */
 static size_t
 lookup_index(const struct player_lookup *lk, long long id)
 {
-	const long long *slot = bsearch(&id, lk->ids, lk->n, sizeof(*lk->ids), compare_id);
+	size_t lo = 0, n = lk->n;
 
-	return slot == NULL ? lk->n : (size_t)(slot - lk->ids);
+	while (n > 1) {
+		size_t half = n / 2;
+		if (lk->ids[lo + half] <= id)
+			lo += half;
+		n -= half;
+	}
+	return n == 1 && lk->ids[lo] == id ? lo : lk->n;
 }
 
 const char *
