@@ -138,7 +138,7 @@ teardown() {
 
 @test "migrate: casino-player's lookup reads the index alone (covering index, vacuumed), again on a second migrate" {
 	casino-db start >/dev/null 2>&1
-	for round in 1 2; do
+	for _ in 1 2; do
 		run --separate-stderr casino-db migrate
 		assert_success
 		run casino-db psql -X -tA -c "SELECT indexdef FROM pg_indexes WHERE indexname = 'players_lookup'"
