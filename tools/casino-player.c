@@ -418,8 +418,9 @@ main(int argc, char **argv)
 	queries_failed = health_counter("queries_error");
 	reconnects = health_counter("reconnects");
 	unknown_players = health_counter("unknown");
+	/* A lost connection closes them all, so the first one's counts the outages. */
 	for (c = 0; c < fl.conns; c++)
-		fl.db[c] = (struct playerdb){ .conninfo = conninfo, .reconnects = reconnects };
+		fl.db[c] = (struct playerdb){ .conninfo = conninfo, .reconnects = c == 0 ? reconnects : NULL };
 	stage_open(&st, reject);
 	/* No database at all: what comes is saved as if held. */
 	if ((stopped = db_wait_startup(&fl.db[0], wait_s) != 0))
