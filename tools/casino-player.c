@@ -240,7 +240,7 @@ enrich(struct stage *st, const struct event *ev, size_t n, const struct player_l
 /* The batches read and not yet written, oldest first: their events lie
  * one after the other in ev[start..end), the oldest batch's first. At most
  * BATCHES_PER_CONNECTION of them per connection. */
-#define BATCHES_PER_CONNECTION 2
+#define BATCHES_PER_CONNECTION 4
 #define MAX_CONNECTIONS 8
 #define NOT_SENT (-1)
 
