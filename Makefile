@@ -31,41 +31,16 @@ TESTPROGS = \
 	player-ids \
 	latency
 
-LIBSRC = \
-	lib/ack.c \
-	lib/atomicfile.c \
-	lib/backoff.c \
-	lib/buf.c \
-	lib/connread.c \
-	lib/curlapi.c \
-	lib/cursor.c \
-	lib/describe.c \
-	lib/event.c \
-	lib/fdwrite.c \
-	lib/fxdates.c \
-	lib/fxrates.c \
-	lib/fxsource.c \
-	lib/health.c \
-	lib/healthread.c \
-	lib/history.c \
-	lib/httpreq.c \
-	lib/httpresp.c \
-	lib/json.c \
-	lib/kafkaconf.c \
-	lib/log.c \
-	lib/money.c \
-	lib/ndjson.c \
-	lib/opt.c \
-	lib/out.c \
-	lib/peercap.c \
-	lib/pipesize.c \
-	lib/players.c \
-	lib/promtext.c \
-	lib/readfile.c \
-	lib/rundir.c \
-	lib/sig.c \
-	lib/stage.c \
-	lib/timefmt.c
+# lib/*.c is the core every program links (libcasino.a); each folder
+# lib/FAMILY/ is what one family of programs links (libcasino-FAMILY.a). A
+# program, a test helper or a fuzz target links the families whose headers
+# it includes ("http/httpreq.h" -> lib/http/), so `ls lib` and a tool's
+# #include lines say what it pulls in, and no list of units is kept here.
+CORE_SRC = $(wildcard lib/*.c)
+FAMILIES = $(patsubst lib/%/,%,$(sort $(dir $(wildcard lib/*/*.c))))
+HEADERS  = $(wildcard lib/*.h lib/*/*.h)
+families_of = $(sort $(shell sed -n 's|^\#include "\([a-z]*\)/[a-z]*\.h".*|\1|p' $(1)))
+family_src  = $(foreach f,$(1),$(wildcard lib/$(f)/*.c))
 
 SHLIB = scripts/casino-lib.sh
 SCRIPTS = $(filter-out $(SHLIB),$(wildcard scripts/casino-*))
@@ -92,7 +67,8 @@ FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=un
 TESTLIBPROGS = lib-check
 TESTPRELOADS = failalloc
 
-LIBOBJ = $(LIBSRC:lib/%.c=$(BUILD)/obj/%.o)
+LIBOBJ = $(CORE_SRC:lib/%.c=$(BUILD)/obj/%.o)
+FAMILY_ARCHIVES = $(FAMILIES:%=$(BUILD)/libcasino-%.a)
 BINS = $(PROGS:%=$(BUILD)/%)
 TESTBINS = $(TESTPROGS:%=$(BUILD)/test/%) $(TESTLIBPROGS:%=$(BUILD)/test/%) \
 	$(TESTPRELOADS:%=$(BUILD)/test/%.so)
@@ -115,43 +91,52 @@ test-helpers: $(TESTBINS)
 
 # What compiles waits for its packages (order-only: never a reason to
 # rebuild), so make -j cannot compile before the headers are there.
-$(LIBOBJ) $(OBJS_casino-player) $(BINS) $(TESTBINS): | deps-build
+$(LIBOBJ) $(FAMILY_OBJ) $(BINS) $(TESTBINS): | deps-build
 $(FUZZERS:%=build-fuzz/%): | deps-fuzz
 
-$(BUILD)/obj/%.o: lib/%.c lib/*.h
-	@mkdir -p $(BUILD)/obj
+$(BUILD)/obj/%.o: lib/%.c $(HEADERS)
+	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(CPPFLAGS) -c -o $@ $<
 
 $(BUILD)/libcasino.a: $(LIBOBJ)
 	rm -f $@
 	ar rcs $@ $(LIBOBJ)
 
-$(BUILD)/%: tools/%.c $(BUILD)/libcasino.a lib/*.h
-	$(CC) $(CFLAGS) $(CPPFLAGS) $(CPPFLAGS_$*) -o $@ $< $(OBJS_$*) $(BUILD)/libcasino.a $(LIBS_$*) -ljansson -lm $(LDFLAGS)
+# libcasino-FAMILY.a from lib/FAMILY/*.c. A family links the core and
+# itself, never another family.
+FAMILY_OBJ = $(patsubst lib/%.c,$(BUILD)/obj/%.o,$(call family_src,$(FAMILIES)))
+.SECONDEXPANSION:
+family_obj = $(patsubst lib/%.c,$(BUILD)/obj/%.o,$(wildcard lib/$(1)/*.c))
+$(FAMILY_ARCHIVES): $(BUILD)/libcasino-%.a: $$(call family_obj,$$*)
+	rm -f $@
+	ar rcs $@ $^
 
-# lib units outside libcasino, linked into the one program that has the
-# library they need (lib/playerdb needs libpq), so no other program gets it.
-OBJS_casino-player = $(BUILD)/obj/playerdb.o
-$(BUILD)/casino-player: $(OBJS_casino-player)
-$(OBJS_casino-player): CPPFLAGS += $(CPPFLAGS_casino-player)
+# The family archives a source file includes from, in link order.
+archives_of = $(foreach f,$(call families_of,$(1)),$(BUILD)/libcasino-$(f).a)
+
+$(BUILD)/%: tools/%.c $$(call archives_of,tools/%.c) $(BUILD)/libcasino.a $(HEADERS)
+	$(CC) $(CFLAGS) $(CPPFLAGS) $(CPPFLAGS_$*) -o $@ $< $(call archives_of,$<) $(BUILD)/libcasino.a $(LIBS_$*) -ljansson -lm $(LDFLAGS)
+
+# lib/player needs libpq's headers; only casino-player links it (-lpq).
+$(BUILD)/obj/player/%.o: CPPFLAGS += $(CPPFLAGS_casino-player)
 
 # socat execs the handler once per connection: it is linked statically
 # against musl (musl-tools), whose start-up is ~0.1 ms where static glibc's
 # takes ~1 ms on a virtual machine (its CPU feature probing traps to the
 # hypervisor; bench/serve). Without musl-gcc it is static glibc; sanitizer
 # builds link it dynamically like every other program.
-HANDLER_LIB = $(filter-out lib/curlapi.c lib/fxrates.c lib/fxdates.c lib/fxsource.c lib/kafkaconf.c,$(LIBSRC))
+HANDLER_SRC = $(CORE_SRC) $(call family_src,$(call families_of,tools/casino-http-handler.c))
 MUSL_CC = $(shell command -v musl-gcc 2>/dev/null)
-$(BUILD)/casino-http-handler: tools/casino-http-handler.c $(BUILD)/libcasino.a $(HANDLER_LIB) lib/*.h
+$(BUILD)/casino-http-handler: tools/casino-http-handler.c $(BUILD)/libcasino.a $(call archives_of,tools/casino-http-handler.c) $(HANDLER_SRC) $(HEADERS)
 	$(if $(findstring -fsanitize,$(LDFLAGS)), \
-		$(CC) $(CFLAGS) $(CPPFLAGS) -o $@ $< $(BUILD)/libcasino.a -lm $(LDFLAGS), \
+		$(CC) $(CFLAGS) $(CPPFLAGS) -o $@ $< $(call archives_of,$<) $(BUILD)/libcasino.a -lm $(LDFLAGS), \
 		$(if $(MUSL_CC), \
-			$(MUSL_CC) $(CFLAGS) $(CPPFLAGS) -static -o $@ $< $(HANDLER_LIB), \
-			$(CC) $(CFLAGS) $(CPPFLAGS) -static -o $@ $< $(BUILD)/libcasino.a -lm $(LDFLAGS)))
+			$(MUSL_CC) $(CFLAGS) $(CPPFLAGS) -static -o $@ $< $(HANDLER_SRC), \
+			$(CC) $(CFLAGS) $(CPPFLAGS) -static -o $@ $< $(call archives_of,$<) $(BUILD)/libcasino.a -lm $(LDFLAGS)))
 
-$(TESTLIBPROGS:%=$(BUILD)/test/%): $(BUILD)/test/%: tests/%.c $(BUILD)/libcasino.a lib/*.h
+$(TESTLIBPROGS:%=$(BUILD)/test/%): $(BUILD)/test/%: tests/%.c $$(call archives_of,tests/%.c) $(BUILD)/libcasino.a $(HEADERS)
 	@mkdir -p $(BUILD)/test
-	$(CC) $(CFLAGS) $(CPPFLAGS) -o $@ $< $(BUILD)/libcasino.a -lm $(LDFLAGS)
+	$(CC) $(CFLAGS) $(CPPFLAGS) -o $@ $< $(call archives_of,$<) $(BUILD)/libcasino.a -lm $(LDFLAGS)
 
 # Without the sanitizers: a preloaded library comes before their runtime.
 $(BUILD)/test/%.so: tests/%.c
@@ -163,11 +148,12 @@ $(BUILD)/test/%: %.c
 	@mkdir -p $(BUILD)/test
 	$(CC) $(CFLAGS) -o $@ $< $(LIBS_$*) $(LDFLAGS)
 
-# The fuzzers link every unit but the librdkafka settings (no -lrdkafka here).
-FUZZ_LIB = $(filter-out lib/kafkaconf.c,$(LIBSRC))
-build-fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) lib/*.h
+# A fuzz target is compiled with the core and the families it includes
+# from (none of them needs librdkafka, libpq or libcurl at link time).
+fuzz_src = $(CORE_SRC) $(call family_src,$(call families_of,$(1)))
+build-fuzz/%: tests/fuzz/%.c $$(call fuzz_src,tests/fuzz/%.c) $(HEADERS)
 	@mkdir -p build-fuzz
-	clang $(FUZZ_FLAGS) -std=c11 -D_DEFAULT_SOURCE $(CPPFLAGS) -o $@ $< $(FUZZ_LIB) -ljansson -lm
+	clang $(FUZZ_FLAGS) -std=c11 -D_DEFAULT_SOURCE $(CPPFLAGS) -o $@ $< $(call fuzz_src,$<) -ljansson -lm
 
 fuzz-build: $(FUZZERS:%=build-fuzz/%)
 

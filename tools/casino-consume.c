@@ -6,7 +6,7 @@
  * TOPIC/PARTITION/OFFSET; file log: the byte offset just past the line).
  * Without --ack the group's position moves when a line is handed to stdout
  * (as kcat does); with --ack it moves only past positions that the last
- * stage acknowledged on the FIFO (lib/ack.h). Kafka positions are stored
+ * stage acknowledged on the FIFO (lib/transport/ack.h). Kafka positions are stored
  * with rd_kafka_offsets_store and committed every second and at close; a
  * file log group's position is a cursor file under $CASINO_STATE_DIR,
  * rewritten (write + rename) at most every second and at close.
@@ -26,11 +26,11 @@
 
 #include <librdkafka/rdkafka.h>
 
-#include "ack.h"
-#include "cursor.h"
+#include "transport/ack.h"
+#include "transport/cursor.h"
 #include "buf.h"
 #include "event.h"
-#include "kafkaconf.h"
+#include "transport/kafkaconf.h"
 #include "log.h"
 #include "opt.h"
 #include "out.h"

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 
 #include "buf.h"
-#include "describe.h"
+#include "describe/describe.h"
 #include "log.h"
 #include "opt.h"
 #include "stage.h"

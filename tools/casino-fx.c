@@ -7,9 +7,9 @@
 
 #include "backoff.h"
 #include "buf.h"
-#include "fxdates.h"
-#include "fxrates.h"
-#include "fxsource.h"
+#include "fx/fxdates.h"
+#include "fx/fxrates.h"
+#include "fx/fxsource.h"
 #include "health.h"
 #include "log.h"
 #include "money.h"

@@ -1,7 +1,7 @@
 /* casino-http-handler: serve HTTP/1.1 on one connection (stdin/stdout) with
  * the casino-tee-agg snapshot: /materialized, /history, /metrics, /healthz
  * and the dashboard. socat runs one per connection (casino-serve). The
- * answers are written by lib/httpresp, the metrics text by lib/promtext,
+ * answers are written by lib/http/httpresp, the metrics text by lib/http/promtext,
  * the stages read by lib/healthread; this is the loop and the routes. */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,17 +18,17 @@
 #include <unistd.h>
 
 #include "buf.h"
-#include "connread.h"
+#include "http/connread.h"
 #include "healthread.h"
 #include "history.h"
-#include "httpreq.h"
-#include "httpresp.h"
+#include "http/httpreq.h"
+#include "http/httpresp.h"
 #include "log.h"
 #include "ndjson.h"
 #include "opt.h"
 #include "out.h"
-#include "peercap.h"
-#include "promtext.h"
+#include "http/peercap.h"
+#include "http/promtext.h"
 #include "readfile.h"
 #include "rundir.h"
 #include "timefmt.h"

@@ -2,7 +2,7 @@
  * players(id, email, last_signed_in_at). The events that are readable
  * together form a batch and share one query, sent after they were read;
  * nothing is kept from one query to the next. Several batches' queries are
- * in flight at once (libpq pipeline mode, lib/playerdb), dealt in turn to
+ * in flight at once (libpq pipeline mode, lib/player/playerdb), dealt in turn to
  * -c connections so that as many server processes answer them: the next
  * batch is read and sent while the database answers the previous ones,
  * and batches are written in input order. While the database is away the
@@ -21,7 +21,7 @@
 #include "health.h"
 #include "log.h"
 #include "opt.h"
-#include "playerdb.h"
+#include "player/playerdb.h"
 #include "stage.h"
 
 static const char usage_text[] =

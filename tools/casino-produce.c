@@ -22,10 +22,10 @@
 
 #include <librdkafka/rdkafka.h>
 
-#include "ack.h"
+#include "transport/ack.h"
 #include "buf.h"
 #include "event.h"
-#include "kafkaconf.h"
+#include "transport/kafkaconf.h"
 #include "log.h"
 #include "ndjson.h"
 #include "opt.h"

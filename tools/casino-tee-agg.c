@@ -1,7 +1,7 @@
 /* casino-tee-agg: copy every event to stdout unchanged (the final log) and
  * keep live aggregates in memory, written as a JSON snapshot file every
  * --interval ms and at exit (doc/design.md, "casino-tee-agg"). Memory: one dense
- * entry per player (lib/players) and 60 one-second buckets, never anything
+ * entry per player (lib/agg/players) and 60 one-second buckets, never anything
  * per event; the top players are kept as events arrive, not found by a scan. */
 #include <errno.h>
 #include <getopt.h>
@@ -14,14 +14,14 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-#include "ack.h"
+#include "transport/ack.h"
 #include "atomicfile.h"
 #include "buf.h"
 #include "health.h"
 #include "history.h"
 #include "log.h"
 #include "opt.h"
-#include "players.h"
+#include "agg/players.h"
 #include "rundir.h"
 #include "stage.h"
 

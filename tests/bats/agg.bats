@@ -600,7 +600,7 @@ mtime_changed() {
 }
 
 # The three tops of an events file by a full recount (awk, independent of
-# lib/players): "bets_id bets wins_id wins deposits_id deposits".
+# lib/agg/players): "bets_id bets wins_id wins deposits_id deposits".
 recount_tops() {
 	awk -F'[,:]' '{
 		for (i = 1; i < NF; i++) f[$i] = $(i + 1)

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "buf.h"
-#include "describe.h"
+#include "describe/describe.h"
 #include "event.h"
 
 int

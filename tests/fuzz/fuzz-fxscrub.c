@@ -1,4 +1,4 @@
-/* libFuzzer: casino-fx's key scrubbing (lib/fxsource), security code. The
+/* libFuzzer: casino-fx's key scrubbing (lib/fx/fxsource), security code. The
  * first byte sets the key's length, the key follows, the rest is the text.
  * After key_scrub no copy of the key is left in any form key_at knows (when
  * the key holds no '*', which "***" could make up); a text without the key
@@ -11,7 +11,7 @@
 #include <strings.h>
 
 #include "buf.h"
-#include "fxsource.h"
+#include "fx/fxsource.h"
 
 /* The path the way RFC 3986 spells percent-encoding, %00 kept as is. */
 static void

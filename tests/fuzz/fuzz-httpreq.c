@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "httpreq.h"
+#include "http/httpreq.h"
 
 static void
 inside(const char *p, size_t n, const uint8_t *data, size_t size)

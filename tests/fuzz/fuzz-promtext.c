@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "promtext.h"
+#include "http/promtext.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

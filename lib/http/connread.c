@@ -5,7 +5,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include "connread.h"
+#include "http/connread.h"
 #include "timefmt.h"
 
 int

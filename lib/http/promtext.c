@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "json.h"
-#include "promtext.h"
+#include "http/promtext.h"
 
 /* One metric: HELP, TYPE and a sample, the sample only when the snapshot
  * holds the value as a number (a JSON number is a valid Prometheus value).

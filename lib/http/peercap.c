@@ -9,7 +9,7 @@
 
 #include "atomicfile.h"
 #include "buf.h"
-#include "peercap.h"
+#include "http/peercap.h"
 #include "rundir.h"
 
 _Static_assert(PEERCAP_HOST_MAX >= INET6_ADDRSTRLEN, "room for an IPv6 address");

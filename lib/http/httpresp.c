@@ -1,7 +1,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "httpresp.h"
+#include "http/httpresp.h"
 #include "timefmt.h"
 
 void

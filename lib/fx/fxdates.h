@@ -19,7 +19,7 @@
 #define CASINO_FXDATES_H
 #include <stdint.h>
 
-#include "fxrates.h"
+#include "fx/fxrates.h"
 #include "timefmt.h"
 
 #define FXDATES_SLOTS 16 /* dates kept; more than FXDATES_BACK + 1 */

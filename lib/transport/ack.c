@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "ack.h"
+#include "transport/ack.h"
 #include "log.h"
 #include "timefmt.h"
 

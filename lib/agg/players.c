@@ -4,7 +4,7 @@
 #include <sys/mman.h>
 
 #include "buf.h"
-#include "players.h"
+#include "agg/players.h"
 
 #define INDEX_BITS_MIN 6
 #define NOT_FOUND SIZE_MAX

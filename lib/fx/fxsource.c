@@ -5,9 +5,9 @@
 #include <strings.h>
 #include <sysexits.h>
 
-#include "curlapi.h"
-#include "fxdates.h"
-#include "fxsource.h"
+#include "fx/curlapi.h"
+#include "fx/fxdates.h"
+#include "fx/fxsource.h"
 #include "readfile.h"
 
 #define MAX_BODY (1024 * 1024)

@@ -1,6 +1,6 @@
 #include <string.h>
 
-#include "describe.h"
+#include "describe/describe.h"
 #include "money.h"
 
 /* Text with its length known at compile time. */

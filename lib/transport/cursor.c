@@ -6,10 +6,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ack.h"
+#include "transport/ack.h"
 #include "atomicfile.h"
 #include "buf.h"
-#include "cursor.h"
+#include "transport/cursor.h"
 #include "opt.h"
 
 static const char group_chars[] =

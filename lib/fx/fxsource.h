@@ -1,6 +1,6 @@
 /* fxsource: where casino-fx's rates come from. A file:// URL is read here,
  * whole (lib/readfile); an http(s) URL goes through libcurl, loaded on first
- * use (lib/curlapi), with the key added to the query as access_key. The key
+ * use (lib/fx/curlapi), with the key added to the query as access_key. The key
  * never reaches a message: fxsource_scrub removes every copy of it, in each
  * form an API may echo, from a text before the caller logs it. A "{date}"
  * in the URL is filled per request (--rates-date event). Nothing here logs

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "buf.h"
-#include "fxdates.h"
+#include "fx/fxdates.h"
 
 static struct fxdate *
 find(struct fxdates *c, int64_t day)

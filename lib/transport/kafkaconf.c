@@ -6,7 +6,7 @@
 #include <sys/types.h>
 
 #include "buf.h"
-#include "kafkaconf.h"
+#include "transport/kafkaconf.h"
 #include "log.h"
 
 void

@@ -1,5 +1,5 @@
 /* playerdb: see playerdb.h. */
-#include "playerdb.h"
+#include "player/playerdb.h"
 
 #include <errno.h>
 #include <poll.h>

@@ -1,7 +1,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "httpreq.h"
+#include "http/httpreq.h"
 
 /* RFC 9110 tchar: the bytes allowed in methods and field names. */
 static int

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "buf.h"
-#include "fxrates.h"
+#include "fx/fxrates.h"
 
 __extension__ typedef unsigned __int128 u128;
 

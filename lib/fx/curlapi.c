@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "curlapi.h"
+#include "fx/curlapi.h"
 
 struct curl_api curl_api;
 
