@@ -21,6 +21,10 @@
 #include "ndjson.h"
 #include "out.h" /* a stage writes to stdout through out */
 
+/* The --reject option every filter has, for its option table (lib/opt). */
+#define OPT_REJECT { 'r', "reject", "file", "CASINO_REJECT", \
+	.help = "append rejected lines to file" }
+
 struct stage {
 	struct line_reader in;
 	int reject_fd;

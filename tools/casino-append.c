@@ -9,7 +9,6 @@
  * soon as stdin has nothing more ready, so no line waits for more input. */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,20 +21,8 @@
 #include "opt.h"
 #include "out.h"
 
-static const char usage_text[] = "casino-append FILE";
-
 /* A batch grows past this only to hold one long line whole. */
 #define BATCH_BYTES (64 * 1024)
-
-static _Noreturn void
-usage(void)
-{
-	printf("usage: %s\n"
-	    "  -h, --help          this text\n"
-	    "  -V, --version       the version\n"
-	    "  CASINO_MAX_LINE     longest line accepted, bytes (default 1 MiB)\n", usage_text);
-	exit(0);
-}
 
 /* One write(2) for the whole batch: that is what keeps lines whole. A short
  * write only happens when the disk is full or the file too big, and the
@@ -52,28 +39,17 @@ write_batch(int fd, struct buf *batch, const char *path)
 int
 main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct line_reader in;
 	struct buf batch = { 0 };
 	unsigned long too_long = 0;
-	int c, fd;
+	int fd;
 
 	log_init(argv[0]);
-	while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'h': usage(); break;
-		case 'V': opt_version(); break;
-		default: opt_usage_error(usage_text);
-		}
-	}
-	opt_done(argc, argv, 1, usage_text);
+	/* No options of its own: -h, -V and the operand. */
+	opt_parse(argc, argv, NULL, 0, "FILE", 1);
 	if (optind != argc - 1) {
 		log_error("no log file given");
-		opt_usage_error(usage_text);
+		opt_usage_error();
 	}
 	const char *path = argv[optind];
 

@@ -15,7 +15,6 @@
  * emitted (or for every sink to close the FIFO), then records the position. */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,32 +36,35 @@
 #include "sig.h"
 #include "timefmt.h"
 
-static const char usage_text[] =
-    "casino-consume [-e] [-a fifo] [-f start|end] [-g group] [-F config-file] "
-    "[-X property=value ...] -b brokers -t topic | -l file";
 
 #define POLL_MS 100
 #define COMMIT_MS 1000
 #define STOP_WAIT_MS 10000
 #define READ_CHUNK 65536
 
-static void
-usage(void)
-{
-	printf("usage: %s\n"
-	    "  -a, --ack FIFO         move the group only past positions acknowledged there (CASINO_SUB_ACK)\n"
-	    "  -b, --brokers LIST     bootstrap HOST:PORT[,...] (CASINO_KAFKA_BROKERS)\n"
-	    "  -t, --topic NAME       the topic (CASINO_KAFKA_TOPIC)\n"
-	    "  -l, --log FILE         a file log instead of Kafka (CASINO_SUB_LOG)\n"
-	    "  -e, --exit             stop at the current end instead of following (CASINO_SUB_EXIT=1)\n"
-	    "  -f, --from start|end   where to begin; a group resumes at its position (CASINO_SUB_FROM)\n"
-	    "  -g, --group NAME       read as a member of group NAME (CASINO_SUB_GROUP)\n"
-	    "  -F, --config FILE      librdkafka properties, prop=value a line (CASINO_KAFKA_CONFIG)\n"
-	    "  -X, --property P=V     one librdkafka property, may repeat\n"
-	    "  -h, --help             this text\n"
-	    "  -V, --version          the version\n", usage_text);
-	exit(0);
-}
+/* The options (doc/design.md, "Options"); -b, -t and -l are in the
+ * operands' part of the usage line, as either-or. */
+enum { EXIT, ACK, FROM, GROUP, CONFIG, PROPERTY, BROKERS, TOPIC, LOG };
+static struct opt opts[] = {
+	[EXIT] = { 'e', "exit", NULL, "CASINO_SUB_EXIT", .kind = OPT_FLAG,
+	    .help = "stop at the current end instead of following; the variable: 1" },
+	[ACK] = { 'a', "ack", "fifo", "CASINO_SUB_ACK",
+	    .help = "move the group only past positions acknowledged there" },
+	[FROM] = { 'f', "from", "start|end", "CASINO_SUB_FROM", "start", .kind = OPT_CHOICE,
+	    .choices = "start end", .help = "where to begin; a group resumes at its position" },
+	[GROUP] = { 'g', "group", "group", "CASINO_SUB_GROUP",
+	    .help = "read as a member of this group" },
+	[CONFIG] = { 'F', "config", "config-file", "CASINO_KAFKA_CONFIG",
+	    .help = "librdkafka properties, prop=value a line" },
+	[PROPERTY] = { 'X', "property", "property=value", .kind = OPT_LIST,
+	    .help = "one librdkafka property, may repeat" },
+	[BROKERS] = { 'b', "brokers", "brokers", "CASINO_KAFKA_BROKERS", .synopsis = "",
+	    .help = "bootstrap HOST:PORT[,...]" },
+	[TOPIC] = { 't', "topic", "topic", "CASINO_KAFKA_TOPIC", .synopsis = "",
+	    .help = "the topic" },
+	[LOG] = { 'l', "log", "file", "CASINO_SUB_LOG", .synopsis = "",
+	    .help = "a file log instead of Kafka" },
+};
 
 /* What the consumer knows of one partition (a file log is partition 0). */
 struct part {
@@ -566,67 +568,31 @@ close_bounded(rd_kafka_t *rk)
 int
 main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "ack", required_argument, NULL, 'a' },
-		{ "brokers", required_argument, NULL, 'b' },
-		{ "topic", required_argument, NULL, 't' },
-		{ "log", required_argument, NULL, 'l' },
-		{ "exit", no_argument, NULL, 'e' },
-		{ "from", required_argument, NULL, 'f' },
-		{ "group", required_argument, NULL, 'g' },
-		{ "config", required_argument, NULL, 'F' },
-		{ "property", required_argument, NULL, 'X' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *ack_arg = NULL, *brokers_arg = NULL, *topic_arg = NULL, *log_arg = NULL;
-	const char *from_arg = NULL, *group_arg = NULL, *config_arg = NULL, *src, *v;
-	const char *ack_path, *brokers, *log_path, *from, *config, *exit_env;
-	const char **props = xmalloc((size_t)argc * sizeof(*props));
+	const char *ack_path, *brokers, *log_path, *from;
 	static struct consumer c;
-	int nprops = 0, opt, exit_opt = 0, status;
+	int status;
 
 	log_init(argv[0]);
-	while ((opt = getopt_long(argc, argv, "a:b:t:l:ef:g:F:X:hV", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 'a': ack_arg = optarg; break;
-		case 'b': brokers_arg = optarg; break;
-		case 't': topic_arg = optarg; break;
-		case 'l': log_arg = optarg; break;
-		case 'e': exit_opt = 1; break;
-		case 'f': from_arg = optarg; break;
-		case 'g': group_arg = optarg; break;
-		case 'F': config_arg = optarg; break;
-		case 'X': props[nprops++] = optarg; break;
-		case 'h': usage(); break;
-		case 'V': opt_version(); break;
-		default: opt_usage_error(usage_text);
-		}
-	}
-	opt_done(argc, argv, 0, usage_text);
-	ack_path = opt_pick("--ack", ack_arg, "CASINO_SUB_ACK", NULL, &v);
-	brokers = opt_pick("--brokers", brokers_arg, "CASINO_KAFKA_BROKERS", NULL, &src);
-	c.topic = opt_pick("--topic", topic_arg, "CASINO_KAFKA_TOPIC", NULL, &src);
-	log_path = opt_pick("--log", log_arg, "CASINO_SUB_LOG", NULL, &src);
-	from = opt_pick("--from", from_arg, "CASINO_SUB_FROM", "start", &src);
-	opt_choice(src, from, "start end");
-	c.group = opt_pick("--group", group_arg, "CASINO_SUB_GROUP", NULL, &src);
-	config = opt_pick("--config", config_arg, "CASINO_KAFKA_CONFIG", NULL, &src);
-	exit_env = opt_env("CASINO_SUB_EXIT", "0");
-	c.stop_at_end = exit_opt || strcmp(exit_env, "0") != 0;
+	opt_parse(argc, argv, opts, OPT_COUNT(opts), "-b brokers -t topic | -l file", 0);
+	ack_path = opts[ACK].value;
+	brokers = opts[BROKERS].value;
+	c.topic = opts[TOPIC].value;
+	log_path = opts[LOG].value;
+	from = opts[FROM].value;
+	c.group = opts[GROUP].value;
+	c.stop_at_end = opts[EXIT].on;
 	if ((log_path == NULL) == (brokers == NULL || c.topic == NULL)) {
 		log_error("want -b and -t for Kafka, or -l for a file log");
-		opt_usage_error(usage_text);
+		opt_usage_error();
 	}
 	if (ack_path != NULL && c.group == NULL) {
 		log_error("--ack needs --group: only a group keeps a position to move");
-		opt_usage_error(usage_text);
+		opt_usage_error();
 	}
 	c.acking = ack_path != NULL;
 	if (c.acking && ack_source_open(&c.acks, ack_path) < 0)
 		die(errno == EINVAL ? EX_USAGE : EX_IOERR, "cannot use the acknowledgement FIFO",
-		    LOG_STR("option", v), LOG_STR("path", ack_path), LOG_STR("error", strerror(errno)));
+		    LOG_STR("option", opts[ACK].source), LOG_STR("path", ack_path), LOG_STR("error", strerror(errno)));
 	sig_init();
 	if (log_path != NULL) {
 		if (c.group != NULL && cursor_open(&c.cursor, c.group) < 0)
@@ -637,10 +603,11 @@ main(int argc, char **argv)
 		part_of(&c, 0);
 		file_run(&c, log_path, from, c.group != NULL ? c.cursor.saved : -1);
 	} else {
-		kafka_open(&c, brokers, from, config, props, nprops);
+		kafka_open(&c, brokers, from, opts[CONFIG].value, opts[PROPERTY].list,
+		    opts[PROPERTY].count);
 		kafka_run(&c);
 	}
-	free(props);
+	free(opts[PROPERTY].list);
 	out_flush();
 	status = out_status() > 0 ? out_status() : 0;
 	/* The stages after us see the end of their input and finish. */

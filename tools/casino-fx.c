@@ -1,6 +1,5 @@
 /* casino-fx: set "amount_eur" (EUR cents) on bets and deposits from rates
  * fetched with one request, reused for at most --max-age seconds. */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <sysexits.h>
@@ -16,9 +15,6 @@
 #include "opt.h"
 #include "stage.h"
 
-static const char usage_text[] =
-    "casino-fx [-a seconds] [-D latest|event] [-e hold|pass] [-k key] [-r file] [-u url]";
-
 struct fx {
 	struct fxsource src;
 	struct fxrates table;
@@ -33,22 +29,26 @@ struct fx {
 /* Stage health counters (doc/design.md, "Stage health"). */
 static long long *fetches_ok, *fetches_failed, *rates_fetched_ms;
 
-static _Noreturn void
-usage(void)
-{
-	printf("usage: %s\n"
-	    "  -u, --url URL        rate API or file:// URL (CASINO_FX_URL)\n"
-	    "  -k, --key KEY        API key, sent as access_key (CASINO_FX_KEY)\n"
-	    "  -a, --max-age S      reuse rates for at most S seconds, 0-60, default 60 (CASINO_FX_MAX_AGE)\n"
-	    "  -D, --rates-date W   latest: the rates of now (default); event: of each event's\n"
-	    "                       UTC date, {date} in the URL (CASINO_FX_RATES_DATE)\n"
-	    "  -e, --on-error MODE  hold: wait for rates (default); pass: emit without amount_eur\n"
-	    "                       (CASINO_FX_ON_ERROR)\n"
-	    "  -r, --reject FILE    append rejected lines to FILE (CASINO_REJECT)\n"
-	    "  -h, --help           this text\n"
-	    "  -V, --version        the version\n", usage_text);
-	exit(0);
-}
+/* The options (doc/design.md, "Options"). */
+enum { MAX_AGE, RATES_DATE, ON_ERROR, KEY, REJECT, URL, CONNECT_TIMEOUT, TIMEOUT };
+static struct opt opts[] = {
+	[MAX_AGE] = { 'a', "max-age", "seconds", "CASINO_FX_MAX_AGE", "60", .kind = OPT_NUMBER,
+	    .max = 60, .help = "reuse rates for at most seconds, 0-60" },
+	[RATES_DATE] = { 'D', "rates-date", "latest|event", "CASINO_FX_RATES_DATE", "latest",
+	    .kind = OPT_CHOICE, .choices = "latest event",
+	    .help = "latest: the rates of now; event: of each event's\n"
+	    "UTC date, {date} in the URL" },
+	[ON_ERROR] = { 'e', "on-error", "hold|pass", "CASINO_FX_ON_ERROR", "hold",
+	    .kind = OPT_CHOICE, .choices = "hold pass",
+	    .help = "hold: wait for rates; pass: emit without amount_eur" },
+	[KEY] = { 'k', "key", "key", "CASINO_FX_KEY", .help = "API key, sent as access_key" },
+	[REJECT] = OPT_REJECT,
+	[URL] = { 'u', "url", "url", "CASINO_FX_URL", .help = "rate API or file:// URL" },
+	[CONNECT_TIMEOUT] = { 0, NULL, "ms", "CASINO_FX_CONNECT_TIMEOUT_MS", "5000",
+	    .kind = OPT_NUMBER, .min = 1, .max = 600000, .help = "connect timeout, ms" },
+	[TIMEOUT] = { 0, NULL, "ms", "CASINO_FX_TIMEOUT_MS", "10000", .kind = OPT_NUMBER,
+	    .min = 1, .max = 600000, .help = "request timeout, ms" },
+};
 
 /* One request. 0 with a new table, -1 with the reason in fx->src.scrubbed. */
 static int
@@ -246,37 +246,20 @@ emit_converted(struct stage *st, const struct event *ev, const struct fxrates *t
 
 /* --rates-date: latest or event, and event needs {date} in the URL. */
 static void
-rates_by_date(struct fx *fx, const char *value, const char *source, const char *url)
+rates_by_date(struct fx *fx, const struct opt *rates_date, const char *url)
 {
-	if (strcmp(value, "latest") != 0 && strcmp(value, "event") != 0)
-		die(EX_USAGE, "bad option value", LOG_STR("option", source),
-		    LOG_STR("value", value), LOG_STR("allowed", "latest event"));
-	fx->by_date = strcmp(value, "event") == 0;
+	fx->by_date = rates_date->choice == 1;
 	if (fx->by_date && strstr(url, "{date}") == NULL) {
 		log_error("rates of the event's date need {date} in the rate URL",
-		    LOG_STR("option", source));
-		opt_usage_error(usage_text);
+		    LOG_STR("option", rates_date->source));
+		opt_usage_error();
 	}
 }
 
 int
 main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "url", required_argument, NULL, 'u' },
-		{ "key", required_argument, NULL, 'k' },
-		{ "max-age", required_argument, NULL, 'a' },
-		{ "rates-date", required_argument, NULL, 'D' },
-		{ "on-error", required_argument, NULL, 'e' },
-		{ "reject", required_argument, NULL, 'r' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *url_arg = NULL, *key_arg = NULL, *max_age_arg = NULL;
-	const char *on_error_arg = NULL, *reject_arg = NULL, *rates_date_arg = NULL;
-	const char *url, *key, *reject, *v, *src, *url_src;
-	long long connect_ms, timeout_ms;
+	const char *url;
 	char why[300];
 	struct fx fx = { 0 };
 	struct stage st;
@@ -285,44 +268,22 @@ main(int argc, char **argv)
 	int c, lost = 0, status;
 
 	log_init(argv[0]);
-	while ((c = getopt_long(argc, argv, "u:k:a:D:e:r:hV", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'u': url_arg = optarg; break;
-		case 'k': key_arg = optarg; break;
-		case 'a': max_age_arg = optarg; break;
-		case 'D': rates_date_arg = optarg; break;
-		case 'e': on_error_arg = optarg; break;
-		case 'r': reject_arg = optarg; break;
-		case 'h': usage(); break;
-		case 'V': opt_version(); break;
-		default: opt_usage_error(usage_text);
-		}
-	}
-	opt_done(argc, argv, 0, usage_text);
-	url = opt_pick("--url", url_arg, "CASINO_FX_URL", NULL, &url_src);
-	if (url == NULL) {
+	opt_parse(argc, argv, opts, OPT_COUNT(opts), NULL, 0);
+	if ((url = opts[URL].value) == NULL) {
 		log_error("no rate URL: give -u URL or set CASINO_FX_URL");
-		opt_usage_error(usage_text);
+		opt_usage_error();
 	}
-	key = opt_pick("--key", key_arg, "CASINO_FX_KEY", NULL, &src);
-	v = opt_pick("--on-error", on_error_arg, "CASINO_FX_ON_ERROR", "hold", &src);
-	fx.pass_on_error = opt_choice(src, v, "hold pass") == 1;
-	v = opt_pick("--max-age", max_age_arg, "CASINO_FX_MAX_AGE", "60", &src);
-	fx.max_age_ms = opt_number(src, v, 0, 60) * 1000;
-	reject = opt_pick("--reject", reject_arg, "CASINO_REJECT", NULL, &src);
-	v = opt_pick("--rates-date", rates_date_arg, "CASINO_FX_RATES_DATE", "latest", &src);
-	rates_by_date(&fx, v, src, url);
-	connect_ms = opt_number("CASINO_FX_CONNECT_TIMEOUT_MS",
-	    opt_env("CASINO_FX_CONNECT_TIMEOUT_MS", "5000"), 1, 600000);
-	timeout_ms = opt_number("CASINO_FX_TIMEOUT_MS", opt_env("CASINO_FX_TIMEOUT_MS", "10000"),
-	    1, 600000);
-	if ((c = fxsource_open(&fx.src, url, key, connect_ms, timeout_ms, why, sizeof(why))) != 0)
-		die(c, why, LOG_STR("option", url_src));
+	fx.pass_on_error = opts[ON_ERROR].choice == 1;
+	fx.max_age_ms = opts[MAX_AGE].number * 1000;
+	rates_by_date(&fx, &opts[RATES_DATE], url);
+	if ((c = fxsource_open(&fx.src, url, opts[KEY].value, opts[CONNECT_TIMEOUT].number,
+	    opts[TIMEOUT].number, why, sizeof(why))) != 0)
+		die(c, why, LOG_STR("option", opts[URL].source));
 	fetches_ok = health_counter("fetches_ok");
 	fetches_failed = health_counter("fetches_error");
 	rates_fetched_ms = health_counter("rates_fetched_ms");
 
-	stage_open(&st, reject);
+	stage_open(&st, opts[REJECT].value);
 	while (stage_next(&st, &ev)) {
 		if (!ev.has_amount) {
 			stage_emit(&st, &ev);

@@ -1,6 +1,5 @@
 /* casino-gen: random casino events, one JSON object per line, like the
  * original challenge's generator. */
-#include <getopt.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -18,26 +17,25 @@
 #include "stage.h"
 #include "timefmt.h"
 
-static const char usage_text[] =
-    "casino-gen [-n count] [-t seconds] [-r rate] [-s seed] [-T time] [-g gap]";
+/* The options (doc/design.md, "Options"). */
+enum { COUNT, DURATION, RATE, SEED, START, GAP };
+static struct opt opts[] = {
+	[COUNT] = { 'n', "count", "count", "CASINO_GEN_COUNT", .kind = OPT_NUMBER,
+	    .max = LLONG_MAX, .help = "stop after count events" },
+	[DURATION] = { 't', "duration", "seconds", "CASINO_GEN_DURATION", .kind = OPT_NUMBER,
+	    .max = LLONG_MAX / 1000, .help = "stop after seconds of the event clock" },
+	[RATE] = { 'r', "rate", "rate", "CASINO_GEN_RATE", .kind = OPT_REAL, .rmax = 1e9,
+	    .help = "events per second, 0 = as fast as possible" },
+	[SEED] = { 's', "seed", "seed", "CASINO_GEN_SEED", .kind = OPT_NUMBER, .max = LLONG_MAX,
+	    .help = "seed; the same seed gives the same events" },
+	[START] = { 'T', "start", "time", "CASINO_GEN_START",
+	    .help = "synthetic clock starting at time, no sleeping" },
+	[GAP] = { 'g', "gap", "gap", "CASINO_GEN_GAP", "0-100",
+	    .help = "the random gap between events, ms or min-max ms" },
+};
 
 static const char *const currencies[] = { "EUR", "USD", "GBP", "NZD", "BTC" };
 static const char *const types[] = { "game_start", "bet", "deposit", "game_stop" };
-
-static _Noreturn void
-usage(void)
-{
-	printf("usage: %s\n"
-	    "  -n, --count N       stop after N events (CASINO_GEN_COUNT)\n"
-	    "  -t, --duration S    stop after S seconds of the event clock (CASINO_GEN_DURATION)\n"
-	    "  -r, --rate EPS      events per second, 0 = as fast as possible (CASINO_GEN_RATE)\n"
-	    "  -s, --seed N        seed; the same seed gives the same events (CASINO_GEN_SEED)\n"
-	    "  -T, --start TIME    synthetic clock starting at TIME, no sleeping (CASINO_GEN_START)\n"
-	    "  -g, --gap MS|MIN-MAX  the random gap between events, ms; default 0-100 (CASINO_GEN_GAP)\n"
-	    "  -h, --help          this text\n"
-	    "  -V, --version       the version\n", usage_text);
-	exit(0);
-}
 
 /* splitmix64: tiny, and the same sequence on every platform. */
 static uint64_t
@@ -62,8 +60,9 @@ random_below(uint64_t *state, long long n)
 /* -g's "MS" or "MIN-MAX" into *min and *max (milliseconds, MIN <= MAX,
  * each at most a day); anything else is a usage error naming the value. */
 static void
-gap_parse(const char *src, const char *v, long long *min, long long *max)
+gap_parse(const struct opt *o, long long *min, long long *max)
 {
+	const char *src = o->source, *v = o->value;
 	static const char digits[] = "0123456789";
 	char lo[24];
 	const char *dash = strchr(v, '-');
@@ -82,8 +81,7 @@ gap_parse(const char *src, const char *v, long long *min, long long *max)
 		if (*min <= *max)
 			return;
 	}
-	die(EX_USAGE, "bad option value", LOG_STR("option", src), LOG_STR("value", v),
-	    LOG_STR("allowed", "MS or MIN-MAX, 0 to 86400000, MIN <= MAX"));
+	opt_bad_value(o, "MS or MIN-MAX, 0 to 86400000, MIN <= MAX");
 }
 
 static void
@@ -111,63 +109,36 @@ event_write(struct buf *b, uint64_t *rng, long long id, struct utc_time at)
 int
 main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "count", required_argument, NULL, 'n' },
-		{ "duration", required_argument, NULL, 't' },
-		{ "rate", required_argument, NULL, 'r' },
-		{ "seed", required_argument, NULL, 's' },
-		{ "start", required_argument, NULL, 'T' },
-		{ "gap", required_argument, NULL, 'g' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *count_arg = NULL, *duration_arg = NULL, *rate_arg = NULL;
-	const char *seed_arg = NULL, *start_arg = NULL, *gap_arg = NULL, *v, *src;
 	long long count = LLONG_MAX, duration_ms = LLONG_MAX;
-	long long gap_min = 0, gap_max = 100; /* the original's 0-100 ms */
+	long long gap_min, gap_max;
 	double rate = -1; /* -1: the original's random gaps in real time */
 	uint64_t rng;
 	struct utc_time clock;
-	int synthetic = 0, past_end = 0, c;
+	const char *v;
+	int synthetic = 0, past_end = 0;
 
 	/* First: a stop that comes during start-up must not take the default
 	 * action (exit by SIGTERM, 143) but end the run cleanly. */
 	sig_init();
 	log_init(argv[0]);
-	while ((c = getopt_long(argc, argv, "n:t:r:s:T:g:hV", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'n': count_arg = optarg; break;
-		case 't': duration_arg = optarg; break;
-		case 'r': rate_arg = optarg; break;
-		case 's': seed_arg = optarg; break;
-		case 'T': start_arg = optarg; break;
-		case 'g': gap_arg = optarg; break;
-		case 'h': usage(); break;
-		case 'V': opt_version(); break;
-		default: opt_usage_error(usage_text);
-		}
-	}
-	opt_done(argc, argv, 0, usage_text);
-	if ((v = opt_pick("--count", count_arg, "CASINO_GEN_COUNT", NULL, &src)))
-		count = opt_number(src, v, 0, LLONG_MAX);
-	if ((v = opt_pick("--duration", duration_arg, "CASINO_GEN_DURATION", NULL, &src)))
-		duration_ms = opt_number(src, v, 0, LLONG_MAX / 1000) * 1000;
-	if ((v = opt_pick("--rate", rate_arg, "CASINO_GEN_RATE", NULL, &src)))
-		rate = opt_real(src, v, 0, 1e9);
-	if ((v = opt_pick("--seed", seed_arg, "CASINO_GEN_SEED", NULL, &src)))
-		rng = (uint64_t)opt_number(src, v, 0, LLONG_MAX);
+	opt_parse(argc, argv, opts, OPT_COUNT(opts), NULL, 0);
+	if (opts[COUNT].value != NULL)
+		count = opts[COUNT].number;
+	if (opts[DURATION].value != NULL)
+		duration_ms = opts[DURATION].number * 1000;
+	if (opts[RATE].value != NULL)
+		rate = opts[RATE].real;
+	if (opts[SEED].value != NULL)
+		rng = (uint64_t)opts[SEED].number;
 	else
 		rng = (uint64_t)timefmt_now().nsec ^ ((uint64_t)getpid() << 32) ^
 		    (uint64_t)timefmt_now().sec;
-	if ((v = opt_pick("--gap", gap_arg, "CASINO_GEN_GAP", NULL, &src)))
-		gap_parse(src, v, &gap_min, &gap_max);
+	gap_parse(&opts[GAP], &gap_min, &gap_max);
 	clock = timefmt_now();
-	if ((v = opt_pick("--start", start_arg, "CASINO_GEN_START", NULL, &src))) {
+	if ((v = opts[START].value) != NULL) {
 		if (timefmt_parse(v, strlen(v), &clock))
-			die(EX_USAGE, "bad option value", LOG_STR("option", src),
-			    LOG_STR("value", v),
-			    LOG_STR("allowed", "RFC 3339, 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z"));
+			opt_bad_value(&opts[START],
+			    "RFC 3339, 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z");
 		synthetic = 1;
 	}
 	pipe_size_setup();

@@ -5,7 +5,6 @@
  * the stages read by lib/healthread; this is the loop and the routes. */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -33,8 +32,6 @@
 #include "rundir.h"
 #include "timefmt.h"
 
-static const char usage_text[] =
-    "casino-http-handler [-f snapshot] [-t seconds] [-r dashboard-dir] [-a max-per-address] [-n nice]";
 
 enum {
 	HEALTHY_AGE_MS = 5000,     /* /healthz: a snapshot younger than this */
@@ -46,26 +43,23 @@ enum {
 	OUT_FLUSH = 64 << 10,      /* write pipelined answers at least this often */
 };
 
-static _Noreturn void
-usage(void)
-{
-	printf("usage: %s\n"
-	    "  -f, --snapshot FILE  the snapshot to serve (CASINO_SNAPSHOT,\n"
-	    "                       default: materialized.json in the runtime dir)\n"
-	    "  -t, --timeout S      close when no complete request came S seconds after\n"
-	    "                       the connection or the last answer (CASINO_HTTP_TIMEOUT,\n"
-	    "                       default 5)\n"
-	    "  -r, --root DIR       the dashboard's files (CASINO_HTTP_ROOT, default:\n"
-	    "                       share/casino/dashboard next to the program's bin)\n"
-	    "  -a, --max-per-address N  at most N connections at once from one client\n"
-	    "                       address, 0: no cap (CASINO_HTTP_MAX_PER_ADDRESS,\n"
-	    "                       default 256)\n"
-	    "  -n, --nice N         run N steps nicer than casino-serve, 0 to 19\n"
-	    "                       (CASINO_HTTP_NICE, default 10)\n"
-	    "  -h, --help           this text\n"
-	    "  -V, --version        the version\n", usage_text);
-	exit(0);
-}
+/* The options (doc/design.md, "Options"). */
+enum { SNAPSHOT, TIMEOUT, ROOT, PER_ADDRESS, NICE };
+static struct opt opts[] = {
+	[SNAPSHOT] = { 'f', "snapshot", "snapshot", "CASINO_SNAPSHOT",
+	    .help = "the snapshot to serve; default: materialized.json in the runtime dir" },
+	[TIMEOUT] = { 't', "timeout", "seconds", "CASINO_HTTP_TIMEOUT", "5", .kind = OPT_REAL,
+	    .rmin = 0.001, .rmax = 3600, .help = "close when no complete request came seconds\n"
+	    "after the connection or the last answer" },
+	[ROOT] = { 'r', "root", "dashboard-dir", "CASINO_HTTP_ROOT",
+	    .help = "the dashboard's files; default: share/casino/dashboard\n"
+	    "next to the program's bin" },
+	[PER_ADDRESS] = { 'a', "max-per-address", "max-per-address", "CASINO_HTTP_MAX_PER_ADDRESS",
+	    "256", .kind = OPT_NUMBER, .max = 1000000,
+	    .help = "at most this many connections at once from one\nclient address, 0: no cap" },
+	[NICE] = { 'n', "nice", "nice", "CASINO_HTTP_NICE", "10", .kind = OPT_NUMBER, .max = 19,
+	    .help = "run this many steps nicer than casino-serve, 0 to 19" },
+};
 
 /* The files this handler may serve besides the snapshot: a fixed table, so
  * no path from a request is ever opened. */
@@ -526,65 +520,34 @@ be_nicer(int steps)
 int
 main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "snapshot", required_argument, NULL, 'f' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "root", required_argument, NULL, 'r' },
-		{ "max-per-address", required_argument, NULL, 'a' },
-		{ "nice", required_argument, NULL, 'n' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *snapshot_opt = NULL, *timeout_opt = NULL, *root_opt = NULL, *source;
-	const char *per_address_opt = NULL, *nice_opt = NULL;
-	long per_address, nicer;
 	struct config cfg = { 0 };
 	struct buf snapshot = { 0 };
 	static struct conn conn;
-	int c;
 
 	log_init(argv[0]);
-	while ((c = getopt_long(argc, argv, "f:t:r:a:n:hV", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'f': snapshot_opt = optarg; break;
-		case 't': timeout_opt = optarg; break;
-		case 'r': root_opt = optarg; break;
-		case 'a': per_address_opt = optarg; break;
-		case 'n': nice_opt = optarg; break;
-		case 'h': usage(); break;
-		case 'V': opt_version(); break;
-		default: opt_usage_error(usage_text);
-		}
-	}
-	opt_done(argc, argv, 0, usage_text);
-	timeout_opt = opt_pick("--timeout", timeout_opt, "CASINO_HTTP_TIMEOUT", "5", &source);
-	cfg.timeout = opt_real(source, timeout_opt, 0.001, 3600);
-	per_address_opt = opt_pick("--max-per-address", per_address_opt,
-	    "CASINO_HTTP_MAX_PER_ADDRESS", "256", &source);
-	per_address = (long)opt_number(source, per_address_opt, 0, 1000000);
-	nice_opt = opt_pick("--nice", nice_opt, "CASINO_HTTP_NICE", "10", &source);
-	nicer = (long)opt_number(source, nice_opt, 0, 19);
-	cfg.root = opt_pick("--root", root_opt, "CASINO_HTTP_ROOT", NULL, &source);
+	opt_parse(argc, argv, opts, OPT_COUNT(opts), NULL, 0);
+	cfg.timeout = opts[TIMEOUT].real;
+	cfg.root = opts[ROOT].value;
 	if (cfg.root != NULL) {
 		buf_printf(&cfg.root_buf, "%s/index.html", cfg.root);
 		if (access(cfg.root_buf.data, R_OK) != 0)
-			die(EX_USAGE, "no dashboard in that folder", LOG_STR("option", source),
+			die(EX_USAGE, "no dashboard in that folder", LOG_STR("option", opts[ROOT].source),
 			    LOG_STR("value", cfg.root), LOG_STR("error", strerror(errno)));
 	}
-	cfg.snapshot = opt_pick("--snapshot", snapshot_opt, "CASINO_SNAPSHOT", NULL, &source);
+	opt_checked();
+	cfg.snapshot = opts[SNAPSHOT].value;
 	if (cfg.snapshot == NULL) {
 		rundir_snapshot_path(&snapshot);
 		cfg.snapshot = snapshot.data;
 	}
-	be_nicer((int)nicer);
+	be_nicer((int)opts[NICE].number);
 	signal(SIGPIPE, SIG_IGN);
 	/* When casino-serve (socat, our parent) stops, its kept connections end
 	 * with it: a polling dashboard would otherwise keep one for minutes. */
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0)
 		log_warn("cannot ask to end with casino-serve", LOG_STR("error", strerror(errno)));
 	peercap_name(STDIN_FILENO, conn.peer, sizeof conn.peer, conn.host);
-	if (conn.host[0] == '\0' || admit(&conn, per_address))
+	if (conn.host[0] == '\0' || admit(&conn, (long)opts[PER_ADDRESS].number))
 		serve(&conn, &cfg);
 	buf_free(&conn.resp.body);
 	file_cache_free(&snapshot_file);

@@ -9,7 +9,6 @@
  * batches are held (no more input is read) and the oldest query is
  * retried with backoff, so no event is lost, reordered or written without
  * its lookup. */
-#include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,27 +23,29 @@
 #include "player/playerdb.h"
 #include "stage.h"
 
-static const char usage_text[] =
-    "casino-player [-d conninfo] [-b events] [-c connections] [-w seconds] [-r file]";
 
 /* Stage health counters (doc/design.md, "Stage health"). */
 static long long *queries_ok, *queries_failed, *reconnects, *unknown_players;
 
-static _Noreturn void
-usage(void)
-{
-	printf("usage: %s\n"
-	    "  -d, --db CONNINFO   libpq connection string or URI (CASINO_DB; else PG* variables)\n"
-	    "  -b, --batch N       at most N events per query, default 256 (CASINO_PLAYER_BATCH)\n"
-	    "  -c, --connections N queries go out on N connections in turn, default 2\n"
-	    "                      (CASINO_PLAYER_CONNECTIONS)\n"
-	    "  -w, --wait S        give up after S seconds if the database is down at startup,\n"
-	    "                      exit 69; default 0 waits for ever (CASINO_PLAYER_WAIT)\n"
-	    "  -r, --reject FILE   append rejected lines to FILE (CASINO_REJECT)\n"
-	    "  -h, --help          this text\n"
-	    "  -V, --version       the version\n", usage_text);
-	exit(0);
-}
+/* The options (doc/design.md, "Options"). */
+#define MAX_CONNECTIONS 8
+enum { DB, BATCH, CONNECTIONS, WAIT, REJECT, UNKNOWN_EVERY };
+static struct opt opts[] = {
+	[DB] = { 'd', "db", "conninfo", "CASINO_DB",
+	    .help = "libpq connection string or URI; else PG* variables" },
+	[BATCH] = { 'b', "batch", "events", "CASINO_PLAYER_BATCH", "256", .kind = OPT_NUMBER,
+	    .min = 1, .max = 1000000, .help = "at most events per query" },
+	[CONNECTIONS] = { 'c', "connections", "connections", "CASINO_PLAYER_CONNECTIONS", "2",
+	    .kind = OPT_NUMBER, .min = 1, .max = MAX_CONNECTIONS,
+	    .help = "queries go out on this many connections in turn" },
+	[WAIT] = { 'w', "wait", "seconds", "CASINO_PLAYER_WAIT", "0", .kind = OPT_NUMBER,
+	    .max = 1000000000, .help = "give up after seconds if the database is down at\n"
+	    "startup, exit 69; 0 waits for ever" },
+	[REJECT] = OPT_REJECT,
+	[UNKNOWN_EVERY] = { 0, NULL, "seconds", "CASINO_PLAYER_UNKNOWN_EVERY", "60",
+	    .kind = OPT_NUMBER, .min = 1, .max = 86400,
+	    .help = "log unknown players at most once in seconds" },
+};
 
 /* playerdb_ready, ending the run on a server casino-player cannot use. */
 static int
@@ -70,7 +71,7 @@ db_wait_startup(struct playerdb *db, long long wait_s)
 		if (db->failure == PLAYERDB_BAD_OPTIONS) {
 			log_error("bad connection parameters (--db, CASINO_DB or PG* variables)",
 			    LOG_STR("error", db->error));
-			opt_usage_error(usage_text);
+			opt_usage_error();
 		}
 		if (db->failure == PLAYERDB_REFUSED) {
 			log_error("the database server refused the connection",
@@ -241,7 +242,6 @@ enrich(struct stage *st, const struct event *ev, size_t n, const struct player_l
  * one after the other in ev[start..end), the oldest batch's first. At most
  * BATCHES_PER_CONNECTION of them per connection. */
 #define BATCHES_PER_CONNECTION 4
-#define MAX_CONNECTIONS 8
 #define NOT_SENT (-1)
 
 struct batch {
@@ -360,56 +360,28 @@ flight_send(struct flight *fl)
 int
 main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "db", required_argument, NULL, 'd' },
-		{ "batch", required_argument, NULL, 'b' },
-		{ "connections", required_argument, NULL, 'c' },
-		{ "wait", required_argument, NULL, 'w' },
-		{ "reject", required_argument, NULL, 'r' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *db_arg = NULL, *batch_arg = NULL, *conns_arg = NULL, *wait_arg = NULL;
-	const char *reject_arg = NULL, *reject, *v, *src, *conninfo;
+	const char *conninfo;
 	struct flight fl = { 0 };
 	struct misses ms = { .others.logged_ms = NEVER_MS };
 	struct stage st;
 	int c, stopped;
 
 	log_init(argv[0]);
-	while ((c = getopt_long(argc, argv, "d:b:c:w:r:hV", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'd': db_arg = optarg; break;
-		case 'b': batch_arg = optarg; break;
-		case 'c': conns_arg = optarg; break;
-		case 'w': wait_arg = optarg; break;
-		case 'r': reject_arg = optarg; break;
-		case 'h': usage(); break;
-		case 'V': opt_version(); break;
-		default: opt_usage_error(usage_text);
-		}
-	}
-	opt_done(argc, argv, 0, usage_text);
-	v = opt_pick("--batch", batch_arg, "CASINO_PLAYER_BATCH", "256", &src);
-	size_t max_batch = (size_t)opt_number(src, v, 1, 1000000);
-	v = opt_pick("--connections", conns_arg, "CASINO_PLAYER_CONNECTIONS", "2", &src);
-	fl.conns = (int)opt_number(src, v, 1, MAX_CONNECTIONS);
-	v = opt_pick("--wait", wait_arg, "CASINO_PLAYER_WAIT", "0", &src);
-	long long wait_s = opt_number(src, v, 0, 1000000000);
-	reject = opt_pick("--reject", reject_arg, "CASINO_REJECT", NULL, &src);
-	conninfo = opt_pick("--db", db_arg, "CASINO_DB", NULL, &src);
-	v = opt_pick(NULL, NULL, "CASINO_PLAYER_UNKNOWN_EVERY", "60", &src);
-	ms.every_ms = 1000 * opt_number(src, v, 1, 86400);
+	opt_parse(argc, argv, opts, OPT_COUNT(opts), NULL, 0);
+	size_t max_batch = (size_t)opts[BATCH].number;
+	fl.conns = (int)opts[CONNECTIONS].number;
+	long long wait_s = opts[WAIT].number;
+	conninfo = opts[DB].value;
+	ms.every_ms = 1000 * opts[UNKNOWN_EVERY].number;
 	if (conninfo != NULL) {
 		char *err = NULL;
 		PQconninfoOption *parsed = PQconninfoParse(conninfo, &err);
 		if (parsed == NULL) {
 			playerdb_error(&fl.db[0], "conninfo", err ? err : "out of memory");
 			PQfreemem(err);
-			log_error("bad connection string", LOG_STR("option", src),
+			log_error("bad connection string", LOG_STR("option", opts[DB].source),
 			    LOG_STR("error", fl.db[0].error));
-			opt_usage_error(usage_text);
+			opt_usage_error();
 		}
 		PQconninfoFree(parsed);
 	}
@@ -421,7 +393,7 @@ main(int argc, char **argv)
 	/* A lost connection closes them all, so the first one's counts the outages. */
 	for (c = 0; c < fl.conns; c++)
 		fl.db[c] = (struct playerdb){ .conninfo = conninfo, .reconnects = c == 0 ? reconnects : NULL };
-	stage_open(&st, reject);
+	stage_open(&st, opts[REJECT].value);
 	/* No database at all: what comes is saved as if held. */
 	if ((stopped = db_wait_startup(&fl.db[0], wait_s) != 0))
 		stage_stop_holding(&st, NULL, 0);

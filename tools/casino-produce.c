@@ -13,7 +13,6 @@
  * be used or a stop left messages undelivered, 74 when a message could not be delivered, 65 when a line was too
  * long (it is not sent), 64 usage. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,24 +33,23 @@
 /* How long a stop waits for the delivery of what is in flight. */
 #define STOP_WAIT_MS 10000
 
-static const char usage_text[] =
-    "casino-produce [-a fifo] -b brokers -t topic [-F config-file] [-X property=value ...]";
 
 static unsigned long delivery_failures;
 
-static _Noreturn void
-usage(void)
-{
-	printf("usage: %s\n"
-	    "  -a, --ack FIFO         acknowledge each delivered line's src there (CASINO_PUB_ACK)\n"
-	    "  -b, --brokers LIST     bootstrap HOST:PORT[,...] (CASINO_KAFKA_BROKERS)\n"
-	    "  -t, --topic NAME       the topic (CASINO_KAFKA_TOPIC)\n"
-	    "  -F, --config FILE      librdkafka properties, prop=value a line (CASINO_KAFKA_CONFIG)\n"
-	    "  -X, --property P=V     one librdkafka property, may repeat\n"
-	    "  -h, --help             this text\n"
-	    "  -V, --version          the version\n", usage_text);
-	exit(0);
-}
+/* The options (doc/design.md, "Options"). */
+enum { ACK, BROKERS, TOPIC, CONFIG, PROPERTY };
+static struct opt opts[] = {
+	[ACK] = { 'a', "ack", "fifo", "CASINO_PUB_ACK",
+	    .help = "acknowledge each delivered line's src there" },
+	[BROKERS] = { 'b', "brokers", "brokers", "CASINO_KAFKA_BROKERS", .synopsis = "-b brokers",
+	    .help = "bootstrap HOST:PORT[,...]" },
+	[TOPIC] = { 't', "topic", "topic", "CASINO_KAFKA_TOPIC", .synopsis = "-t topic",
+	    .help = "the topic" },
+	[CONFIG] = { 'F', "config", "config-file", "CASINO_KAFKA_CONFIG",
+	    .help = "librdkafka properties, prop=value a line" },
+	[PROPERTY] = { 'X', "property", "property=value", .kind = OPT_LIST,
+	    .help = "one librdkafka property, may repeat" },
+};
 
 /* Per message: counted until its delivery report; with --ack, its
  * position is acknowledged once every earlier one of its stream is done. */
@@ -151,62 +149,36 @@ drain(rd_kafka_t *rk)
 int
 main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "ack", required_argument, NULL, 'a' },
-		{ "brokers", required_argument, NULL, 'b' },
-		{ "topic", required_argument, NULL, 't' },
-		{ "config", required_argument, NULL, 'F' },
-		{ "property", required_argument, NULL, 'X' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *brokers_arg = NULL, *topic_arg = NULL, *config_arg = NULL, *ack_arg = NULL;
-	const char *brokers, *topic_name, *config, *ack_path, *src;
+	const char *brokers, *topic_name, *ack_path;
 	size_t max_line;
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
 	char errstr[512];
 	unsigned long too_long = 0;
-	const char **props = xmalloc((size_t)argc * sizeof(*props));
-	int nprops = 0, status;
+	int status;
 	struct line_reader in;
-	int c;
 
 	log_init(argv[0]);
-	while ((c = getopt_long(argc, argv, "a:b:t:F:X:hV", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'a': ack_arg = optarg; break;
-		case 'b': brokers_arg = optarg; break;
-		case 't': topic_arg = optarg; break;
-		case 'F': config_arg = optarg; break;
-		case 'X': props[nprops++] = optarg; break;
-		case 'h': usage(); break;
-		case 'V': opt_version(); break;
-		default: opt_usage_error(usage_text);
-		}
-	}
-	opt_done(argc, argv, 0, usage_text);
-	brokers = opt_pick("--brokers", brokers_arg, "CASINO_KAFKA_BROKERS", NULL, &src);
-	topic_name = opt_pick("--topic", topic_arg, "CASINO_KAFKA_TOPIC", NULL, &src);
-	config = opt_pick("--config", config_arg, "CASINO_KAFKA_CONFIG", NULL, &src);
-	ack_path = opt_pick("--ack", ack_arg, "CASINO_PUB_ACK", NULL, &src);
+	opt_parse(argc, argv, opts, OPT_COUNT(opts), NULL, 0);
+	brokers = opts[BROKERS].value;
+	topic_name = opts[TOPIC].value;
+	ack_path = opts[ACK].value;
 	if (brokers == NULL || topic_name == NULL) {
 		log_error("no brokers or no topic: give -b and -t or set CASINO_KAFKA_BROKERS "
 		    "and CASINO_KAFKA_TOPIC");
-		opt_usage_error(usage_text);
+		opt_usage_error();
 	}
 	max_line = line_max_env();
 	/* Idempotence keeps a partition's order across retries, without gaps.
 	 * The caller's file and -X settings come after and win. */
 	kafka_conf_set(conf, "enable.idempotence=true", strlen("enable.idempotence=true"));
-	kafka_conf_apply(conf, config, props, nprops);
-	free(props);
+	kafka_conf_apply(conf, opts[CONFIG].value, opts[PROPERTY].list, opts[PROPERTY].count);
+	free(opts[PROPERTY].list);
 	if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK)
 		die(EX_USAGE, "bad broker list", LOG_STR("error", errstr));
 	rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
 	if (ack_path != NULL && ack_sink_open(&acks, ack_path) < 0)
 		die(errno == EINVAL ? EX_USAGE : EX_IOERR, "cannot use the acknowledgement FIFO",
-		    LOG_STR("option", src), LOG_STR("path", ack_path), LOG_STR("error", strerror(errno)));
+		    LOG_STR("option", opts[ACK].source), LOG_STR("path", ack_path), LOG_STR("error", strerror(errno)));
 
 	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
 	if (rk == NULL)

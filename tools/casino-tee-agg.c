@@ -4,7 +4,6 @@
  * entry per player (lib/agg/players) and 60 one-second buckets, never anything
  * per event; the top players are kept as events arrive, not found by a scan. */
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -27,22 +26,22 @@
 
 #define WINDOW_SECONDS 60
 
-static const char usage_text[] =
-    "casino-tee-agg [-a fifo] [-c event|wall] [-i ms] [-o file] [-r file]";
 
-static _Noreturn void
-usage(void)
-{
-	printf("usage: %s\n"
-	    "  -a, --ack FIFO          acknowledge each written line's src there, src not written (CASINO_AGG_ACK)\n"
-	    "  -c, --clock event|wall  time by created_at (default) or the system clock (CASINO_AGG_CLOCK)\n"
-	    "  -i, --interval MS       write the snapshot every MS milliseconds, default 250 (CASINO_AGG_INTERVAL)\n"
-	    "  -o, --snapshot FILE     the snapshot file, kept at exit (CASINO_SNAPSHOT)\n"
-	    "  -r, --reject FILE       append rejected lines to FILE (CASINO_REJECT)\n"
-	    "  -h, --help              this text\n"
-	    "  -V, --version           the version\n", usage_text);
-	exit(0);
-}
+/* The options (doc/design.md, "Options"). */
+enum { ACK, CLOCK, INTERVAL, SNAPSHOT, REJECT, OLD_SNAPSHOT };
+static struct opt opts[] = {
+	[ACK] = { 'a', "ack", "fifo", "CASINO_AGG_ACK",
+	    .help = "acknowledge each written line's src there, src not written" },
+	[CLOCK] = { 'c', "clock", "event|wall", "CASINO_AGG_CLOCK", "event", .kind = OPT_CHOICE,
+	    .choices = "event wall", .help = "time by created_at or the system clock" },
+	[INTERVAL] = { 'i', "interval", "ms", "CASINO_AGG_INTERVAL", "250", .kind = OPT_NUMBER,
+	    .min = 1, .max = 86400000, .help = "write the snapshot every ms milliseconds" },
+	[SNAPSHOT] = { 'o', "snapshot", "file", "CASINO_SNAPSHOT",
+	    .help = "the snapshot file, kept at exit" },
+	[REJECT] = OPT_REJECT,
+	[OLD_SNAPSHOT] = { 0, NULL, "file", "CASINO_AGG_SNAPSHOT",
+	    .help = "the writer's old name of CASINO_SNAPSHOT, read until 1.0" },
+};
 
 struct bucket {
 	int64_t second;
@@ -243,65 +242,39 @@ snapshot_free(struct snapshot *s)
 int
 main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "ack", required_argument, NULL, 'a' },
-		{ "clock", required_argument, NULL, 'c' },
-		{ "interval", required_argument, NULL, 'i' },
-		{ "snapshot", required_argument, NULL, 'o' },
-		{ "reject", required_argument, NULL, 'r' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *clock_arg = NULL, *interval_arg = NULL, *snapshot_arg = NULL;
-	const char *reject_arg = NULL, *ack_arg = NULL, *snapshot_path, *reject, *v, *src;
+	const char *snapshot_path, *src, *v;
 	struct ack_sink acks = { 0 };
 	static struct agg agg;
 	struct snapshot snap;
 	struct stage st;
 	struct event ev;
 	long long interval;
-	int c, status;
+	int status;
 
 	log_init(argv[0]);
-	while ((c = getopt_long(argc, argv, "a:c:i:o:r:hV", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'a': ack_arg = optarg; break;
-		case 'c': clock_arg = optarg; break;
-		case 'i': interval_arg = optarg; break;
-		case 'o': snapshot_arg = optarg; break;
-		case 'r': reject_arg = optarg; break;
-		case 'h': usage(); break;
-		case 'V': opt_version(); break;
-		default: opt_usage_error(usage_text);
-		}
-	}
-	opt_done(argc, argv, 0, usage_text);
-	v = opt_pick("--interval", interval_arg, "CASINO_AGG_INTERVAL", "250", &src);
-	interval = opt_number(src, v, 1, 86400000);
-	v = opt_pick("--clock", clock_arg, "CASINO_AGG_CLOCK", "event", &src);
-	agg.wall = opt_choice(src, v, "event wall") == 1;
-	snapshot_path = opt_pick("--snapshot", snapshot_arg, "CASINO_SNAPSHOT", NULL, &src);
-	if (snapshot_path == NULL &&
-	    (snapshot_path = opt_env("CASINO_AGG_SNAPSHOT", NULL)) != NULL) {
-		src = "CASINO_AGG_SNAPSHOT"; /* the writer's old name, read until 1.0 */
+	opt_parse(argc, argv, opts, OPT_COUNT(opts), NULL, 0);
+	interval = opts[INTERVAL].number;
+	agg.wall = opts[CLOCK].choice == 1;
+	snapshot_path = opts[SNAPSHOT].value;
+	src = opts[SNAPSHOT].source;
+	if (snapshot_path == NULL && (snapshot_path = opts[OLD_SNAPSHOT].value) != NULL) {
+		src = opts[OLD_SNAPSHOT].source;
 		log_warn("deprecated variable; use CASINO_SNAPSHOT, the name the server reads too",
 		    LOG_STR("variable", src));
 	}
 	if (snapshot_path != NULL && *snapshot_path == '\0')
 		die(EX_USAGE, "bad option value", LOG_STR("option", src), LOG_STR("value", ""));
-	reject = opt_pick("--reject", reject_arg, "CASINO_REJECT", NULL, &src);
-	v = opt_pick("--ack", ack_arg, "CASINO_AGG_ACK", NULL, &src);
+	v = opts[ACK].value;
 	if (v != NULL && ack_sink_open(&acks, v) < 0)
 		die(errno == EINVAL ? EX_USAGE : EX_IOERR, "cannot use the acknowledgement FIFO",
-		    LOG_STR("option", src), LOG_STR("path", v), LOG_STR("error", strerror(errno)));
+		    LOG_STR("option", opts[ACK].source), LOG_STR("path", v), LOG_STR("error", strerror(errno)));
 	if (acks.path != NULL) /* a line is acknowledged once written */
 		out_on_flush(ack_sink_flushed, &acks);
 	snapshot_init(&snap, snapshot_path);
 
 	snapshots_ok = health_counter("snapshots_ok");
 	snapshots_failed = health_counter("snapshots_error");
-	stage_open(&st, reject);
+	stage_open(&st, opts[REJECT].value);
 	/* The clock is read after each wait, not per event: the lines already
 	 * buffered then (up to 64) share that reading as their arrival time. */
 	int64_t now = timefmt_monotonic_ms(), next_write = now, wall_second;
