@@ -188,10 +188,12 @@ deps-lint:
 deps-fuzz:
 	@$(call ensure_debs,$(DEBS_FUZZ))
 
-lint: deps-lint
+# The man page lint runs the programs (--options): they are built first.
+lint: deps-lint $(BINS)
 	tests/tracked-files
 	mandoc -Tlint -Wwarning $(MANPAGES)
-	shellcheck -x $(SCRIPTS) $(SHLIB) $(filter-out %.c,$(wildcard bench/*)) tests/run tests/bats-lint tests/docs-examples tests/tracked-files tests/fuzz/run .ci/run
+	tests/man-options $(BUILD) $(PROGS)
+	shellcheck -x $(SCRIPTS) $(SHLIB) $(filter-out %.c,$(wildcard bench/*)) tests/run tests/bats-lint tests/docs-examples tests/tracked-files tests/man-options tests/fuzz/run .ci/run
 	shellcheck -x -s bash tests/bats/*.bash
 	@# The suites as bash: the bats traps at any severity, then every
 	@# warning but those of bats itself (each test runs in a subshell;

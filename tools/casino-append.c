@@ -46,7 +46,7 @@ main(int argc, char **argv)
 
 	log_init(argv[0]);
 	/* No options of its own: -h, -V and the operand. */
-	opt_parse(argc, argv, NULL, 0, "FILE", 1);
+	opt_parse(argc, argv, NULL, 0, "file", 1);
 	if (optind != argc - 1) {
 		log_error("no log file given");
 		opt_usage_error();
