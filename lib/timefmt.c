@@ -165,6 +165,14 @@ timefmt_now(void)
 }
 
 int64_t
+timefmt_wall_ms(void)
+{
+	struct utc_time t = timefmt_now();
+
+	return (int64_t)t.sec * 1000 + t.nsec / 1000000;
+}
+
+int64_t
 timefmt_monotonic_ms(void)
 {
 	struct timespec ts;

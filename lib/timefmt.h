@@ -32,6 +32,8 @@ size_t timefmt_utc(char *out, struct utc_time t);
 void timefmt_civil(int64_t sec, struct civil_time *c);
 /* Now on the real-time clock. */
 struct utc_time timefmt_now(void);
+/* Now on the real-time clock, in milliseconds since the epoch. */
+int64_t timefmt_wall_ms(void);
 /* Now on the monotonic clock, in milliseconds, for intervals. */
 int64_t timefmt_monotonic_ms(void);
 

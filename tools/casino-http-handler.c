@@ -2,22 +2,22 @@
  * the casino-tee-agg snapshot: /materialized, /history, /metrics, /healthz
  * and the dashboard. socat runs one per connection (casino-serve). The
  * answers are written by lib/http/httpresp, the metrics text by lib/http/promtext,
- * the stages read by lib/healthread; this is the loop and the routes. */
+ * the stages read by lib/healthread, the dashboard found by lib/http/dashdir;
+ * this is the options, the loop and the routes. */
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sysexits.h>
 #include <unistd.h>
 
 #include "buf.h"
 #include "http/connread.h"
+#include "http/dashdir.h"
 #include "healthread.h"
 #include "history.h"
 #include "http/httpreq.h"
@@ -49,8 +49,7 @@ static struct opt opts[] = {
 	[SNAPSHOT] = { 'f', "snapshot", "snapshot", "CASINO_SNAPSHOT",
 	    .help = "the snapshot to serve; default: materialized.json in the runtime dir" },
 	[TIMEOUT] = { 't', "timeout", "seconds", "CASINO_HTTP_TIMEOUT", "5", .kind = OPT_REAL,
-	    .rmin = 0.001, .rmax = 3600, .help = "close when no complete request came seconds\n"
-	    "after the connection or the last answer" },
+	    .rmin = 0.001, .rmax = 3600, .help = "close after seconds without a whole request" },
 	[ROOT] = { 'r', "root", "dashboard-dir", "CASINO_HTTP_ROOT",
 	    .help = "the dashboard's files; default: share/casino/dashboard\n"
 	    "next to the program's bin" },
@@ -128,14 +127,6 @@ age_ms(const struct stat *st)
 	    (now.nsec - st->st_mtim.tv_nsec) / 1000000;
 }
 
-static long long
-now_ms(void)
-{
-	struct utc_time t = timefmt_now();
-
-	return (long long)t.sec * 1000 + t.nsec / 1000000;
-}
-
 /* /metrics: the snapshot in the Prometheus text format 0.0.4, and the
  * stages, which an operator needs most when there is no snapshot. The age
  * is in whole seconds, so one answer (and its ETag) holds for a second. */
@@ -157,7 +148,7 @@ serve_metrics(struct httpresp *r, const char *path)
 	    age < 0 ? 0 : age / 1000, why, sizeof why) != 0)
 		log_error("snapshot is not a JSON object", LOG_STR("path", path), LOG_STR("error", why));
 	promtext_stages(&r->body, stages, health_fold(stages, health_read_all(stages, MAX_STAGES)),
-	    now_ms());
+	    timefmt_wall_ms());
 	httpresp_status(r, 200, "OK");
 	r->type = "text/plain; version=0.0.4; charset=utf-8";
 	/* The stage counters change apart from the snapshot: the tag is the text's. */
@@ -183,7 +174,7 @@ serve_history(struct httpresp *r, const char *snapshot)
 static void
 serve_health(struct httpresp *r, const char *path)
 {
-	long long age, now = now_ms();
+	long long age, now = timefmt_wall_ms();
 	struct stat st;
 	int n;
 
@@ -215,45 +206,18 @@ serve_health(struct httpresp *r, const char *path)
 	}
 }
 
-/* The dashboard's folder when none was given: share/casino/dashboard beside
- * the bin folder of this program once installed, share/dashboard in the
- * source tree (build/casino-http-handler). */
-static const char *
-dashboard_root(struct config *cfg)
-{
-	static const char *const tails[] = { "/../share/casino/dashboard", "/../share/dashboard" };
-	char exe[PATH_MAX];
-	ssize_t n;
-	char *slash;
-	size_t i, dir_len;
-
-	if (cfg->root != NULL)
-		return cfg->root;
-	n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	if (n <= 0)
-		return cfg->root = ".";
-	exe[n] = '\0';
-	slash = strrchr(exe, '/');
-	dir_len = slash != NULL ? (size_t)(slash - exe) : 0;
-	for (i = 0; i < sizeof tails / sizeof tails[0]; i++) {
-		cfg->root_buf.len = 0;
-		buf_append(&cfg->root_buf, exe, dir_len);
-		buf_puts(&cfg->root_buf, tails[i]);
-		buf_puts(&cfg->root_buf, "/index.html");
-		if (access(cfg->root_buf.data, R_OK) == 0)
-			break;
-	}
-	cfg->root_buf.len -= strlen("/index.html");
-	cfg->root_buf.data[cfg->root_buf.len] = '\0';
-	return cfg->root = cfg->root_buf.data;
-}
-
 static void
 serve_asset(struct httpresp *r, struct config *cfg, const struct asset *a)
 {
 	char path[PATH_MAX];
 	struct file_cache *f = &asset_files[a - assets];
-	const char *root = dashboard_root(cfg);
+	const char *root;
+
+	if (cfg->root == NULL) {
+		dashdir_default(&cfg->root_buf);
+		cfg->root = cfg->root_buf.data;
+	}
+	root = cfg->root;
 
 	if (snprintf(path, sizeof path, "%s/%s", root, a->file) >= (int)sizeof path ||
 	    file_read_cached(path, FILE_MAX, f) != 0) {
@@ -318,23 +282,6 @@ date_now(void)
 		when = now;
 	}
 	return date;
-}
-
-/* Close our side, then read what the client still sends until it closes:
- * closing a socket with unread input makes the kernel send a reset, which
- * can destroy the answer before the client has read it. */
-static void
-linger(void)
-{
-	int64_t deadline = timefmt_monotonic_ms() + LINGER_MS;
-	char sink[4096];
-	ssize_t n;
-
-	if (shutdown(STDOUT_FILENO, SHUT_WR) != 0)
-		close(STDOUT_FILENO); /* a pipe, not a socket: EOF it all the same */
-	while (connread_wait(STDIN_FILENO, deadline) &&
-	    ((n = read(STDIN_FILENO, sink, sizeof sink)) > 0 || (n < 0 && errno == EINTR)))
-		;
 }
 
 /* One record per request, at debug only: under load they would be most of
@@ -402,24 +349,6 @@ read_more(struct conn *c, int64_t deadline)
 	return 1;
 }
 
-/* 1 when the connection stays open after answering req. */
-static int
-keep_alive(const struct httpreq *req)
-{
-	size_t len;
-	const char *conn;
-
-	/* A body we do not read: end the connection after the answer. */
-	if (req->content_length > 0)
-		return 0;
-	if (httpreq_field(req, "transfer-encoding", &len) != NULL)
-		return 0;
-	conn = httpreq_field(req, "connection", &len);
-	if (req->version_minor >= 1)
-		return conn == NULL || !httpreq_list_has(conn, len, "close");
-	return conn != NULL && httpreq_list_has(conn, len, "keep-alive");
-}
-
 /* 1 when the client's address has a connection slot left (peercap); else
  * the first answer is a 503 and the connection ends. */
 static int
@@ -439,7 +368,7 @@ admit(struct conn *c, long max)
 	c->resp.extra = "Retry-After: 1\r\n";
 	httpresp_put(&c->out, &c->resp, 0, date_now(), "close");
 	if (flush(c) == 0)
-		linger();
+		connread_linger(STDIN_FILENO, STDOUT_FILENO, LINGER_MS);
 	return 0;
 }
 
@@ -481,7 +410,7 @@ serve(struct conn *c, struct config *cfg)
 			break;
 		}
 		route(&c->resp, &req, cfg);
-		keep = keep_alive(&req) && c->requests < MAX_REQUESTS;
+		keep = httpreq_keep_alive(&req) && c->requests < MAX_REQUESTS;
 		inm = httpreq_field(&req, "if-none-match", &inm_len);
 		if (inm != NULL && c->resp.status == 200 && c->resp.etag[0] != '\0' &&
 		    httpresp_etag_matches(inm, inm_len, c->resp.etag)) {
@@ -501,7 +430,7 @@ serve(struct conn *c, struct config *cfg)
 			return;
 	}
 	if (flush(c) == 0)
-		linger();
+		connread_linger(STDIN_FILENO, STDOUT_FILENO, LINGER_MS);
 }
 
 /* Handlers yield to socat, which forks them, and to the pipeline: the
@@ -534,8 +463,10 @@ main(int argc, char **argv)
 			die(EX_USAGE, "no dashboard in that folder", LOG_STR("option", opts[ROOT].source),
 			    LOG_STR("value", cfg.root), LOG_STR("error", strerror(errno)));
 	}
-	opt_checked();
 	cfg.snapshot = opts[SNAPSHOT].value;
+	if (cfg.snapshot != NULL && *cfg.snapshot == '\0')
+		opt_bad_value(&opts[SNAPSHOT], NULL);
+	opt_checked();
 	if (cfg.snapshot == NULL) {
 		rundir_snapshot_path(&snapshot);
 		cfg.snapshot = snapshot.data;

@@ -81,3 +81,17 @@ connread_read(struct connread *r, void *p, size_t n, int64_t deadline)
 		return got;
 	}
 }
+
+void
+connread_linger(int in_fd, int out_fd, int64_t linger_ms)
+{
+	int64_t deadline = timefmt_monotonic_ms() + linger_ms;
+	char sink[4096];
+	ssize_t n;
+
+	if (shutdown(out_fd, SHUT_WR) != 0)
+		close(out_fd); /* a pipe, not a socket: EOF it all the same */
+	while (connread_wait(in_fd, deadline) &&
+	    ((n = read(in_fd, sink, sizeof sink)) > 0 || (n < 0 && errno == EINTR)))
+		;
+}

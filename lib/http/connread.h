@@ -23,5 +23,10 @@ void connread_init(struct connread *r, int fd, int64_t timeout_ms);
 ssize_t connread_read(struct connread *r, void *p, size_t n, int64_t deadline);
 /* 1 when fd has input (or end of input) before deadline, else 0. */
 int connread_wait(int fd, int64_t deadline);
+/* End a connection: shut out_fd's sending side (close it when it is no
+ * socket), then read and drop what the client still sends on in_fd until
+ * it closes or linger_ms pass: closing a socket with unread input makes the
+ * kernel send a reset, which can destroy the answer before it is read. */
+void connread_linger(int in_fd, int out_fd, int64_t linger_ms);
 
 #endif

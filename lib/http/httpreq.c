@@ -242,3 +242,19 @@ httpreq_list_has(const char *v, size_t len, const char *token)
 	}
 	return 0;
 }
+
+int
+httpreq_keep_alive(const struct httpreq *req)
+{
+	size_t len;
+	const char *conn;
+
+	if (req->content_length > 0)
+		return 0;
+	if (httpreq_field(req, "transfer-encoding", &len) != NULL)
+		return 0;
+	conn = httpreq_field(req, "connection", &len);
+	if (req->version_minor >= 1)
+		return conn == NULL || !httpreq_list_has(conn, len, "close");
+	return conn != NULL && httpreq_list_has(conn, len, "keep-alive");
+}

@@ -50,5 +50,9 @@ const char *httpreq_field(const struct httpreq *req, const char *name, size_t *l
 /* 1 when the comma-separated list v[0..len) holds token (case-insensitive),
  * as in "Connection: keep-alive, Upgrade". */
 int httpreq_list_has(const char *v, size_t len, const char *token);
+/* 1 when the connection stays open after the answer to req: HTTP/1.1
+ * unless "Connection: close", HTTP/1.0 only with "keep-alive"; never after
+ * a request with a body (it is not read). */
+int httpreq_keep_alive(const struct httpreq *req);
 
 #endif

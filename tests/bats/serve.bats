@@ -869,7 +869,7 @@ nice_of() {
 	export CASINO_HTTP_NICE=20
 	run --separate-stderr casino-serve -p "$port" -f "$snap"
 	assert_failure 64
-	run jq -r '[.option, .value] | join(" ")' <<<"$stderr"
+	run jq -Rr 'fromjson? | [.option, .value] | join(" ")' <<<"$stderr"
 	assert_output 'CASINO_HTTP_NICE 20'
 	printf 'GET /materialized HTTP/1.1\r\nHost: t\r\n\r\n' >"$BATS_TEST_TMPDIR/req"
 	run --separate-stderr casino-http-handler -n 0 -f "$snap" <"$BATS_TEST_TMPDIR/req"
@@ -893,7 +893,7 @@ nice_of() {
 	assert_output 'casino-http-handler CASINO_HTTP_TIMEOUT abc'
 	run --separate-stderr casino-serve -p "$port" -f "$snap"
 	assert_failure 64
-	run jq -r .option <<<"$stderr"
+	run jq -Rr 'fromjson? | .option' <<<"$stderr"
 	assert_output CASINO_HTTP_TIMEOUT
 	run curl -s "$url/materialized"
 	assert_failure 7
@@ -934,7 +934,7 @@ nice_of() {
 	assert_output "CASINO_HTTP_ROOT $BATS_TEST_TMPDIR/none"
 	run --separate-stderr casino-serve -p "$port" -f "$snap"
 	assert_failure 64
-	run jq -r .option <<<"$stderr"
+	run jq -Rr 'fromjson? | .option' <<<"$stderr"
 	assert_output CASINO_HTTP_ROOT
 	printf 'GET / HTTP/1.0\r\n\r\n' >"$BATS_TEST_TMPDIR/req"
 	run --separate-stderr casino-http-handler -r "$CASINO_ROOT/share/dashboard" -f "$snap" <"$BATS_TEST_TMPDIR/req"
@@ -1012,4 +1012,26 @@ nice_of() {
 	assert_failure 64
 	run casino-http-handler -a x
 	assert_failure 64
+}
+
+@test "casino-serve hands -a and -f to the handler, which checks them: 64 and the usage line at once, nothing served" {
+	local bad
+	# Each is a value the handler refuses; casino-serve must not start on it.
+	for bad in '-a 5000000' '-a 1000001' '--max-per-address=-1' '-f ""'; do
+		run --separate-stderr timeout 10 sh -c "casino-serve -p $port $bad"
+		assert_failure 64
+		assert_equal "$(grep -c '^usage: casino-serve ' <<<"$stderr")" 1
+		run jq -Rr 'fromjson? | [.tool, .option] | join(" ")' <<<"$stderr"
+		assert_output --regexp '^casino-http-handler --(max-per-address|snapshot)$'
+	done
+	run --separate-stderr timeout 10 env CASINO_HTTP_MAX_PER_ADDRESS=2000000 casino-serve -p "$port"
+	assert_failure 64
+	run jq -Rr 'fromjson? | .option' <<<"$stderr"
+	assert_output CASINO_HTTP_MAX_PER_ADDRESS
+	# The largest cap the handler takes is served.
+	casino-serve -p "$port" -f "$snap" -a 1000000 2>/dev/null &
+	serve_pid=$!
+	wait_port "$port"
+	run curl -sS "$url/materialized"
+	assert_output "$(cat "$snap")"
 }
