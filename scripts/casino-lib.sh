@@ -97,6 +97,18 @@ casino_usage_error() {
 	exit 64
 }
 
+# casino_check PROGRAM ARG...: PROGRAM checks the values it is handed, in
+# ARGs and its variables (lib/opt's --check: nothing is run), so that no
+# script copies a program's range; a bad value is PROGRAM's record naming
+# it, then the usage line, exit 64; any other failure exits with its status.
+casino_check() {
+	"$@" --check >/dev/null || {
+		_status=$?
+		[ "$_status" -ne 64 ] || printf '%s\n' "$usage" >&2
+		exit "$_status"
+	}
+}
+
 # An unknown CASINO_LOG_LEVEL or CASINO_LOG_FORMAT is a usage error.
 casino_log_check() {
 	if [ -n "${CASINO_LOG_LEVEL:-}" ] && [ -z "$(casino_level_rank "$CASINO_LOG_LEVEL")" ]; then

@@ -24,11 +24,13 @@
 #include "stage.h"
 
 
+/* At most this many connections (-c). */
+#define MAX_CONNECTIONS 8
+
 /* Stage health counters (doc/design.md, "Stage health"). */
 static long long *queries_ok, *queries_failed, *reconnects, *unknown_players;
 
 /* The options (doc/design.md, "Options"). */
-#define MAX_CONNECTIONS 8
 enum { DB, BATCH, CONNECTIONS, WAIT, REJECT, UNKNOWN_EVERY };
 static struct opt opts[] = {
 	[DB] = { 'd', "db", "conninfo", "CASINO_DB",
@@ -385,6 +387,7 @@ main(int argc, char **argv)
 		}
 		PQconninfoFree(parsed);
 	}
+	opt_checked();
 
 	queries_ok = health_counter("queries_ok");
 	queries_failed = health_counter("queries_error");

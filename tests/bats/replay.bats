@@ -326,3 +326,22 @@ NO_DB="host=/nonexistent port=5432 dbname=casino user=casino"
 	assert_success
 	assert_output --regexp '^casino-replay [0-9]'
 }
+
+@test "replay: -w and CASINO_PLAYER_WAIT are checked by casino-player before anything starts: 64, its record, the usage line" {
+	local bad
+	for bad in '-w 1000000001' '-w soon' '--wait=-1'; do
+		# shellcheck disable=SC2086 # the option and its value
+		run --separate-stderr casino-replay $bad -u "$files" "$dir/events.ndjson"
+		assert_failure 64
+		run jq -Rr 'fromjson? | [.tool, .option] | join(" ")' <<<"$stderr"
+		assert_output 'casino-player --wait'
+		[[ $stderr == *'usage: casino-replay '* ]] || fail "no usage line: $stderr"
+		[[ $stderr != *'replay finished'* ]] || fail "the replay ran: $stderr"
+	done
+	CASINO_PLAYER_WAIT=later run --separate-stderr casino-replay -u "$files" "$dir/events.ndjson"
+	assert_failure 64
+	run jq -Rr 'fromjson? | .option' <<<"$stderr"
+	assert_output CASINO_PLAYER_WAIT
+	# The largest wait the player takes is a replay.
+	run -0 casino-replay -w 1000000000 -u "$files" "$dir/events.ndjson"
+}
