@@ -169,16 +169,16 @@ help(const struct opt *opts, size_t n)
 		{ 'h', "help", .kind = OPT_FLAG, .help = "this text" },
 		{ 'V', "version", .kind = OPT_FLAG, .help = "the version" },
 	};
-	const struct opt *order[64 + 2];
+	const struct opt *order[OPT_MAX + 2];
 	size_t k = 0;
 	int width = 0;
 
-	for (size_t i = 0; i < n && k < 64; i++)
+	for (size_t i = 0; i < n; i++)
 		if (opts[i].long_name != NULL)
 			order[k++] = &opts[i];
 	order[k++] = &builtin[0];
 	order[k++] = &builtin[1];
-	for (size_t i = 0; i < n && k < 64 + 2; i++)
+	for (size_t i = 0; i < n; i++)
 		if (opts[i].long_name == NULL)
 			order[k++] = &opts[i];
 	for (size_t i = 0; i < k; i++) {
@@ -246,10 +246,12 @@ opt_parse(int argc, char **argv, struct opt *opts, size_t n, const char *operand
 {
 	struct option *longopts = xcalloc(n + 5, sizeof(*longopts));
 	const char **given = xcalloc(n, sizeof(*given));
-	char shortopts[3 * 64 + 8] = "";
+	char shortopts[2 * OPT_MAX + 3] = "";
 	size_t len = 0, nl = 0;
 	int c, dump_asked = 0;
 
+	if (n > OPT_MAX)
+		die(EX_SOFTWARE, "too many options in the table", LOG_INT("max", OPT_MAX));
 	usage_build(opts, n, operands);
 	for (size_t i = 0; i < n; i++) {
 		struct opt *o = &opts[i];
@@ -260,7 +262,7 @@ opt_parse(int argc, char **argv, struct opt *opts, size_t n, const char *operand
 			continue;
 		/* Each option's getopt value is its index past any char. */
 		longopts[nl++] = (struct option){ o->long_name, has_arg, NULL, 256 + (int)i };
-		if (o->short_name != 0 && len + 3 < sizeof shortopts) {
+		if (o->short_name != 0) {
 			shortopts[len++] = (char)o->short_name;
 			if (has_arg == required_argument)
 				shortopts[len++] = ':';

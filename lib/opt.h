@@ -61,6 +61,7 @@ struct opt {
 };
 
 #define OPT_COUNT(table) (sizeof(table) / sizeof((table)[0]))
+#define OPT_MAX 64 /* entries in a table */
 
 /* Parses argv by the table (n entries) and sets each entry's value. The
  * usage line is the tool's name, each option's word and then operands (NULL
@@ -71,8 +72,9 @@ void opt_parse(int argc, char **argv, struct opt *opts, size_t n, const char *op
 	int max_operands);
 /* The usage line opt_parse derived, without "usage: ". */
 const char *opt_usage(void);
-/* With --check: exits 0 here, every value checked, nothing run. A tool
- * calls it once its own checks of the values are done. */
+/* With --check: exits 0 here, every value checked, nothing run. Every tool
+ * calls it once, where its own checks of the values end and its work (a
+ * file opened, a connection, a read) begins. */
 void opt_checked(void);
 
 /* The environment variable name when set and non-empty, else fallback. */

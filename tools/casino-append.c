@@ -52,6 +52,7 @@ main(int argc, char **argv)
 		opt_usage_error();
 	}
 	const char *path = argv[optind];
+	opt_checked();
 
 	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0)

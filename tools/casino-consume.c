@@ -589,6 +589,7 @@ main(int argc, char **argv)
 		log_error("--ack needs --group: only a group keeps a position to move");
 		opt_usage_error();
 	}
+	opt_checked();
 	c.acking = ack_path != NULL;
 	if (c.acking && ack_source_open(&c.acks, ack_path) < 0)
 		die(errno == EINVAL ? EX_USAGE : EX_IOERR, "cannot use the acknowledgement FIFO",

@@ -21,6 +21,7 @@ main(int argc, char **argv)
 
 	log_init(argv[0]);
 	opt_parse(argc, argv, opts, OPT_COUNT(opts), NULL, 0);
+	opt_checked();
 	stage_open(&st, opts[REJECT].value);
 	while (stage_next(&st, &ev)) {
 		value.len = 0;

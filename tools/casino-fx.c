@@ -279,6 +279,7 @@ main(int argc, char **argv)
 	if ((c = fxsource_open(&fx.src, url, opts[KEY].value, opts[CONNECT_TIMEOUT].number,
 	    opts[TIMEOUT].number, why, sizeof(why))) != 0)
 		die(c, why, LOG_STR("option", opts[URL].source));
+	opt_checked();
 	fetches_ok = health_counter("fetches_ok");
 	fetches_failed = health_counter("fetches_error");
 	rates_fetched_ms = health_counter("rates_fetched_ms");

@@ -142,6 +142,7 @@ main(int argc, char **argv)
 		synthetic = 1;
 	}
 	pipe_size_setup();
+	opt_checked();
 
 	struct buf line = { 0 };
 	struct utc_time start = clock;

@@ -176,6 +176,7 @@ main(int argc, char **argv)
 	if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK)
 		die(EX_USAGE, "bad broker list", LOG_STR("error", errstr));
 	rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+	opt_checked();
 	if (ack_path != NULL && ack_sink_open(&acks, ack_path) < 0)
 		die(errno == EINVAL ? EX_USAGE : EX_IOERR, "cannot use the acknowledgement FIFO",
 		    LOG_STR("option", opts[ACK].source), LOG_STR("path", ack_path), LOG_STR("error", strerror(errno)));

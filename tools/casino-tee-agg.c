@@ -264,6 +264,7 @@ main(int argc, char **argv)
 	}
 	if (snapshot_path != NULL && *snapshot_path == '\0')
 		die(EX_USAGE, "bad option value", LOG_STR("option", src), LOG_STR("value", ""));
+	opt_checked();
 	v = opts[ACK].value;
 	if (v != NULL && ack_sink_open(&acks, v) < 0)
 		die(errno == EINVAL ? EX_USAGE : EX_IOERR, "cannot use the acknowledgement FIFO",

@@ -202,3 +202,47 @@ PIPE_SIZE='perl -e "local \$/; <STDIN>; print 0 + fcntl(STDIN, 1032, 0)"'
 		assert_failure 64
 	done
 }
+
+@test "opt: --check checks every value, exits 0 and does no work; a bad value is 64 naming it" {
+	local t=$BATS_TEST_TMPDIR tool
+	while read -r tool; do
+		# shellcheck disable=SC2086 # the tool and its arguments
+		run --separate-stderr $tool --check -r "$t/rej" </dev/null
+		assert_success
+		assert_output ''
+		[ ! -e "$t/rej" ] || fail "$tool --check opened its reject file"
+	done < <(filters)
+	run --separate-stderr env CASINO_FX_MAX_AGE=61 casino-fx --check -u "$RATES_URL"
+	assert_failure 64
+	[[ "$stderr" == *'"option":"CASINO_FX_MAX_AGE","value":"61"'* ]] || fail "$stderr"
+	run --separate-stderr casino-tee-agg --check -c sundial
+	assert_failure 64
+	[[ "$stderr" == *'"option":"--clock","value":"sundial"'* ]] || fail "$stderr"
+	run --separate-stderr casino-gen --check -n 5
+	assert_success
+	assert_output ''
+	run --separate-stderr casino-gen --check -n five
+	assert_failure 64
+	[[ "$stderr" == *'"option":"--count","value":"five"'* ]] || fail "$stderr"
+	run casino-append --check "$t/log"
+	assert_success
+	[ ! -e "$t/log" ] || fail "casino-append --check created its log"
+	run --separate-stderr casino-http-handler --check -t 0
+	assert_failure 64
+	[[ "$stderr" == *'"option":"--timeout"'* ]] || fail "$stderr"
+	run --separate-stderr casino-player --check -d 'host=/nonexistent' -w 5
+	assert_success
+	run --separate-stderr casino-player --check -d 'bogus=1'
+	assert_failure 64
+}
+
+@test "opt: --options prints the table the man page lint reads" {
+	run -0 casino-gen --options
+	assert_line '-n --count CASINO_GEN_COUNT'
+	assert_line '-g --gap CASINO_GEN_GAP'
+	assert_line 'usage casino-gen [-n count] [-t seconds] [-r rate] [-s seed] [-T time] [-g gap]'
+	run -0 casino-fx --options
+	assert_line '- - CASINO_FX_TIMEOUT_MS'
+	run -0 casino-produce --options
+	assert_line '-X --property -'
+}
