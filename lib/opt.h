@@ -1,5 +1,5 @@
 /* opt: the command-line rules every tool shares. Each option is declared
- * once, in a table in the tool (doc/design.md, "Options"):
+ * once, in a table in the tool (doc/design.md, "One declaration per option"):
  *
  *   enum { COUNT, RATE, REJECT };
  *   static struct opt opts[] = {

@@ -36,14 +36,13 @@
 #include "sig.h"
 #include "timefmt.h"
 
-
 #define POLL_MS 100
 #define COMMIT_MS 1000
 #define STOP_WAIT_MS 10000
 #define READ_CHUNK 65536
 
-/* The options (doc/design.md, "Options"); -b, -t and -l are in the
- * operands' part of the usage line, as either-or. */
+/* The options (doc/design.md, "One declaration per option"); -b, -t and
+ * -l are in the operands' part of the usage line, as either-or. */
 enum { EXIT, ACK, FROM, GROUP, CONFIG, PROPERTY, BROKERS, TOPIC, LOG };
 static struct opt opts[] = {
 	[EXIT] = { 'e', "exit", NULL, "CASINO_SUB_EXIT", .kind = OPT_FLAG,

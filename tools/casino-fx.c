@@ -29,7 +29,7 @@ struct fx {
 /* Stage health counters (doc/design.md, "Stage health"). */
 static long long *fetches_ok, *fetches_failed, *rates_fetched_ms;
 
-/* The options (doc/design.md, "Options"). */
+/* The options (doc/design.md, "One declaration per option"). */
 enum { MAX_AGE, RATES_DATE, ON_ERROR, KEY, REJECT, URL, CONNECT_TIMEOUT, TIMEOUT };
 static struct opt opts[] = {
 	[MAX_AGE] = { 'a', "max-age", "seconds", "CASINO_FX_MAX_AGE", "60", .kind = OPT_NUMBER,

@@ -17,7 +17,7 @@
 #include "stage.h"
 #include "timefmt.h"
 
-/* The options (doc/design.md, "Options"). */
+/* The options (doc/design.md, "One declaration per option"). */
 enum { COUNT, DURATION, RATE, SEED, START, GAP };
 static struct opt opts[] = {
 	[COUNT] = { 'n', "count", "count", "CASINO_GEN_COUNT", .kind = OPT_NUMBER,

@@ -32,7 +32,6 @@
 #include "rundir.h"
 #include "timefmt.h"
 
-
 enum {
 	HEALTHY_AGE_MS = 5000,     /* /healthz: a snapshot younger than this */
 	HELD_TOO_LONG_MS = 5000,   /* /healthz: no stage holding events longer */
@@ -43,7 +42,7 @@ enum {
 	OUT_FLUSH = 64 << 10,      /* write pipelined answers at least this often */
 };
 
-/* The options (doc/design.md, "Options"). */
+/* The options (doc/design.md, "One declaration per option"). */
 enum { SNAPSHOT, TIMEOUT, ROOT, PER_ADDRESS, NICE };
 static struct opt opts[] = {
 	[SNAPSHOT] = { 'f', "snapshot", "snapshot", "CASINO_SNAPSHOT",

@@ -23,14 +23,13 @@
 #include "player/playerdb.h"
 #include "stage.h"
 
-
 /* At most this many connections (-c). */
 #define MAX_CONNECTIONS 8
 
 /* Stage health counters (doc/design.md, "Stage health"). */
 static long long *queries_ok, *queries_failed, *reconnects, *unknown_players;
 
-/* The options (doc/design.md, "Options"). */
+/* The options (doc/design.md, "One declaration per option"). */
 enum { DB, BATCH, CONNECTIONS, WAIT, REJECT, UNKNOWN_EVERY };
 static struct opt opts[] = {
 	[DB] = { 'd', "db", "conninfo", "CASINO_DB",

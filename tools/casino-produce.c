@@ -33,10 +33,9 @@
 /* How long a stop waits for the delivery of what is in flight. */
 #define STOP_WAIT_MS 10000
 
-
 static unsigned long delivery_failures;
 
-/* The options (doc/design.md, "Options"). */
+/* The options (doc/design.md, "One declaration per option"). */
 enum { ACK, BROKERS, TOPIC, CONFIG, PROPERTY };
 static struct opt opts[] = {
 	[ACK] = { 'a', "ack", "fifo", "CASINO_PUB_ACK",

@@ -26,8 +26,7 @@
 
 #define WINDOW_SECONDS 60
 
-
-/* The options (doc/design.md, "Options"). */
+/* The options (doc/design.md, "One declaration per option"). */
 enum { ACK, CLOCK, INTERVAL, SNAPSHOT, REJECT, OLD_SNAPSHOT };
 static struct opt opts[] = {
 	[ACK] = { 'a', "ack", "fifo", "CASINO_AGG_ACK",
