@@ -361,7 +361,7 @@ kafka_open(struct consumer *c, const char *brokers, const char *from, const char
 static void
 kafka_run(struct consumer *c)
 {
-	for (unsigned long n = 1; !sig_stop_requested() && out_status() == 0; n++) {
+	for (unsigned long n = 1; !sig_stopping() && out_status() == 0; n++) {
 		rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, 0);
 		/* Acks are read when idle and every 256 messages when busy. */
 		if (c->acking && n % 256 == 0)
@@ -470,7 +470,7 @@ file_run(struct consumer *c, const char *path, const char *from, int64_t cursor)
 		c->pos = 0;
 	}
 	c->parts[0] = (struct part){ 1, 0, c->pos, c->pos, c->pos };
-	while (!sig_stop_requested() && out_status() == 0) {
+	while (!sig_stopping() && out_status() == 0) {
 		buf_reserve(&in, READ_CHUNK);
 		ssize_t n = pread(c->fd, in.data + in.len, READ_CHUNK, c->pos + (int64_t)in.len);
 		if (n < 0 && errno != EINTR)

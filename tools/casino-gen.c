@@ -147,7 +147,7 @@ main(int argc, char **argv)
 	struct buf line = { 0 };
 	struct utc_time start = clock;
 	int64_t wall_start = timefmt_monotonic_ms();
-	for (long long id = 1; id <= count && !sig_stop_requested(); id++) {
+	for (long long id = 1; id <= count && !sig_stopping(); id++) {
 		int64_t gap_ms = gap_min + random_below(&rng, gap_max - gap_min + 1);
 		if (id > 1) {
 			if (rate > 0) {
@@ -172,7 +172,7 @@ main(int argc, char **argv)
 			clock = timefmt_now();
 			clock.nsec -= clock.nsec % 1000; /* microseconds are plenty */
 		}
-		if (sig_stop_requested())
+		if (sig_stopping()) /* a stop, or the lifeline lost: a source stops */
 			break;
 		int64_t elapsed = synthetic ?
 		    (clock.sec - start.sec) * 1000 + (clock.nsec - start.nsec) / 1000000 :

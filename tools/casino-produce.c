@@ -126,7 +126,7 @@ publish(rd_kafka_t *rk, rd_kafka_topic_t *topic, const char *line, size_t len,
 static int
 drain(rd_kafka_t *rk)
 {
-	int stopped = sig_stop_requested();
+	int stopped = sig_stopping();
 	rd_kafka_resp_err_t err = rd_kafka_flush(rk, stopped ? STOP_WAIT_MS : -1);
 
 	if (acks.path != NULL)

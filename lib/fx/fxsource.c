@@ -9,6 +9,7 @@
 #include "fx/fxdates.h"
 #include "fx/fxsource.h"
 #include "readfile.h"
+#include "sig.h"
 
 #define MAX_BODY (1024 * 1024)
 
@@ -100,6 +101,17 @@ collect(char *p, size_t size, size_t n, void *arg)
 	return n * size;
 }
 
+/* libcurl calls it while a request runs, at least about once a second
+ * even when nothing arrives: a stop (or the lifeline's loss) aborts the
+ * request instead of waiting for its timeout. */
+static int
+request_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+    curl_off_t ulnow)
+{
+	(void)arg, (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+	return sig_stopping();
+}
+
 /* libcurl's options for s and url; 0, or -1 with the reason in why. */
 static int
 curl_setup(struct fxsource *s, const char *url, long connect_ms, long total_ms,
@@ -119,6 +131,8 @@ curl_setup(struct fxsource *s, const char *url, long connect_ms, long total_ms,
 	SET(CURLOPT_ERRORBUFFER, s->curl_error);
 	SET(CURLOPT_WRITEFUNCTION, collect);
 	SET(CURLOPT_WRITEDATA, &s->body);
+	SET(CURLOPT_XFERINFOFUNCTION, request_progress);
+	SET(CURLOPT_NOPROGRESS, 0L);
 #undef SET
 	if (rc == CURLE_OK)
 		return 0;
@@ -274,6 +288,7 @@ fxsource_fetch(struct fxsource *s, const char *date, long *status, char *why, si
 	rc = curl_api.easy_perform(s->curl);
 	if (rc != CURLE_OK) {
 		snprintf(why, whylen, "%s", rc == CURLE_WRITE_ERROR ? "answer larger than 1 MiB" :
+		    rc == CURLE_ABORTED_BY_CALLBACK ? "request ended by a stop" :
 		    s->curl_error[0] ? s->curl_error : curl_api.easy_strerror(rc));
 		return -1;
 	}

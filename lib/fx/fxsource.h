@@ -3,8 +3,10 @@
  * use (lib/fx/curlapi), with the key added to the query as access_key. The key
  * never reaches a message: fxsource_scrub removes every copy of it, in each
  * form an API may echo, from a text before the caller logs it. A "{date}"
- * in the URL is filled per request (--rates-date event). Nothing here logs
- * or exits: functions return a status and the reason in why. */
+ * in the URL is filled per request (--rates-date event). A request in
+ * flight ends within about a second of a stop or of the lifeline's loss
+ * (sig_stopping), as a failure. Nothing here logs or exits: functions
+ * return a status and the reason in why. */
 #ifndef CASINO_FXSOURCE_H
 #define CASINO_FXSOURCE_H
 #include <stddef.h>
