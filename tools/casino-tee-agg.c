@@ -19,6 +19,7 @@
 #include "health.h"
 #include "history.h"
 #include "log.h"
+#include "agg/logfile.h"
 #include "opt.h"
 #include "agg/players.h"
 #include "rundir.h"
@@ -27,7 +28,7 @@
 #define WINDOW_SECONDS 60
 
 /* The options (doc/design.md, "One declaration per option"). */
-enum { ACK, CLOCK, INTERVAL, SNAPSHOT, REJECT, OLD_SNAPSHOT };
+enum { ACK, CLOCK, INTERVAL, LOG, SNAPSHOT, REJECT, OLD_SNAPSHOT };
 static struct opt opts[] = {
 	[ACK] = { 'a', "ack", "fifo", "CASINO_AGG_ACK",
 	    .help = "acknowledge each written line's src there, src not written" },
@@ -35,6 +36,8 @@ static struct opt opts[] = {
 	    .choices = "event wall", .help = "time by created_at or the system clock" },
 	[INTERVAL] = { 'i', "interval", "ms", "CASINO_AGG_INTERVAL", "250", .kind = OPT_NUMBER,
 	    .min = 1, .max = 86400000, .help = "write the snapshot every ms milliseconds" },
+	[LOG] = { 'l', "log", "file", "CASINO_AGG_LOG",
+	    .help = "append the log to file, reopened on SIGUSR1, instead of stdout" },
 	[SNAPSHOT] = { 'o', "snapshot", "file", "CASINO_SNAPSHOT",
 	    .help = "the snapshot file, kept at exit" },
 	[REJECT] = OPT_REJECT,
@@ -271,6 +274,7 @@ main(int argc, char **argv)
 	if (acks.path != NULL) /* a line is acknowledged once written */
 		out_on_flush(ack_sink_flushed, &acks);
 	snapshot_init(&snap, snapshot_path);
+	logfile_open(opts[LOG].value);
 
 	snapshots_ok = health_counter("snapshots_ok");
 	snapshots_failed = health_counter("snapshots_error");
@@ -279,6 +283,7 @@ main(int argc, char **argv)
 	 * buffered then (up to 64) share that reading as their arrival time. */
 	int64_t now = timefmt_monotonic_ms(), next_write = now, wall_second;
 	for (;;) {
+		logfile_reopen_due();
 		if (now >= next_write) {
 			snapshot_write(&snap, &agg, now);
 			health_due();
@@ -302,6 +307,7 @@ main(int argc, char **argv)
 				stage_emit(&st, &ev);
 			}
 			event_free(&ev);
+			logfile_reopen_due(); /* between two whole lines */
 			if (!stage_wait(&st, 0))
 				break;
 		}

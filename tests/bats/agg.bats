@@ -86,7 +86,7 @@ mtime_changed() {
 @test "agg: --help prints usage on stdout and exits 0" {
 	run --separate-stderr casino-tee-agg --help
 	assert_success
-	assert_line --index 0 "usage: casino-tee-agg [-a fifo] [-c event|wall] [-i ms] [-o file] [-r file]"
+	assert_line --index 0 "usage: casino-tee-agg [-a fifo] [-c event|wall] [-i ms] [-l file] [-o file] [-r file]"
 	assert_output --partial "CASINO_AGG_ACK"
 	assert_output --partial "(CASINO_SNAPSHOT)"
 	[ -z "$stderr" ]
@@ -701,4 +701,102 @@ recount_tops() {
 	[ "$agg_status" -eq 0 ]
 	run ls -A "$CASINO_RUNDIR"
 	assert_output ''
+}
+
+# log_ids FILE...: the ids of FILE..., each file's lines parsed whole (jq
+# fails on a torn line), in the order written.
+log_ids() {
+	local f
+	for f in "$@"; do jq -e -r .id "$f" || return 1; done
+}
+
+# agg_on_fifo ARG...: casino-tee-agg ARG... in the background, its input a
+# FIFO the test writes on fd 8, stderr in err; agg_end closes it and waits.
+agg_on_fifo() {
+	mkfifo "$BATS_TEST_TMPDIR/in"
+	casino-tee-agg "$@" <"$BATS_TEST_TMPDIR/in" 2>"$BATS_TEST_TMPDIR/err" &
+	agg_pid=$!
+	exec 8>"$BATS_TEST_TMPDIR/in"
+}
+agg_end() {
+	exec 8>&-
+	wait "$agg_pid"
+	agg_pid=
+}
+
+@test "agg: --log FILE: five times mv + SIGUSR1 during a stream, every id in exactly one file, in order, no line torn" {
+	local T=$BATS_TEST_TMPDIR k files=() n
+	mkfifo "$T/in"
+	casino-tee-agg --log "$T/events.log" -o "$snap" <"$T/in" >"$T/stdout" 2>"$T/err" &
+	agg_pid=$!
+	casino-gen -r 3000 -n 9000 >"$T/in" 2>"$T/gen.err" &
+	gen_pid=$!
+	for k in 1 2 3 4 5; do
+		wait_until 10 test -s "$T/events.log"
+		mv "$T/events.log" "$T/events.log.$k"
+		files+=("$T/events.log.$k")
+		kill -USR1 "$agg_pid"
+		wait_until 10 test -e "$T/events.log" || fail "rotation $k: no new log"
+	done
+	wait "$gen_pid"
+	wait "$agg_pid"
+	agg_pid=
+	n=$(jq -r 'select(.msg == "end of run") | .events' "$T/gen.err")
+	assert_equal "$n" 9000
+	assert_equal "$(log_ids "${files[@]}" "$T/events.log")" "$(seq 1 "$n")"
+	for k in 1 2 3 4 5; do
+		[ -s "$T/events.log.$k" ] || fail "events.log.$k is empty"
+	done
+	assert_equal "$(wc -c <"$T/stdout")" 0
+	assert_equal "$(grep -c '"msg":"log reopened"' "$T/err")" 5
+	assert_equal "$(jq -r .events_total "$snap")" 9000
+}
+
+@test "agg: CASINO_AGG_LOG names the log, created 0644 less the umask, appended to; --log wins" {
+	local T=$BATS_TEST_TMPDIR
+	printf 'kept\n' >"$T/old.log"
+	CASINO_AGG_LOG=$T/old.log run --separate-stderr casino-tee-agg -o "$snap" < <(bet 1 10 00:00:01)
+	assert_success
+	assert_output ''
+	assert_equal "$(head -n 1 "$T/old.log")" kept
+	assert_equal "$(sed -n 2p "$T/old.log" | jq -r .id)" 1
+	(umask 027; CASINO_AGG_LOG=$T/old.log casino-tee-agg --log "$T/new.log" -o "$snap" < <(bet 2 10 00:00:02))
+	assert_equal "$(stat -c %a "$T/new.log")" 640
+	assert_equal "$(jq -r .id "$T/new.log")" 2
+	assert_equal "$(wc -l <"$T/old.log")" 2
+}
+
+@test "agg: a log that cannot be opened is exit 74 naming it; one that cannot be reopened stays in use, nothing lost" {
+	local T=$BATS_TEST_TMPDIR
+	run --separate-stderr casino-tee-agg --log "$T/no/such/dir/events.log" </dev/null
+	assert_failure 74
+	[[ $stderr == *'"msg":"cannot open the log"'*"$T/no/such/dir/events.log"* ]] || fail "$stderr"
+	mkdir "$T/logs"
+	agg_on_fifo --log "$T/logs/events.log" -o "$snap"
+	bet 1 10 00:00:01 >&8
+	wait_until 5 test -s "$T/logs/events.log"
+	mv "$T/logs" "$T/moved"
+	kill -USR1 "$agg_pid"
+	wait_until 5 grep -q '"msg":"cannot reopen the log' "$T/err"
+	bet 2 10 00:00:02 >&8
+	wait_until 5 grep -q '"id":2' "$T/moved/events.log"
+	mkdir "$T/logs"
+	kill -USR1 "$agg_pid"
+	wait_until 5 grep -q '"msg":"log reopened"' "$T/err"
+	bet 3 10 00:00:03 >&8
+	agg_end
+	assert_equal "$(log_ids "$T/moved/events.log" | tr '\n' ' ')" '1 2 '
+	assert_equal "$(log_ids "$T/logs/events.log")" 3
+}
+
+@test "agg: SIGUSR1 without --log is logged and ignored" {
+	local T=$BATS_TEST_TMPDIR
+	agg_on_fifo -o "$snap" >"$T/out"
+	bet 1 10 00:00:01 >&8
+	wait_until 5 test -s "$T/out"
+	kill -USR1 "$agg_pid"
+	wait_until 5 grep -q '"msg":"SIGUSR1 ignored' "$T/err"
+	bet 2 10 00:00:02 >&8
+	agg_end
+	assert_equal "$(log_ids "$T/out" | tr '\n' ' ')" '1 2 '
 }
