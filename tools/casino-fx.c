@@ -107,18 +107,13 @@ rates_ready(struct fx *fx)
 	while (again == 1) {
 		int64_t now = timefmt_monotonic_ms(), delay;
 		/* --max-age 0: never reused, even within the same millisecond. */
-		if (fx->have_table && fx->max_age_ms > 0 && now - fx->fetched_ms <= fx->max_age_ms) {
-			health_hold(0);
+		if (fx->have_table && fx->max_age_ms > 0 && now - fx->fetched_ms <= fx->max_age_ms)
 			return 1;
-		}
 		if (backing_off(fx))
 			return 0;
 		out_flush(); /* what is done goes out before a slow request */
-		if (fetch(fx) == 0) {
-			health_hold(0);
-			backoff_reset(&fx->backoff);
+		if (fetch(fx) == 0)
 			return 1; /* fresh for this event even with --max-age 0 */
-		}
 		delay = backoff_next(&fx->backoff);
 		log_warn("cannot fetch rates", LOG_STR("url", fx->src.log_url),
 		    LOG_STR("error", fx->src.scrubbed.data), LOG_INT("retry_in_ms", delay));
@@ -199,8 +194,6 @@ rates_ready_on(struct fx *fx, int64_t day, const struct fxrates **table)
 		out_flush(); /* what is done goes out before a slow request */
 		*table = fxdates_resolve(&fx->dates, day, fetch_day, fx, &used, &fetched, &result);
 		if (*table != NULL) {
-			health_hold(0);
-			backoff_reset(&fx->backoff);
 			fxdates_name(used, used_date);
 			if (fetched && used != day)
 				log_info("using the rates of the nearest earlier date",
@@ -221,27 +214,51 @@ rates_ready_on(struct fx *fx, int64_t day, const struct fxrates **table)
 	}
 }
 
-/* Write ev with amount_eur from the table, or without it (logged) when its
- * currency has no rate. */
-static void
-emit_converted(struct stage *st, const struct event *ev, const struct fxrates *table)
+/* Write ev with amount_eur, or without it (logged) when its currency has
+ * no rate. A rate that cannot convert its amount (lib/fx/fxrates: 1e-308,
+ * 1e308) is held exactly like missing rates: the table is dropped and
+ * fetched again after the backoff, so a corrected answer is taken; the
+ * backoff and the hold end only once an event is written. 1 written, 0
+ * pass it on (--on-error pass), -1 stopped while holding. */
+static int
+convert(struct fx *fx, struct stage *st, const struct event *ev)
 {
-	const struct fx_rate *rate = fxrates_find(table, ev->currency);
+	int64_t day = fxdates_day(ev->created_at), delay;
+	const struct fxrates *table;
+	const struct fx_rate *rate;
 	long long cents;
 	char value[24];
+	int ready;
 
-	if (rate == NULL) {
-		log_warn("unknown currency; event passed without amount_eur",
-		    LOG_INT("event_id", ev->id), LOG_STR("currency", ev->currency));
-		stage_emit(st, ev);
-	} else if (fx_to_eur_cents(ev->amount, money_decimals(ev->currency), rate, &cents) != 0) {
-		log_warn("amount_eur out of range; event passed without it",
-		    LOG_INT("event_id", ev->id), LOG_STR("currency", ev->currency));
-		stage_emit(st, ev);
-	} else {
-		stage_emit_key(st, ev, "amount_eur", value,
-		    (size_t)snprintf(value, sizeof(value), "%lld", cents));
+	for (;;) {
+		table = &fx->table;
+		if ((ready = fx->by_date ? rates_ready_on(fx, day, &table) : rates_ready(fx)) != 1)
+			return ready;
+		if ((rate = fxrates_find(table, ev->currency)) == NULL) {
+			log_warn("unknown currency; event passed without amount_eur",
+			    LOG_INT("event_id", ev->id), LOG_STR("currency", ev->currency));
+			stage_emit(st, ev);
+			break;
+		}
+		if (fx_to_eur_cents(ev->amount, money_decimals(ev->currency), rate, &cents) == 0) {
+			stage_emit_key(st, ev, "amount_eur", value,
+			    (size_t)snprintf(value, sizeof(value), "%lld", cents));
+			break;
+		}
+		delay = backoff_next(&fx->backoff);
+		log_warn("the rate cannot convert the amount; rates fetched again",
+		    LOG_INT("event_id", ev->id), LOG_STR("currency", ev->currency),
+		    LOG_INT("amount", ev->amount), LOG_STR("rates_date", table->date),
+		    LOG_INT("retry_in_ms", delay));
+		if (fx->by_date)
+			fxdates_forget(&fx->dates, day); /* table is gone */
+		fx->have_table = 0;
+		if ((ready = fetch_retry(fx, delay)) != 1)
+			return ready;
 	}
+	health_hold(0);
+	backoff_reset(&fx->backoff);
+	return 1;
 }
 
 /* --rates-date: latest or event, and event needs {date} in the URL. */
@@ -292,11 +309,8 @@ main(int argc, char **argv)
 			stage_emit_key(&st, &ev, "amount_eur", value,
 			    (size_t)snprintf(value, sizeof(value), "%lld", ev.amount));
 		} else {
-			const struct fxrates *table = &fx.table;
-			switch (fx.by_date ? rates_ready_on(&fx, fxdates_day(ev.created_at), &table) :
-			    rates_ready(&fx)) {
+			switch (convert(&fx, &st, &ev)) {
 			case 1:
-				emit_converted(&st, &ev, table);
 				break;
 			case 0:
 				log_warn("no fresh rates; event passed without amount_eur",

@@ -59,6 +59,27 @@ forget_empty(struct fxdates *c, int64_t day, int back)
 	}
 }
 
+void
+fxdates_forget(struct fxdates *c, int64_t day)
+{
+	struct fxdate *e = find(c, day);
+	int64_t used;
+
+	if (e == NULL || !e->has_rates)
+		return;
+	used = e->used_day;
+	for (size_t i = 0; i < c->n;) {
+		e = &c->slot[i];
+		if (e->has_rates && e->used_day == used) {
+			fxrates_free(&e->table);
+			*e = c->slot[--c->n];
+			memset(&c->slot[c->n], 0, sizeof(c->slot[c->n]));
+		} else {
+			i++;
+		}
+	}
+}
+
 const struct fxrates *
 fxdates_cached(struct fxdates *c, int64_t day)
 {

@@ -51,6 +51,10 @@ typedef enum fx_fetch (*fxdates_fetch)(void *arg, int64_t day, struct fxrates *o
 const struct fxrates *fxdates_resolve(struct fxdates *c, int64_t day,
 	fxdates_fetch fetch, void *arg, int64_t *used_day, int *fetched,
 	enum fx_fetch *result);
+/* Drop the rates day resolved to, and every day that shares them, so the
+ * next fxdates_resolve fetches them again (a table that turned out
+ * unusable); the days known to be empty stay known. */
+void fxdates_forget(struct fxdates *c, int64_t day);
 /* The cached rates for day, or NULL: the fast path, no fetch. */
 const struct fxrates *fxdates_cached(struct fxdates *c, int64_t day);
 void fxdates_free(struct fxdates *c);

@@ -255,10 +255,12 @@ fx_to_eur_cents(long long amount, int decimals, const struct fx_rate *rate, long
 	}
 	if (p >= 0 && !times_pow10(&num, p))
 		return -1; /* num >= 2^128 over a 57-bit divisor: far past LLONG_MAX */
-	if (p < 0 && !times_pow10(&den, -p)) {
-		*cents = 0; /* den >= 2^128 > 2 * num: rounds to zero */
-		return 0;
-	}
+	/* A rate so large that even the largest amount comes to less than half
+	 * a cent (den > 2 * LLONG_MAX, or past 2^128) converts nothing: every
+	 * amount would read 0 EUR. Only p < 0 gets there: with p >= 0 the rate
+	 * is below 2^57 * 10^2. */
+	if (p < 0 && (!times_pow10(&den, -p) || den > 2 * (u128)0x7fffffffffffffffLL))
+		return -1;
 	q = num / den;
 	r = num % den;
 	if (r >= den - r) /* the remainder is at least half: away from zero */

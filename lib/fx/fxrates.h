@@ -51,8 +51,10 @@ const struct fx_rate *fxrates_find(const struct fxrates *t, const char *code);
 
 /* amount (minor units with `decimals` digits, >= 0 or < 0) in EUR cents:
  * amount / 10^decimals / rate * 100, rounded half away from zero, computed
- * exactly on the rate's decimal digits. 0, or -1 when the result does not
- * fit a long long. */
+ * exactly on the rate's decimal digits. 0; or -1 when the rate cannot
+ * convert this amount: the result does not fit a long long (1e-308), or
+ * the rate is so large that no amount a long long holds comes to half a
+ * cent (1e308), so any amount would read 0 EUR. An amount of 0 is 0. */
 int fx_to_eur_cents(long long amount, int decimals, const struct fx_rate *rate,
 	long long *cents);
 

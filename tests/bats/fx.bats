@@ -24,8 +24,7 @@ setup() {
 }
 
 teardown() {
-	kill "$api_pid" 2>/dev/null || true
-	wait "$api_pid" 2>/dev/null || true
+	stop_pids "$api_pid" "${fx_pid:-}" "${sup_pid:-}"
 }
 
 # answer [-n N] CODE BODY [DELAY]: how the API answers (the Nth request).
@@ -391,21 +390,39 @@ answer reports an error: bad key ***, ***"
 	wait "$fx_pid"
 }
 
-@test "SIGTERM while holding an event: logged, exit 69" {
-	answer 500 'down'
+# fx_on_fifo ARG...: casino-fx ARG... in the background, its input a FIFO
+# the test writes on fd 5, its output in out and err; sets fx_pid.
+fx_on_fifo() {
+	rm -f "$BATS_TEST_TMPDIR/in"
 	mkfifo "$BATS_TEST_TMPDIR/in"
-	casino-fx <"$BATS_TEST_TMPDIR/in" >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
+	casino-fx "$@" <"$BATS_TEST_TMPDIR/in" >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
 	fx_pid=$!
 	exec 5>"$BATS_TEST_TMPDIR/in"
-	ev 7 bet 1000 USD >&5
-	wait_until 5 requests_at_least 2
-	kill -TERM "$fx_pid"
-	# It reads on to the end of its input: the writer goes too.
+}
+
+# fx_end: close its input (after a stop it reads on to the end: the writer
+# goes too) and wait for it; its exit status in status.
+fx_end() {
 	exec 5>&-
 	status=0
 	wait "$fx_pid" || status=$?
+}
+
+# stop_holding_fx: SIGTERM to a casino-fx that holds what it read: it
+# writes nothing and exits 69.
+stop_holding_fx() {
+	kill -TERM "$fx_pid"
+	fx_end
 	assert_equal "$status" 69
 	assert_equal "$(wc -c <"$BATS_TEST_TMPDIR/out")" 0
+}
+
+@test "SIGTERM while holding an event: logged, exit 69" {
+	answer 500 'down'
+	fx_on_fifo
+	ev 7 bet 1000 USD >&5
+	wait_until 5 requests_at_least 2
+	stop_holding_fx
 	run jq -c 'select(.level == "error") | [.msg, .saved, .not_saved, .first_event_id, .last_event_id]' "$BATS_TEST_TMPDIR/err"
 	assert_output '["stopped holding events; not saved: no reject file",0,1,7,7]'
 }
@@ -547,4 +564,78 @@ GET /2024-07-02?base=EUR&access_key=$KEY HTTP/1.1"
 	# the option wins over the variable
 	CASINO_FX_RATES_DATE=bogus run casino-fx -D latest -u "file://$CASINO_ROOT/share/rates.json" </dev/null
 	assert_success
+}
+
+# ids FILE: the ids of FILE's events, one a line.
+ids() {
+	jq -r .id "$1"
+}
+
+@test "rates that cannot convert an amount (1e-308, 5e-324, 1e308) are held like missing rates, fetched again, never passed without amount_eur" {
+	local rate
+	for rate in 1e-308 5e-324 1e308; do
+		: >"$api/requests"
+		answer -n 1 200 '{"base":"EUR","rates":{"USD":'"$rate"',"GBP":0.84638}}'
+		answer 200 "$CLASSIC"
+		run --separate-stderr casino-fx < <(ev 1 bet 250 GBP; ev 2 bet 1000 USD)
+		assert_success
+		# 250 / 0.84638 = 295.37 -> 295; 1000 / 1.0705 = 934.14 -> 934
+		assert_equal "$output" "$(with_eur 1 bet 250 GBP 295; with_eur 2 bet 1000 USD 934)"
+		assert_equal "$(requests)" 2
+		run jq -r 'select(.level == "warn") | [.msg, .event_id, .currency] | @tsv' <<<"$stderr"
+		assert_output "$(printf '%s\t2\tUSD' 'the rate cannot convert the amount; rates fetched again')"
+	done
+}
+
+@test "an unusable rate of the event's date is fetched again for that date (--rates-date event)" {
+	answer -n 1 200 '{"base":"EUR","date":"2024-06-28","rates":{"USD":1e308}}'
+	answer 200 '{"base":"EUR","date":"2024-06-28","rates":{"USD":1.25}}'
+	run --separate-stderr casino-fx -D event -u "http://127.0.0.1:$port/{date}" < <(ev 1 bet 1000 USD)
+	assert_success
+	# 1000 / 1.25 = 800
+	assert_equal "$output" "$(with_eur 1 bet 1000 USD 800)"
+	assert_equal "$(grep -c '/2024-06-28 ' "$api/requests")" 2
+}
+
+@test "an unusable rate held until SIGTERM: the event and all behind it saved, exit 69; with --on-error pass it is a missing rate" {
+	local T=$BATS_TEST_TMPDIR
+	answer 200 '{"base":"EUR","rates":{"USD":1e308,"GBP":0.84638}}'
+	fx_on_fifo -r "$T/rej"
+	ev 1 bet 1000 USD >&5
+	ev 2 bet 250 GBP >&5
+	wait_until 10 requests_at_least 2
+	stop_holding_fx
+	assert_equal "$(ids "$T/rej" | tr '\n' ' ')" '1 2 '
+	run --separate-stderr casino-fx -e pass < <(ev 3 bet 1000 USD; ev 4 bet 250 GBP)
+	assert_success
+	assert_equal "$output" "$(ev 3 bet 1000 USD; ev 4 bet 250 GBP)"
+	run jq -r 'select(.level == "warn") | .msg' <<<"$stderr"
+	assert_output 'the rate cannot convert the amount; rates fetched again
+no fresh rates; event passed without amount_eur
+no fresh rates; event passed without amount_eur'
+}
+
+@test "a stop, or the lifeline's end, during a 30 s rate request ends it within a second: every event saved, exit 69" {
+	local T=$BATS_TEST_TMPDIR how i
+	answer 200 "$CLASSIC" 30
+	export CASINO_LIFELINE=9
+	for how in SIGTERM lifeline; do
+		rm -f "$T/rej" "$T/lifeline"
+		: >"$api/requests"
+		mkfifo "$T/lifeline"
+		sleep 600 >"$T/lifeline" &
+		sup_pid=$!
+		fx_on_fifo -r "$T/rej" 9<"$T/lifeline"
+		for i in 1 2 3 4 5; do ev "$i" bet 1000 USD >&5; done
+		wait_until 10 requests_at_least 1
+		if [ "$how" = SIGTERM ]; then kill -TERM "$fx_pid"; else kill "$sup_pid"; fi
+		exec 5>&-
+		wait_until 1 process_gone "$fx_pid" || fail "$how: still running a second later"
+		fx_end
+		stop_pids "$sup_pid"
+		assert_equal "$status" 69
+		assert_equal "$(wc -c <"$T/out")" 0
+		assert_equal "$(ids "$T/rej")" "$(seq 1 5)"
+		grep -q '"error":"request ended by a stop"' "$T/err" || fail "$how: $(cat "$T/err")"
+	done
 }

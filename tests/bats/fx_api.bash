@@ -3,7 +3,8 @@
 # Every request line is appended to DIR/requests. The Nth request is answered
 # from DIR/answer.N.status and DIR/answer.N.body if they exist, else from
 # DIR/answer.status and DIR/answer.body. A status file holds
-# "CODE [DELAY_SECONDS]": the answer is sent after the delay. Like an API
+# "CODE [DELAY_SECONDS]": the answer is sent after the delay, or never when
+# the client hangs up first (no process is left behind). Like an API
 # that echoes the request in its error message, a body's {query} stands for
 # the request's query string as received, {query_upper} for it with
 # upper-case %XX escapes, {query_form} for it with '+' for %20.
@@ -16,7 +17,12 @@ n=$(wc -l <"$dir/requests")
 answer=$dir/answer.$n
 [ -f "$answer.status" ] || answer=$dir/answer
 read -r code delay <"$answer.status"
-[ -z "$delay" ] || sleep "$delay"
+if [ -n "$delay" ]; then
+	# The request has no body: the read ends at the delay (status > 128),
+	# or earlier when the client hangs up, and then nobody waits for us.
+	read -r -t "$delay" _
+	[ $? -gt 128 ] || exit 0
+fi
 body=$answer.body
 if grep -q '{query' "$body"; then
 	target=${request#* }
