@@ -160,7 +160,8 @@ casino_rundir() {
 
 # Where the private database lives: $CASINO_STATE_DIR, else
 # $XDG_STATE_HOME/casino, else for root /var/lib/casino (the server runs as
-# postgres, which may not enter /root), else ~/.local/state/casino; always
+# postgres, which may not enter /root), else ~/.local/state/casino (without
+# HOME, as under env -i, the home the passwd database gives); always
 # absolute.
 casino_state_dir() {
 	if [ -n "${CASINO_STATE_DIR:-}" ]; then
@@ -170,7 +171,9 @@ casino_state_dir() {
 	elif [ "$(id -u)" -eq 0 ]; then
 		_state=/var/lib/casino
 	else
-		_state=$HOME/.local/state/casino
+		_home=${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}
+		[ -n "$_home" ] || casino_die 64 "no state folder: HOME is not set and the passwd database gives no home; set CASINO_STATE_DIR"
+		_state=$_home/.local/state/casino
 	fi
 	case $_state in /*) ;; *) _state=$PWD/$_state ;; esac
 	printf '%s\n' "$_state"

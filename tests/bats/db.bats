@@ -198,18 +198,74 @@ teardown() {
 	assert_output "$expected"
 }
 
-@test "a state folder behind a closed (0700) folder: root lets postgres through" {
+@test "a state folder behind a closed (0700) folder: root's postgres cannot reach it, exit 77 naming the folder, nothing opened" {
 	[ "$(id -u)" -eq 0 ] || skip "not root"
 	closed=$BATS_FILE_TMPDIR/closed
 	mkdir -m 700 "$closed"
 	export CASINO_STATE_DIR=$closed/state
 	run --separate-stderr casino-db start
+	assert_failure 77
+	assert_output ''
+	run jq -r 'select(.level == "error") | [.folder, .mode] | @tsv' <<<"$stderr"
+	assert_output "$(printf '%s\t700' "$closed")"
+	[ "$(stat -c %a "$closed")" = 700 ]
+	[ ! -e "$closed/state/pg/data" ]
+}
+
+# cron DIR ARG...: casino-db ARG... as cron runs it: only PATH=/usr/bin:/bin
+# (no /usr/sbin, where runuser is), no HOME, no terminal; CASINO_STATE_DIR=DIR.
+cron() {
+	local dir=$1
+	shift
+	env -i PATH=/usr/bin:/bin CASINO_STATE_DIR="$dir" "$CASINO_ROOT/scripts/casino-db" "$@"
+}
+
+@test "cron's environment (env -i PATH=/usr/bin:/bin, no HOME): init, start, migrate, status, stop work; stderr holds only records" {
+	local state=$BATS_TEST_TMPDIR/cron cmd
+	for cmd in start migrate status stop; do
+		run --separate-stderr cron "$state" "$cmd"
+		assert_success
+		printf '%s\n' "$stderr" | jq -e . >/dev/null || fail "$cmd: not JSON records: $stderr"
+	done
+	run --separate-stderr cron "$state" status
+	assert_equal "$status" 3
+	run --separate-stderr cron "$state" start
+	assert_output "host='$state/pg' port=5432 dbname=casino user=casino"
+	run psql -X -tA -d "$output" -c 'SELECT count(*) FROM players'
+	assert_output 5
+	cron "$state" stop 2>/dev/null
+	# The folders casino-db made let others search, not list.
+	[ "$(stat -c %a "$state")" = 711 ]
+}
+
+@test "no HOME and no CASINO_STATE_DIR: a user's state folder is under the passwd database's home" {
+	[ "$(id -u)" -eq 0 ] || skip "not root"
+	local home
+	home=$(getent passwd nobody | cut -d: -f6)
+	run --separate-stderr /usr/sbin/runuser -u nobody -- env -i PATH=/usr/bin:/bin "$CASINO_ROOT/scripts/casino-db" conninfo
 	assert_success
-	assert_output "host='$closed/state/pg' port=5432 dbname=casino user=casino"
-	[ "$(stat -c %a "$closed")" = 701 ]
-	run psql -X -tA -d "$output" -c 'SELECT 1'
-	assert_output 1
+	assert_output "host='$home/.local/state/casino/pg' port=5432 dbname=casino user=casino"
+	assert_equal "$stderr" ''
+}
+
+@test "pg_ctl fails before the server writes a word: the error quotes this attempt's pg_ctl lines, never a stale server.log" {
 	casino-db stop 2>/dev/null
+	local log=$pg/server.log owner
+	owner=$(stat -c %U "$log")
+	# A server.log the server's account cannot append to, with an old line.
+	mv "$log" "$log.kept"
+	echo 'STALE line of an older run' >"$log"
+	chmod 444 "$log"
+	[ "$(id -u)" -ne 0 ] || chown root: "$log"
+	run --separate-stderr casino-db start
+	rm -f "$log"
+	mv "$log.kept" "$log"
+	assert_failure 69
+	run jq -r 'select(.level == "error") | .msg + " | " + .log + " | " + .tail' <<<"$stderr"
+	assert_output --partial "server did not start | $pg/pg_ctl.log | "
+	assert_output --partial 'Permission denied'
+	refute_output --partial 'STALE'
+	[ "$(stat -c %U "$log")" = "$owner" ]
 }
 
 @test "state folder default: \$XDG_STATE_HOME/casino, else ~/.local/state/casino, for root /var/lib/casino" {

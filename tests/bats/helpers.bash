@@ -16,6 +16,13 @@ unset CASINO_DB CASINO_FX_URL CASINO_FX_KEY CASINO_LOG_LEVEL
 # of the user, and a stage another run left there shows in /metrics and
 # /healthz.
 export CASINO_RUNDIR=$BATS_FILE_TMPDIR/rundir
+# As root casino-db runs the server as postgres, which must reach the state
+# folders the suites make in bats' temp folder, made 0700 by mktemp; casino-db
+# opens no folder on the way itself (casino-db(1)), so the suites let others
+# search (not list) their own.
+if [ "$(id -u)" -eq 0 ]; then
+	chmod o+x "$BATS_RUN_TMPDIR"
+fi
 
 # A TCP port on 127.0.0.1 that nothing listens on right now. It is taken
 # below the kernel's ephemeral range: a port there may be the local end of
