@@ -34,6 +34,7 @@ teardown() {
 	[ -z "${player_pid:-}" ] || kill "$player_pid" 2>/dev/null || true
 	[ -z "${player_pid:-}" ] || wait "$player_pid" 2>/dev/null || true
 	exec 5>&- 6<&- || true
+	stop_pids "${sup_pid:-}"
 	# A test that stopped the server leaves it running for the next one.
 	casino-db start >/dev/null 2>&1 || true
 }
@@ -458,6 +459,28 @@ recovered() {
 	player_pid=
 	assert_equal "$code" 69
 	grep -q '"level":"error".*"msg":"stopped holding events; not saved: no reject file","saved":0,"not_saved":1,"first_event_id":5' "$dir/err"
+}
+
+@test "the lifeline lost while events are held mid-stream: they and all after them saved to the reject file, exit 69" {
+	mkfifo "$dir/lifeline"
+	sleep 600 >"$dir/lifeline" &
+	sup_pid=$!
+	CASINO_LIFELINE=9 start_fed -r "$dir/rej" 9<"$dir/lifeline"
+	event 4 10 >&5
+	next_line # connected: what follows is held, not waited for at startup
+	casino-db stop 2>/dev/null
+	event 5 10 >&5
+	event 6 11 >&5
+	wait_err '"msg":"database unavailable, holding events"'
+	stop_pids "$sup_pid"
+	wait_err '"msg":"lifeline lost'
+	event 7 12 >&5
+	exec 5>&-
+	code=0
+	wait "$player_pid" || code=$?
+	player_pid=
+	assert_equal "$code" 69
+	assert_equal "$(jq -r .id "$dir/rej" | tr '\n' ' ')" '5 6 7 '
 }
 
 @test "SIGTERM on a live stream: exit 0 after the events it has" {

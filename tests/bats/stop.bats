@@ -11,7 +11,7 @@ setup() {
 }
 
 teardown() {
-	stop_pids "$pid"
+	stop_pids "$pid" "${sup_pid:-}"
 }
 
 # has_stop_handler PID NAME: 0 once PID runs NAME and catches SIGTERM (bit
