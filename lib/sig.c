@@ -98,7 +98,7 @@ lifeline_open(void)
 		return;
 	colon = strchr(v, ':');
 	snprintf(number, sizeof(number), "%.*s", colon ? (int)(colon - v) : (int)strlen(v), v);
-	fd = (int)opt_number("CASINO_LIFELINE", number, 0, 1 << 20);
+	fd = (int)opt_number("CASINO_LIFELINE", number, 3, 1 << 20); /* not 0-2 */
 	if (colon != NULL)
 		lifeline.stops_reading = opt_choice("CASINO_LIFELINE", colon + 1, "drain stop") == 1;
 	if (fstat(fd, &sb) < 0)

@@ -6,10 +6,11 @@
  * checking the flag and going to sleep.
  *
  * The lifeline (doc/design.md, "Lifeline"): CASINO_LIFELINE=FD[:MODE]
- * names an inherited read end of a pipe (or FIFO) whose write end only the
- * supervisor holds and never writes to. When the pipe becomes readable —
- * every write end closed because the supervisor died, or a byte written —
- * the lifeline is lost and the stage acts as at its supervisor's stop:
+ * names an inherited read end (fd 3 or above) of a pipe or FIFO whose
+ * write end only the supervisor holds and never writes to. When the pipe
+ * becomes readable — every write end closed because the supervisor died,
+ * or a byte written — the lifeline is lost and the stage acts as at its
+ * supervisor's stop:
  *   - a source (casino-gen, casino-consume) stops as at SIGTERM;
  *   - a stage that holds events, or would start to (no rates, no
  *     database), stops waiting: it saves them and everything after them as

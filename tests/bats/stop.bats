@@ -196,7 +196,7 @@ ids() {
 	local T=$BATS_TEST_TMPDIR v
 	: >"$T/file"
 	exec 8<"$T/file"
-	for v in abc -1 99 8 '8:wait' '0x8'; do
+	for v in abc -1 0 2 99 8 '8:wait' '0x8'; do
 		CASINO_LIFELINE=$v run --separate-stderr casino-describe </dev/null
 		assert_equal "$status" 64
 		[[ $stderr == *CASINO_LIFELINE* ]] || fail "$v: $stderr"
