@@ -147,7 +147,8 @@ main(int argc, char **argv)
 	struct buf line = { 0 };
 	struct utc_time start = clock;
 	int64_t wall_start = timefmt_monotonic_ms();
-	for (long long id = 1; id <= count && !sig_stopping(); id++) {
+	/* One look at the lifeline per event (sig_stopping, below), not two. */
+	for (long long id = 1; id <= count && !sig_stop_requested(); id++) {
 		int64_t gap_ms = gap_min + random_below(&rng, gap_max - gap_min + 1);
 		if (id > 1) {
 			if (rate > 0) {
