@@ -92,13 +92,16 @@ lifeline_open(void)
 	const char *v = opt_env("CASINO_LIFELINE", NULL), *colon;
 	char number[24];
 	struct stat sb;
+	size_t n;
 	int fd;
 
 	if (v == NULL)
 		return;
 	colon = strchr(v, ':');
-	snprintf(number, sizeof(number), "%.*s", colon ? (int)(colon - v) : (int)strlen(v), v);
-	fd = (int)opt_number("CASINO_LIFELINE", number, 3, 1 << 20); /* not 0-2 */
+	n = colon ? (size_t)(colon - v) : strlen(v);
+	snprintf(number, sizeof(number), "%.*s", (int)n, v);
+	/* Too long for a descriptor: the whole value fails the check, named. */
+	fd = (int)opt_number("CASINO_LIFELINE", n < sizeof(number) ? number : v, 3, 1 << 20);
 	if (colon != NULL)
 		lifeline.stops_reading = opt_choice("CASINO_LIFELINE", colon + 1, "drain stop") == 1;
 	if (fstat(fd, &sb) < 0)
