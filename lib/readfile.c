@@ -1,14 +1,16 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "readfile.h"
 
-int
-file_read_all(const char *path, size_t max, struct buf *b, struct stat *st)
+/* file_read_all, opening with the extra flags (O_NOFOLLOW). */
+static int
+read_all(const char *path, int flags, size_t max, struct buf *b, struct stat *st)
 {
 	struct stat own;
-	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC), saved;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | flags), saved;
 	ssize_t n = 0;
 
 	if (st == NULL)
@@ -50,6 +52,12 @@ file_read_all(const char *path, size_t max, struct buf *b, struct stat *st)
 	return n < 0 ? -1 : 0;
 }
 
+int
+file_read_all(const char *path, size_t max, struct buf *b, struct stat *st)
+{
+	return read_all(path, 0, max, b, st);
+}
+
 static int
 same_version(const struct stat *a, const struct stat *b)
 {
@@ -62,16 +70,20 @@ int
 file_read_cached(const char *path, size_t max, struct file_cache *c)
 {
 	struct stat now;
+	int valid = c->valid;
 
-	if (stat(path, &now) != 0) {
-		c->valid = 0;
+	c->valid = 0;
+	if (lstat(path, &now) != 0)
+		return -1;
+	if (!S_ISREG(now.st_mode)) {
+		errno = S_ISLNK(now.st_mode) ? ELOOP : EFBIG;
 		return -1;
 	}
-	if (c->valid && same_version(&now, &c->st))
+	if (valid && same_version(&now, &c->st))
 		return 0;
 	/* The version read is the one fstat saw on the open file, which may be
 	 * newer than what stat saw a moment ago: c->st describes the text. */
-	c->valid = file_read_all(path, max, &c->text, &c->st) == 0;
+	c->valid = read_all(path, O_NOFOLLOW, max, &c->text, &c->st) == 0;
 	return c->valid ? 0 : -1;
 }
 
@@ -80,4 +92,14 @@ file_cache_free(struct file_cache *c)
 {
 	buf_free(&c->text);
 	c->valid = 0;
+}
+
+const char *
+file_read_why(int err)
+{
+	if (err == ELOOP)
+		return "a symbolic link, not followed";
+	if (err == EFBIG)
+		return "not a regular file, or too big";
+	return strerror(err);
 }

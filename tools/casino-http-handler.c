@@ -22,6 +22,7 @@
 #include "history.h"
 #include "http/httpreq.h"
 #include "http/httpresp.h"
+#include "http/httpslots.h"
 #include "log.h"
 #include "ndjson.h"
 #include "opt.h"
@@ -43,7 +44,7 @@ enum {
 };
 
 /* The options (doc/design.md, "One declaration per option"). */
-enum { SNAPSHOT, TIMEOUT, ROOT, PER_ADDRESS, NICE };
+enum { SNAPSHOT, TIMEOUT, ROOT, PER_ADDRESS, CHILDREN, NICE };
 static struct opt opts[] = {
 	[SNAPSHOT] = { 'f', "snapshot", "snapshot", "CASINO_SNAPSHOT",
 	    .help = "the snapshot to serve; default: materialized.json in the runtime dir" },
@@ -55,6 +56,8 @@ static struct opt opts[] = {
 	[PER_ADDRESS] = { 'a', "max-per-address", "max-per-address", "CASINO_HTTP_MAX_PER_ADDRESS",
 	    "256", .kind = OPT_NUMBER, .max = 1000000,
 	    .help = "at most this many connections at once from one\nclient address, 0: no cap" },
+	[CHILDREN] = { 'c', "max-children", "max-children", "CASINO_HTTP_MAX_CHILDREN", "0", .kind =
+	    OPT_NUMBER, .max = 1000000, .help = "this port's handler slots, to make room in; 0: none" },
 	[NICE] = { 'n', "nice", "nice", "CASINO_HTTP_NICE", "10", .kind = OPT_NUMBER, .max = 19,
 	    .help = "run this many steps nicer than casino-serve, 0 to 19" },
 };
@@ -91,7 +94,7 @@ snapshot_error(struct httpresp *r, const char *path, const char *missing)
 	if (errno == ENOENT)
 		httpresp_error(r, 503, "Service Unavailable", missing);
 	else {
-		log_error("cannot read snapshot", LOG_STR("path", path), LOG_STR("error", strerror(errno)));
+		log_error("cannot read snapshot", LOG_STR("path", path), LOG_STR("error", file_read_why(errno)));
 		httpresp_error(r, 500, "Internal Server Error", "snapshot unreadable");
 	}
 }
@@ -138,7 +141,7 @@ serve_metrics(struct httpresp *r, const char *path)
 	int have = file_read_cached(path, FILE_MAX, &snapshot_file) == 0;
 
 	if (!have && errno != ENOENT)
-		log_error("cannot read snapshot", LOG_STR("path", path), LOG_STR("error", strerror(errno)));
+		log_error("cannot read snapshot", LOG_STR("path", path), LOG_STR("error", file_read_why(errno)));
 	if (have)
 		st = snapshot_file.st;
 	age = have ? age_ms(&st) : 0;
@@ -174,14 +177,13 @@ static void
 serve_health(struct httpresp *r, const char *path)
 {
 	long long age, now = timefmt_wall_ms();
-	struct stat st;
 	int n;
 
-	if (stat(path, &st) != 0) {
-		httpresp_error(r, 503, "Service Unavailable", "no snapshot yet");
+	if (file_read_cached(path, FILE_MAX, &snapshot_file) != 0) {
+		snapshot_error(r, path, "no snapshot yet");
 		return;
 	}
-	age = age_ms(&st);
+	age = age_ms(&snapshot_file.st);
 	r->body.len = 0;
 	r->type = "application/json";
 	n = health_read_all(stages, MAX_STAGES);
@@ -221,7 +223,7 @@ serve_asset(struct httpresp *r, struct config *cfg, const struct asset *a)
 	if (snprintf(path, sizeof path, "%s/%s", root, a->file) >= (int)sizeof path ||
 	    file_read_cached(path, FILE_MAX, f) != 0) {
 		log_error("cannot read the dashboard", LOG_STR("path", path),
-		    LOG_STR("error", strerror(errno)));
+		    LOG_STR("error", file_read_why(errno)));
 		httpresp_error(r, 500, "Internal Server Error", "dashboard missing");
 		return;
 	}
@@ -327,8 +329,9 @@ flush(struct conn *c)
 }
 
 /* Read more of the next request head, waiting until deadline. 1: read
- * something; 0: close quietly (idle, or the client left between requests);
- * -1: the client left inside a head; -2: timed out inside a head. */
+ * something; 0: close quietly (the client left between requests); -1: the
+ * client left inside a head; -2: timed out inside a head; -3: timed out
+ * between requests. */
 static int
 read_more(struct conn *c, int64_t deadline)
 {
@@ -336,7 +339,7 @@ read_more(struct conn *c, int64_t deadline)
 
 	n = connread_read(&c->input, c->in + c->len, sizeof c->in - c->len, deadline);
 	if (n == -2)
-		return c->len == 0 ? 0 : -2;
+		return c->len == 0 ? -3 : -2;
 	if (n < 0) {
 		log_warn("cannot read request", LOG_STR("peer", c->peer),
 		    LOG_STR("error", strerror(errno)));
@@ -375,7 +378,7 @@ admit(struct conn *c, long max)
 static void
 serve(struct conn *c, struct config *cfg)
 {
-	int64_t deadline;
+	int64_t deadline, until;
 	struct httpreq req;
 	enum httpreq_status st;
 	const char *inm;
@@ -389,13 +392,15 @@ serve(struct conn *c, struct config *cfg)
 		if (st == HTTPREQ_INCOMPLETE) {
 			if (flush(c) != 0)
 				return;
-			r = read_more(c, deadline);
-			if (r == 1)
+			/* Idle after a request, it looks whether to make room too. */
+			until = httpslots_wake(deadline, c->requests > 0 && c->len == 0);
+			r = read_more(c, until);
+			if (r == 1 || (r == -3 && until < deadline && !httpslots_should_yield()))
 				continue;
 			if (r == -2)
 				log_warn("no complete request in time, closing", LOG_STR("peer", c->peer),
 				    LOG_NUM("timeout_s", cfg->timeout), LOG_INT("bytes", c->len));
-			if (r == 0 || r == -2)
+			if (r == 0 || r == -2 || r == -3)
 				return;
 			req.error = "connection closed inside the request head";
 			st = HTTPREQ_BAD;
@@ -409,7 +414,8 @@ serve(struct conn *c, struct config *cfg)
 			break;
 		}
 		route(&c->resp, &req, cfg);
-		keep = httpreq_keep_alive(&req) && c->requests < MAX_REQUESTS;
+		keep = httpreq_keep_alive(&req) && c->requests < MAX_REQUESTS &&
+		    !httpslots_should_yield();
 		inm = httpreq_field(&req, "if-none-match", &inm_len);
 		if (inm != NULL && c->resp.status == 200 && c->resp.etag[0] != '\0' &&
 		    httpresp_etag_matches(inm, inm_len, c->resp.etag)) {
@@ -477,8 +483,10 @@ main(int argc, char **argv)
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0)
 		log_warn("cannot ask to end with casino-serve", LOG_STR("error", strerror(errno)));
 	peercap_name(STDIN_FILENO, conn.peer, sizeof conn.peer, conn.host);
-	if (conn.host[0] == '\0' || admit(&conn, (long)opts[PER_ADDRESS].number))
+	if (conn.host[0] == '\0' || admit(&conn, (long)opts[PER_ADDRESS].number)) {
+		httpslots_take(STDIN_FILENO, (long)opts[CHILDREN].number);
 		serve(&conn, &cfg);
+	}
 	buf_free(&conn.resp.body);
 	file_cache_free(&snapshot_file);
 	file_cache_free(&history_file);

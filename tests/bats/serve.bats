@@ -267,7 +267,7 @@ close_after_ms() {
 		printf 'GET %s HTTP/1.1\r\nHost: t\r\n\r\n' "$target" >"$BATS_TEST_TMPDIR/req"
 		# LeakSanitizer cannot run under ptrace (make check-asan).
 		ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
-			strace -f -qq -e trace=open,openat,openat2,stat,newfstatat,statx,execve \
+			strace -f -qq -e trace=open,openat,openat2,stat,lstat,newfstatat,statx,execve \
 			-o "$BATS_TEST_TMPDIR/trace" \
 			casino-http-handler -f "$snap" <"$BATS_TEST_TMPDIR/req" >/dev/null 2>&1
 		# Every path the handler touched (past its own execve and the loader's
@@ -1034,4 +1034,61 @@ nice_of() {
 	wait_port "$port"
 	run curl -sS "$url/materialized"
 	assert_output "$(cat "$snap")"
+}
+
+@test "1,150 busy keep-alive clients from five addresses hold every slot: a new client is answered within 1 s, and every flood client again" {
+	# 230 from each of 127.0.0.2-.6 (under the per-address cap), each asking
+	# every 4 s, on casino-serve's default 1,100 slots; under make check-asan
+	# or check-valgrind 105 clients on 100 slots (each handler is many times
+	# its size there).
+	local slots=1100 n=1150
+	[ -z "${CASINO_INSTRUMENTED:-}" ] || { slots=100 n=105; }
+	casino-serve -p "$port" -f "$snap" -c "$slots" 2>"$BATS_TEST_TMPDIR/serve.err" &
+	serve_pid=$!
+	wait_port "$port"
+	# tests/keepalive-flood bounds every wait (120 s), checks the 1 s itself
+	# for each of 20 new clients, and that every flood client (the ones
+	# closed come back) was answered after them.
+	run "$CASINO_ROOT/tests/keepalive-flood" "$port" "$n" "$slots" 4000 20 1000
+	assert_success
+	assert_output --regexp "^flood $n held $slots reconnects [1-9][0-9]* .* new 20/20 .* again $n/$n\$"
+	# Only flood clients' own 404s: nobody was refused for its address.
+	assert_output --regexp ' statuses 404:[0-9]+ '
+}
+
+@test "--max-children: a bad value is 64 at once, in the handler and in casino-serve" {
+	run casino-http-handler -c x
+	assert_failure 64
+	run env CASINO_HTTP_MAX_CHILDREN=-1 casino-http-handler </dev/null
+	assert_failure 64
+	assert_output --partial '"option":"CASINO_HTTP_MAX_CHILDREN"'
+	run casino-serve -p "$port" -c 0
+	assert_failure 64
+}
+
+@test "a symbolic link or a FIFO at the snapshot's path is a 500 and one log record, never what it points to" {
+	start_server
+	rm "$snap"
+	ln -s /etc/passwd "$snap"
+	run curl -sS -w ' %{http_code}' "$url/materialized"
+	assert_output '{"error":"snapshot unreadable"}'$'\n'' 500'
+	run grep -c root: <<<"$output"
+	assert_output 0
+	run grep -c '"msg":"cannot read snapshot".*"error":"a symbolic link, not followed"' "$BATS_TEST_TMPDIR/serve.err"
+	assert_output 1
+	rm "$snap"
+	mkfifo "$snap"
+	run curl -sS -m 10 -w ' %{http_code}' "$url/materialized"
+	assert_output '{"error":"snapshot unreadable"}'$'\n'' 500'
+	run grep -c '"msg":"cannot read snapshot".*"error":"not a regular file' "$BATS_TEST_TMPDIR/serve.err"
+	assert_output 1
+	# /history and /metrics do not follow one either.
+	rm "$snap"
+	ln -s /etc/passwd "$BATS_TEST_TMPDIR/materialized.history.json"
+	run curl -sS -w ' %{http_code}' "$url/history"
+	assert_output '{"error":"snapshot unreadable"}'$'\n'' 500'
+	ln -s /etc/passwd "$snap"
+	run curl -sS "$url/metrics"
+	refute_output --partial root:
+	assert_line 'casino_snapshot_up 0'
 }
