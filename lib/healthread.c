@@ -146,12 +146,15 @@ read_one(const char *path, const struct buf *text, const struct stat *st, void *
 	struct reading *r = arg;
 	struct health_stage *s = &r->out[r->n];
 
-	(void)path;
-	if (stage_parse(s, text->data, text->len, &r->o) == 0 && !process_gone(s->pid)) {
-		s->updated_ms = (long long)st->st_mtim.tv_sec * 1000 + st->st_mtim.tv_nsec / 1000000;
-		s->out_rate_milli = rate_as_of(s->out_rate_milli, s->updated_ms, r->now_ms);
-		r->n++;
+	if (stage_parse(s, text->data, text->len, &r->o) != 0)
+		return 0;
+	if (process_gone(s->pid)) {
+		unlink(path); /* left by a stage that was killed: read once, never again */
+		return 0;
 	}
+	s->updated_ms = (long long)st->st_mtim.tv_sec * 1000 + st->st_mtim.tv_nsec / 1000000;
+	s->out_rate_milli = rate_as_of(s->out_rate_milli, s->updated_ms, r->now_ms);
+	r->n++;
 	return r->n == r->max;
 }
 

@@ -1,8 +1,9 @@
 /* healthread: the reading side of stage health (doc/design.md, "Stage
  * health"), for casino-http-handler: the files lib/health writes in
- * RUNDIR/stages/, read back, folded per stage. Reading changes nothing:
- * the files of stages that died without removing theirs (SIGKILL) are
- * skipped here and removed by health_sweep, which a starting stage calls. */
+ * RUNDIR/stages/, read back, folded per stage. The files of stages that
+ * died without removing theirs (SIGKILL) are removed by the reader that
+ * finds them, and by health_sweep, which a starting stage calls: a read
+ * costs the live stages, not every stage that ever ran. */
 #ifndef CASINO_HEALTHREAD_H
 #define CASINO_HEALTHREAD_H
 
@@ -25,7 +26,7 @@ struct health_stage {
 };
 
 /* The stages alive now, sorted by name then pid; at most max. A file whose
- * process is gone, or that is not a stage file, is skipped. */
+ * process is gone is removed; one that is not a stage file is skipped. */
 int health_read_all(struct health_stage *out, int max);
 /* Several processes of one stage (a rerun, a second worker) as one, in
  * place: sums, the oldest hold, the newest update. Returns the new count. */
