@@ -220,6 +220,34 @@ casino_status_rank() {
 	esac
 }
 
+# The secrets casino's programs may find in their environment, and which
+# program needs which (doc/design.md, "Secrets"): only casino-fx the rate
+# API's key, only casino-player the database's connection string and
+# password. casino_exec_for NAME CMD ARG... execs CMD without every secret
+# program NAME does not need; run it in a subshell (or as a background job,
+# whose pid stays CMD's) to keep the shell. casino_drop_secrets NAME unsets
+# them in this shell, for a script that needs none of them.
+casino_secrets='CASINO_FX_KEY CASINO_DB PGPASSWORD PGPASSFILE'
+casino_needs_secret() {
+	case $1:$2 in
+	casino-fx:CASINO_FX_KEY | casino-player:CASINO_DB | casino-player:PG*) return 0 ;;
+	esac
+	return 1
+}
+casino_drop_secrets() {
+	for _secret in $casino_secrets; do
+		casino_needs_secret "$1" "$_secret" || unset "$_secret"
+	done
+}
+casino_exec_for() {
+	_for=$1
+	shift
+	for _secret in $casino_secrets; do
+		casino_needs_secret "$_for" "$_secret" || set -- -u "$_secret" "$@"
+	done
+	exec env "$@"
+}
+
 # casino_transport URL: split a transport URL (file:PATH, file:///PATH or
 # kafka://BROKERS/TOPIC) into casino_path, or casino_brokers and
 # casino_topic; a usage error when it is none of them.

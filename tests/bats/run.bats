@@ -158,6 +158,54 @@ check_all_gone() {
 	casino-db stop 2>/dev/null
 }
 
+# 0 when process $1's environment holds none of the words $2...
+environ_lacks() {
+	local env word
+	env=$(tr '\0' '\n' <"/proc/$1/environ")
+	shift
+	for word in "$@"; do
+		case $env in *"$word"*) return 1 ;; esac
+	done
+}
+
+@test "secrets reach only the stage that needs them: socat, a handler, casino-describe and the others hold no key or password" {
+	casino-db start >/dev/null 2>&1
+	export CASINO_FX_KEY=fx-key-not-for-you PGPASSWORD=pg-password-not-for-you
+	export CASINO_DB="$(casino-db conninfo) password=conninfo-password-not-for-you"
+	casino-run -p "$port" -r 50 >"$log" 2>"$err" &
+	run_pid=$!
+	wait_snapshot
+	# A kept connection, so a handler lives while its environment is read.
+	exec 5<>"/dev/tcp/127.0.0.1/$port"
+	printf 'GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n' >&5
+	IFS= read -r -t 5 line <&5
+	assert_equal "$line" $'HTTP/1.1 200 OK\r'
+	local socat handler
+	socat=$(ps -o comm=,pid= --ppid "$run_pid" | awk '$1 == "socat" { print $2 }')
+	handler=$(pgrep -P "$socat" | head -n 1)
+	[ -n "$handler" ]
+	for pid in "$socat" "$handler" $(stage_pid casino-gen) $(stage_pid casino-describe) \
+		$(stage_pid casino-tee-agg); do
+		environ_lacks "$pid" not-for-you || fail "$(cat "/proc/$pid/comm") ($pid) holds a secret"
+	done
+	# casino-fx has the key and nothing of the database's; casino-player the
+	# database's and not the key.
+	environ_lacks "$(stage_pid casino-fx)" pg-password-not-for-you conninfo-password-not-for-you
+	run environ_lacks "$(stage_pid casino-fx)" CASINO_FX_KEY=fx-key-not-for-you
+	assert_failure
+	environ_lacks "$(stage_pid casino-player)" fx-key-not-for-you
+	run environ_lacks "$(stage_pid casino-player)" PGPASSWORD=pg-password-not-for-you
+	assert_failure
+	run environ_lacks "$(stage_pid casino-player)" conninfo-password-not-for-you
+	assert_failure
+	exec 5<&-
+	kill -TERM "$run_pid"
+	wait "$run_pid"
+	run_pid=
+	check_log
+	casino-db stop 2>/dev/null
+}
+
 # For the tests run as user nobody, with port 80 out of its reach and 8080
 # free (else skip): its folder $dir, reachable through bats' private ones.
 as_nobody_setup() {

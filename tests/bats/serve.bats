@@ -1116,3 +1116,21 @@ nice_of() {
 	refute_output --partial root:
 	assert_line 'casino_snapshot_up 0'
 }
+
+@test "casino-serve hands no secret on: socat and its handlers run without the rate API's key and the database's password" {
+	export CASINO_FX_KEY=fx-key-not-for-you PGPASSWORD=pg-password-not-for-you
+	export CASINO_DB='host=/nowhere password=conninfo-password-not-for-you'
+	start_server
+	exec 5<>"/dev/tcp/127.0.0.1/$port"
+	printf 'GET /materialized HTTP/1.1\r\nHost: t\r\n\r\n' >&5
+	IFS= read -r -t 5 line <&5
+	assert_equal "$line" $'HTTP/1.1 200 OK\r'
+	local handler
+	handler=$(pgrep -P "$serve_pid" | head -n 1)
+	[ -n "$handler" ]
+	for pid in "$serve_pid" "$handler"; do
+		run grep -c -a not-for-you "/proc/$pid/environ"
+		assert_output 0
+	done
+	exec 5<&-
+}
