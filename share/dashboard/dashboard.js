@@ -8,6 +8,8 @@ const POLL_MS = 1000;
 const STOPPED_AFTER_S = 5;   // this many empty seconds at the history's end: stopped
 const RATE_WINDOW_S = 10;    // the rates' window: the status line's, and the stages' own (lib/health)
 const STAGES = ["casino-fx", "casino-player", "casino-describe", "casino-tee-agg"];
+// What a stage holding events waits for: the one service each needs.
+const NEEDS = { "casino-fx": "the rate API", "casino-player": "the database" };
 const W = 640, H = 200, PAD = { left: 56, right: 14, top: 16, bottom: 36 };
 
 const $ = (id) => document.getElementById(id);
@@ -176,7 +178,19 @@ function item(list, cls, name, text, state) {
 	return li;
 }
 
+// The stages /metrics gave last, for the status line.
+let lastStages = {};
+
+// Lines waiting in the pipe before stage name: what the stage before it
+// wrote and it has not read; null when that is not known.
+function waitingBefore(stages, name) {
+	const i = STAGES.indexOf(name);
+	const prev = i > 0 ? stages[STAGES[i - 1]] : undefined, s = stages[name];
+	return prev && s ? Math.max(0, prev.out - s.in) : null;
+}
+
 function showStages(stages) {
+	lastStages = stages;
 	const names = Object.keys(stages);
 	const list = $("stages");
 	list.replaceChildren();
@@ -213,9 +227,13 @@ function showStages(stages) {
 const plural = (n, one) => whole.format(n) + " " + one + (n === 1 ? "" : "s");
 
 function showHealth(health, flow) {
-	if (health.status === "held")
+	if (health.status === "held") {
+		const waiting = waitingBefore(lastStages, health.stage);
 		setStatus("held", health.stage + " holds " + plural(health.held, "event") + ", the oldest for " +
-			whole.format(health.held_ms / 1000) + " s: it waits for a service it needs (database or rate API).");
+			whole.format(health.held_ms / 1000) + " s" +
+			(waiting === null ? "" : ", and " + whole.format(waiting) + " more wait in the pipe before it") +
+			": it waits for " + (NEEDS[health.stage] || "a service it needs") + ".");
+	}
 	else if (health.status === "stale")
 		setStatus("stale", "The snapshot is stale: last written " + whole.format(health.age_ms / 1000) +
 			" s ago. Is casino-tee-agg running?");

@@ -224,6 +224,10 @@ stage_state() {
 	assert_output --partial 'holding 1'
 	run page_eval "document.querySelector('#stages li[data-stage=\"casino-describe\"]').textContent"
 	assert_output --partial '0 pending'
+	# The status line names the one service casino-fx needs.
+	wait_until 20 page_state held
+	run page_eval "document.getElementById('status').textContent"
+	assert_output --regexp '^casino-fx holds 1 event, the oldest for [0-9]+ s: it waits for the rate API\.$'
 }
 
 @test "the dashboard names the held stage in words while the database is down" {
@@ -236,10 +240,38 @@ stage_state() {
 	good_line 1 >&5
 	wait_until 20 page_state held
 	run page_eval "document.getElementById('status').textContent"
-	assert_output --regexp '^casino-player holds 1 event, the oldest for [0-9]+ s: it waits for a service it needs \(database or rate API\)\.$'
+	assert_output --regexp '^casino-player holds 1 event, the oldest for [0-9]+ s: it waits for the database\.$'
 	stage_state casino-player held
 	casino-db start >/dev/null 2>&1
 	wait_until 30 page_state live
+}
+
+@test "the status line counts what waits in the pipe before the held stage: casino-fx wrote it, casino-player has not read it" {
+	export CASINO_STATE_DIR=$BATS_TEST_TMPDIR/state
+	db=$(casino-db start 2>/dev/null)
+	db_started=1
+	casino-db migrate 2>/dev/null
+	mkfifo "$BATS_TEST_TMPDIR/fx.in" "$BATS_TEST_TMPDIR/player.in"
+	casino-player -d "$db" <"$BATS_TEST_TMPDIR/player.in" >/dev/null 2>&1 &
+	player_pid=$!
+	casino-fx -u "file://$CASINO_ROOT/share/rates.json" <"$BATS_TEST_TMPDIR/fx.in" \
+		>"$BATS_TEST_TMPDIR/player.in" 2>/dev/null &
+	fx_pid=$!
+	exec 5>"$BATS_TEST_TMPDIR/fx.in"
+	write_history 20
+	keep_fresh
+	browser_open "$url/"
+	wait_until 20 page_state live
+	casino-db stop >/dev/null 2>&1
+	for ((i = 1; i <= 3000; i++)); do good_line "$i"; done >&5
+	wait_until 30 page_state held
+	run page_eval "document.getElementById('status').textContent"
+	assert_output --regexp '^casino-player holds [0-9,]+ events?, the oldest for [0-9]+ s, and [0-9,]+ more wait in the pipe before it: it waits for the database\.$'
+	# The count is the pipe's between the two stages on the page.
+	waiting=$(sed 's/.*, and \([0-9,]*\) more wait.*/\1/' <<<"$output" | tr -d ,)
+	run page_eval "document.querySelector('#stages li.pipe[data-waiting]').dataset.waiting"
+	assert_output "$waiting"
+	[ "$waiting" -gt 0 ]
 }
 
 @test "in virtual time (the README's screenshot command) the page shows the server's rates, no false stop" {
