@@ -879,6 +879,8 @@ nice_of() {
 	for setting in default 0 3; do
 		if [ "$setting" = default ]; then unset CASINO_HTTP_NICE; else export CASINO_HTTP_NICE=$setting; fi
 		start_server
+		# The handler of wait_port's probe must be gone: one handler is ours.
+		wait_until 10 handlers_none
 		exec 5<>"/dev/tcp/127.0.0.1/$port"
 		wait_until 5 handlers_at_least 1
 		handler=$(pgrep -P "$serve_pid")
