@@ -171,7 +171,8 @@ environ_lacks() {
 @test "secrets reach only the stage that needs them: socat, a handler, casino-describe and the others hold no key or password" {
 	casino-db start >/dev/null 2>&1
 	export CASINO_FX_KEY=fx-key-not-for-you PGPASSWORD=pg-password-not-for-you
-	export CASINO_DB="$(casino-db conninfo) password=conninfo-password-not-for-you"
+	CASINO_DB="$(casino-db conninfo) password=conninfo-password-not-for-you"
+	export CASINO_DB
 	casino-run -p "$port" -r 50 >"$log" 2>"$err" &
 	run_pid=$!
 	wait_snapshot
