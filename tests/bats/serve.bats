@@ -1082,6 +1082,41 @@ nice_of() {
 	assert_output --regexp ' statuses 404:[0-9]+ '
 }
 
+# Read one whole answer to GET /materialized from fd $1 (its status line in
+# $line): the head up to its empty line, then the snapshot's one line.
+read_answer() {
+	local field body
+	IFS= read -r -t 5 line <&"$1" || return 1
+	while IFS= read -r -t 5 field <&"$1" && [ "$field" != $'\r' ]; do :; done
+	IFS= read -r -t 5 body <&"$1"
+}
+
+@test "every slot taken: the longest-held kept-alive connection closes to make room, the youngest stays" {
+	# Idle connections would stay 30 s: only making room closes one sooner.
+	export CASINO_HTTP_TIMEOUT=30
+	casino-serve -p "$port" -f "$snap" -c 4 2>"$BATS_TEST_TMPDIR/serve.err" &
+	serve_pid=$!
+	wait_port "$port"
+	wait_until 10 handlers_none
+	# Four kept connections, oldest first, each answered once.
+	for fd in 5 6 7 8; do
+		eval "exec $fd<>/dev/tcp/127.0.0.1/$port"
+		printf 'GET /materialized HTTP/1.1\r\nHost: t\r\n\r\n' >&"$fd"
+		read_answer "$fd"
+		assert_equal "$line" $'HTTP/1.1 200 OK\r'
+	done
+	# 4 of 4 taken (at least 4 - 4/32): the oldest closes, idle, within 5 s.
+	run timeout 5 cat <&5
+	assert_success
+	# The youngest is still served on its connection, and so is a new client.
+	printf 'GET /materialized HTTP/1.1\r\nHost: t\r\n\r\n' >&8
+	read_answer 8
+	assert_equal "$line" $'HTTP/1.1 200 OK\r'
+	run curl -sS -m 5 -o /dev/null -w '%{http_code}' "$url/materialized"
+	assert_output 200
+	exec 5<&- 6<&- 7<&- 8<&-
+}
+
 @test "--max-children: a bad value is 64 at once, in the handler and in casino-serve" {
 	run casino-http-handler -c x
 	assert_failure 64
