@@ -1089,6 +1089,7 @@ read_answer() {
 	IFS= read -r -t 5 line <&"$1" || return 1
 	while IFS= read -r -t 5 field <&"$1" && [ "$field" != $'\r' ]; do :; done
 	IFS= read -r -t 5 body <&"$1"
+	[ "$body" = "$(cat "$snap")" ]
 }
 
 @test "every slot taken: the longest-held kept-alive connection closes to make room, the youngest stays" {
