@@ -189,7 +189,7 @@ healthz_is() {
 	wait_until 5 metric_is 'casino_stage_lines_total{stage="casino-describe",outcome="out"}' 1
 	kill -KILL "$stage_pid"
 	stop_pids "$stage_pid"
-	killed=$stage_pid stage_pid=
+	stage_pid=
 	run curl -sf "http://127.0.0.1:$port/metrics"
 	assert_success
 	refute_output --partial 'stage="casino-describe"'
