@@ -1,6 +1,6 @@
 /* httpslots: how full casino-serve's handler slots are, and which of them
  * have been held longest, shared by the handlers socat runs on one port
- * (doc/design.md, "Under pressure it degrades"). RUNDIR/http-slots/PORT is
+ * (doc/design.md, "Under pressure the server degrades"). RUNDIR/http-slots/PORT is
  * a table of max entries, each the monotonic millisecond its connection
  * began, 0 when free. A handler owns entry i while it holds a write lock on
  * that entry's first byte (fcntl: the kernel drops it when the process
