@@ -167,10 +167,10 @@ httpslots_take(int fd, long max)
 int
 httpslots_should_yield(void)
 {
-	int64_t now_ms = timefmt_monotonic_ms();
+	int64_t now_ms;
 	long taken = 0, older = 0, high;
 
-	if (slots.mine < 0 || now_ms - slots.checked_ms < HTTPSLOTS_CHECK_MS)
+	if (slots.mine < 0 || (now_ms = timefmt_monotonic_ms()) - slots.checked_ms < HTTPSLOTS_CHECK_MS)
 		return 0;
 	slots.checked_ms = now_ms;
 	for (long i = 0; i < slots.max; i++) {
@@ -189,7 +189,10 @@ httpslots_should_yield(void)
 int64_t
 httpslots_wake(int64_t deadline, int idle)
 {
-	int64_t wake = timefmt_monotonic_ms() + HTTPSLOTS_IDLE_MS;
+	int64_t wake;
 
-	return idle && slots.mine >= 0 && wake < deadline ? wake : deadline;
+	if (!idle || slots.mine < 0)
+		return deadline;
+	wake = timefmt_monotonic_ms() + HTTPSLOTS_IDLE_MS;
+	return wake < deadline ? wake : deadline;
 }
