@@ -22,7 +22,8 @@ PROGS = \
 	casino-tee-agg \
 	casino-append \
 	casino-produce \
-	casino-consume
+	casino-consume \
+	casino-env
 
 # Helper programs of the tests and benches: tests/NAME.c or bench/NAME.c ->
 # $(BUILD)/test/NAME (built by test-helpers, which test needs; never installed).

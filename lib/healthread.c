@@ -173,6 +173,28 @@ health_read_all(struct health_stage *out, int max)
 	return r.n;
 }
 
+int
+health_read_one(const char *stage, long pid, struct health_stage *out)
+{
+	struct buf path = { 0 }, text = { 0 };
+	struct json_members o = { 0 };
+	struct stat st;
+	int rc = -1;
+
+	rundir_path(&path);
+	buf_printf(&path, "/stages/%s.%ld.json", stage, pid);
+	if (file_read_all(path.data, HEALTH_FILE_MAX, &text, &st) == 0 &&
+	    stage_parse(out, text.data, text.len, &o) == 0 && strcmp(out->name, stage) == 0 &&
+	    out->pid == pid) {
+		out->updated_ms = (long long)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
+		rc = 0;
+	}
+	json_members_free(&o);
+	buf_free(&path);
+	buf_free(&text);
+	return rc;
+}
+
 static int
 sweep_one(const char *path, const struct buf *text, const struct stat *st, void *arg)
 {

@@ -28,6 +28,10 @@ struct health_stage {
 /* The stages alive now, sorted by name then pid; at most max. A file whose
  * process is gone is removed; one that is not a stage file is skipped. */
 int health_read_all(struct health_stage *out, int max);
+/* The file of stage's process pid into out (whether that process still
+ * runs or not; out_rate_milli as written); 0, or -1 when there is none
+ * or it is not a stage file. */
+int health_read_one(const char *stage, long pid, struct health_stage *out);
 /* Several processes of one stage (a rerun, a second worker) as one, in
  * place: sums, the oldest hold, the newest update. Returns the new count. */
 int health_fold(struct health_stage *st, int n);

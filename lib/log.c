@@ -92,9 +92,24 @@ field_value(struct buf *b, const struct log_field *f, int text)
 	}
 }
 
+/* The fields of a record: the variadic arguments of a call, or an array
+ * ending with LOG_END (log_record_fields). */
+struct fields {
+	va_list *ap;
+	const struct log_field *array;
+};
+
+static struct log_field
+next_field(struct fields *fs)
+{
+	if (fs->array == NULL)
+		return va_arg(*fs->ap, struct log_field);
+	return fs->array->key != NULL ? *fs->array++ : *fs->array;
+}
+
 /* One record into b, as text for people or as JSON. */
 static void
-record_format(struct buf *b, int text, enum log_level level, const char *msg, va_list ap)
+record_format(struct buf *b, int text, enum log_level level, const char *msg, struct fields *fs)
 {
 	struct log_field f;
 	struct civil_time c;
@@ -102,7 +117,7 @@ record_format(struct buf *b, int text, enum log_level level, const char *msg, va
 
 	if (text) {
 		buf_printf(b, "%s: %s: %s", tool, level_text[level], msg);
-		while ((f = va_arg(ap, struct log_field)).key != NULL) {
+		while ((f = next_field(fs)).key != NULL) {
 			buf_puts(b, n++ ? ", " : " (");
 			buf_printf(b, "%s ", f.key);
 			field_value(b, &f, 1);
@@ -119,7 +134,7 @@ record_format(struct buf *b, int text, enum log_level level, const char *msg, va
 		buf_json_string(b, tool, strlen(tool));
 		buf_puts(b, ",\"msg\":");
 		buf_json_string(b, msg, strlen(msg));
-		while ((f = va_arg(ap, struct log_field)).key != NULL) {
+		while ((f = next_field(fs)).key != NULL) {
 			buf_putc(b, ',');
 			buf_json_string(b, f.key, strlen(f.key));
 			buf_putc(b, ':');
@@ -127,6 +142,18 @@ record_format(struct buf *b, int text, enum log_level level, const char *msg, va
 		}
 		buf_puts(b, "}\n");
 	}
+}
+
+static void
+record_write(enum log_level level, const char *msg, struct fields *fs)
+{
+	struct buf b = { 0 };
+
+	record_format(&b, as_text, level, msg, fs);
+	/* One write per record keeps records whole when stages share stderr;
+	 * a failing stderr has nowhere to be reported. */
+	(void)fd_write_all(STDERR_FILENO, b.data, b.len);
+	buf_free(&b);
 }
 
 int
@@ -138,18 +165,23 @@ log_enabled(enum log_level level)
 void
 log_record(enum log_level level, const char *msg, ...)
 {
-	struct buf b = { 0 };
 	va_list ap;
+	struct fields fs = { &ap, NULL };
 
 	if (level < threshold)
 		return;
 	va_start(ap, msg);
-	record_format(&b, as_text, level, msg, ap);
+	record_write(level, msg, &fs);
 	va_end(ap);
-	/* One write per record keeps records whole when stages share stderr;
-	 * a failing stderr has nowhere to be reported. */
-	(void)fd_write_all(STDERR_FILENO, b.data, b.len);
-	buf_free(&b);
+}
+
+void
+log_record_fields(enum log_level level, const char *msg, const struct log_field *fields)
+{
+	struct fields fs = { NULL, fields };
+
+	if (level >= threshold)
+		record_write(level, msg, &fs);
 }
 
 size_t
@@ -158,11 +190,12 @@ log_prepare_record(char *out, size_t size, enum log_level level, const char *msg
 	struct buf b = { 0 };
 	size_t n = 0;
 	va_list ap;
+	struct fields fs = { &ap, NULL };
 
 	if (level < threshold || size == 0)
 		return 0;
 	va_start(ap, msg);
-	record_format(&b, as_text, level, msg, ap);
+	record_format(&b, as_text, level, msg, &fs);
 	va_end(ap);
 	if (b.len <= size) {
 		memcpy(out, b.data, b.len);
@@ -178,11 +211,12 @@ log_final_record(enum log_level level, const char *msg, ...)
 	const char *path = getenv("CASINO_COUNTS");
 	struct buf b = { 0 };
 	va_list ap;
+	struct fields fs = { &ap, NULL };
 	int fd;
 
 	va_start(ap, msg);
 	if (level >= threshold) {
-		record_format(&b, as_text, level, msg, ap);
+		record_format(&b, as_text, level, msg, &fs);
 		(void)fd_write_all(STDERR_FILENO, b.data, b.len);
 	}
 	va_end(ap);
@@ -194,7 +228,7 @@ log_final_record(enum log_level level, const char *msg, ...)
 	 * one write so the records of a pipeline's tools never interleave. */
 	b.len = 0;
 	va_start(ap, msg);
-	record_format(&b, 0, level, msg, ap);
+	record_format(&b, 0, level, msg, &fs);
 	va_end(ap);
 	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0 || fd_write_all(fd, b.data, b.len) < 0)

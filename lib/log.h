@@ -34,14 +34,16 @@ void log_init(const char *tool);
 int log_env_error(void);
 const char *log_tool(void);
 /* The rank of a level name: debug 0, info 1, warn or warning 2, error 3;
- * -1 for anything else. scripts/casino-lib.sh (casino_level_rank) has the
- * same table; tests/bats/rules.bats proves they agree. */
+ * -1 for anything else. The scripts ask casino-env(1) for it. */
 int log_level_rank(const char *name);
 /* 1 when a record of level would be written: a caller that must format
  * fields first can skip the work. */
 int log_enabled(enum log_level level);
 /* msg, then struct log_field arguments ending with LOG_END. */
 void log_record(enum log_level level, const char *msg, ...);
+/* The same with the fields in an array ending with LOG_END (fields built at
+ * run time: casino-env log, the scripts' records). */
+void log_record_fields(enum log_level level, const char *msg, const struct log_field *fields);
 
 /* A record formatted now, to be written later where log_record cannot run
  * (a signal handler): its length in out, or 0 when below the threshold or

@@ -69,8 +69,7 @@ void stage_stop_holding(struct stage *st, const struct event *held, size_t n);
  * ranks above them all. */
 int exit_worst(int a, int b);
 /* The order exit_worst keeps: 0, 65, 69, 74 rank 0 to 3, any other status
- * 4. scripts/casino-lib.sh (casino_status_rank) has the same table;
- * tests/bats/rules.bats proves they agree for every status 0-255. */
+ * 4. The scripts ask casino-env(1) (casino-env worst). */
 int exit_rank(int status);
 
 #endif

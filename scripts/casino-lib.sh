@@ -23,63 +23,15 @@ fi
 casino_nl='
 '
 
-# The log level names, and the rank of each (debug 0 .. error 3; nothing
-# when unknown). lib/log.c has the same table: tests/bats/lib.bats proves
-# that they agree.
-casino_levels='debug info warn warning error'
-casino_level_rank() {
-	case $1 in
-	debug) echo 0 ;;
-	info) echo 1 ;;
-	warn | warning) echo 2 ;;
-	error) echo 3 ;;
-	esac
-}
+# The rules C knows (log records, the runtime and state directories, the
+# ranking of exit statuses, a stage's health file) are casino-env(1)'s;
+# these functions ask it, so no rule is written twice.
 
-# casino_log LEVEL MSG [KEY VALUE]...: one record on stderr, JSON unless
-# stderr is a terminal; CASINO_LOG_FORMAT=json|text forces either. A value
-# that is a whole number in decimal is written as a JSON number.
+# casino_log LEVEL MSG [KEY VALUE]...: one record on stderr, as lib/log
+# writes them (JSON unless stderr is a terminal, CASINO_LOG_LEVEL and
+# CASINO_LOG_FORMAT apply). A value in decimal digits is a JSON number.
 casino_log() {
-	_rank=$(casino_level_rank "$1")
-	_min=$(casino_level_rank "${CASINO_LOG_LEVEL:-info}")
-	[ "${_rank:-3}" -ge "${_min:-1}" ] || return 0
-	case ${CASINO_LOG_FORMAT:-} in
-	json) _text=0 ;;
-	text) _text=1 ;;
-	*) if [ -t 2 ]; then _text=1; else _text=0; fi ;;
-	esac
-	_level=$1
-	[ "$_level" != warning ] || _level=warn
-	shift
-	# The strings reach awk as operands, never through -v (which would
-	# interpret their backslashes); one print keeps the record whole.
-	awk 'function q(s,  out, i, c) {
-		out = ""
-		for (i = 1; i <= length(s); i++) {
-			c = substr(s, i, 1)
-			out = out ((c in esc) ? esc[c] : c)
-		}
-		return "\"" out "\""
-	}
-	BEGIN {
-		for (i = 1; i < 32; i++) esc[sprintf("%c", i)] = sprintf("\\u%04x", i)
-		esc["\n"] = "\\n"; esc["\t"] = "\\t"; esc["\r"] = "\\r"
-		esc["\""] = "\\\""; esc["\\"] = "\\\\"
-		if (ARGV[1]) {
-			rec = ARGV[4] ": " (ARGV[3] == "warn" ? "warning" : ARGV[3]) ": " ARGV[5]
-			for (i = 6; i + 1 < ARGC; i += 2)
-				rec = rec (i == 6 ? " (" : ", ") ARGV[i] " " ARGV[i + 1]
-			if (ARGC > 7) rec = rec ")"
-		} else {
-			rec = "{\"ts\":" q(ARGV[2]) ",\"level\":" q(ARGV[3]) \
-			    ",\"tool\":" q(ARGV[4]) ",\"msg\":" q(ARGV[5])
-			for (i = 6; i + 1 < ARGC; i += 2)
-				rec = rec "," q(ARGV[i]) ":" (ARGV[i + 1] ~ /^-?(0|[1-9][0-9]*)$/ && length(ARGV[i + 1]) < 16 ? ARGV[i + 1] : q(ARGV[i + 1]))
-			rec = rec "}"
-		}
-		print rec
-		exit 0
-	}' "$_text" "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" "$_level" "$tool" "$@" >&2
+	casino-env -- log "$tool" "$@"
 }
 
 # casino_die CODE MSG [KEY VALUE]...: log an error and exit CODE.
@@ -109,20 +61,15 @@ casino_check() {
 	}
 }
 
-# An unknown CASINO_LOG_LEVEL or CASINO_LOG_FORMAT is a usage error.
+# An unknown CASINO_LOG_LEVEL or CASINO_LOG_FORMAT is a usage error; call
+# first (it puts the programs on PATH). casino-env is asked only when one is
+# set: a script's start costs no exec for it.
 casino_log_check() {
-	if [ -n "${CASINO_LOG_LEVEL:-}" ] && [ -z "$(casino_level_rank "$CASINO_LOG_LEVEL")" ]; then
-		_bad=$CASINO_LOG_LEVEL
-		CASINO_LOG_LEVEL=
-		casino_usage_error "bad CASINO_LOG_LEVEL: $_bad (want debug, info, warn or error)"
+	casino_path_setup
+	if [ -n "${CASINO_LOG_LEVEL:-}${CASINO_LOG_FORMAT:-}" ] && ! casino-env log-check "$tool"; then
+		printf '%s\n' "$usage" >&2
+		exit 64
 	fi
-	case ${CASINO_LOG_FORMAT:-} in
-	'' | json | text) ;;
-	*)
-		_bad=$CASINO_LOG_FORMAT
-		CASINO_LOG_FORMAT=
-		casino_usage_error "bad CASINO_LOG_FORMAT: $_bad (want json or text)" ;;
-	esac
 }
 
 # casino_getopt SHORT LONG ARG...: parse with util-linux getopt(1) into
@@ -145,43 +92,19 @@ casino_version() {
 	printf '%s %s\n' "$tool" "${_v##* }"
 }
 
-# The runtime directory: $CASINO_RUNDIR, else $XDG_RUNTIME_DIR/casino, else
-# /tmp/casino-UID (the C tools' lib/rundir.c has the same rule:
-# tests/bats/lib.bats proves they agree).
+# The runtime directory and the state directory (casino-env(1)).
 casino_rundir() {
-	if [ -n "${CASINO_RUNDIR:-}" ]; then
-		printf '%s\n' "$CASINO_RUNDIR"
-	elif [ -n "${XDG_RUNTIME_DIR:-}" ]; then
-		printf '%s/casino\n' "$XDG_RUNTIME_DIR"
-	else
-		printf '/tmp/casino-%s\n' "$(id -u)"
-	fi
+	casino-env rundir
 }
-
-# Where the private database lives: $CASINO_STATE_DIR, else
-# $XDG_STATE_HOME/casino, else for root /var/lib/casino (the server runs as
-# postgres, which may not enter /root), else ~/.local/state/casino (without
-# HOME, as under env -i, the home the passwd database gives); always
-# absolute.
 casino_state_dir() {
-	if [ -n "${CASINO_STATE_DIR:-}" ]; then
-		_state=$CASINO_STATE_DIR
-	elif [ -n "${XDG_STATE_HOME:-}" ]; then
-		_state=$XDG_STATE_HOME/casino
-	elif [ "$(id -u)" -eq 0 ]; then
-		_state=/var/lib/casino
-	else
-		_home=${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}
-		[ -n "$_home" ] || casino_die 64 "no state folder: HOME is not set and the passwd database gives no home; set CASINO_STATE_DIR"
-		_state=$_home/.local/state/casino
-	fi
-	case $_state in /*) ;; *) _state=$PWD/$_state ;; esac
-	printf '%s\n' "$_state"
+	casino-env state-dir
 }
 
 # Put the programs on PATH: $CASINO_BIN, else the source tree's build/,
 # else the folder the script is installed in; the scripts beside it too.
 casino_path_setup() {
+	[ -z "${casino_path_set:-}" ] || return 0
+	casino_path_set=1
 	PATH=${0%/*}:$PATH
 	if [ -n "${CASINO_BIN:-}" ]; then
 		PATH=$CASINO_BIN:$PATH
@@ -202,22 +125,15 @@ casino_port_check() {
 	fi
 }
 
-# casino_worst_status A B: the worse of two exit statuses, 74 > 69 > 65 > 0;
-# any other non-zero status (70, a signal) is worst of all. lib/stage.c
-# (exit_worst) has the same ranks: tests/bats/lib.bats proves they agree.
+# casino_worst_status A B: the worse of two exit statuses (74 > 69 > 65 > 0,
+# any other above them all); casino_status_rank S: the rank of S in that
+# order, 0-4.
 casino_worst_status() {
-	_ra=$(casino_status_rank "$1")
-	_rb=$(casino_status_rank "$2")
-	if [ "$_rb" -gt "$_ra" ]; then echo "$2"; else echo "$1"; fi
+	casino-env worst "$1" "$2"
 }
 casino_status_rank() {
-	case $1 in
-	0) echo 0 ;;
-	65) echo 1 ;;
-	69) echo 2 ;;
-	74) echo 3 ;;
-	*) echo 4 ;;
-	esac
+	_rank=$(casino-env exit-rank "$1")
+	echo "${_rank#* }"
 }
 
 # The secrets casino's programs may find in their environment, and which

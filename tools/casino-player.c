@@ -44,7 +44,7 @@ static struct opt opts[] = {
 	    "startup, exit 69; 0 waits for ever" },
 	[REJECT] = OPT_REJECT,
 	[UNKNOWN_EVERY] = { 0, NULL, "seconds", "CASINO_PLAYER_UNKNOWN_EVERY", "60",
-	    .kind = OPT_NUMBER, .min = 1, .max = 86400,
+	    .kind = OPT_REAL, .rmin = 0.001, .rmax = 86400,
 	    .help = "log unknown players at most once in seconds" },
 };
 
@@ -373,7 +373,7 @@ main(int argc, char **argv)
 	fl.conns = (int)opts[CONNECTIONS].number;
 	long long wait_s = opts[WAIT].number;
 	conninfo = opts[DB].value;
-	ms.every_ms = 1000 * opts[UNKNOWN_EVERY].number;
+	ms.every_ms = (int64_t)(1000 * opts[UNKNOWN_EVERY].real + 0.5); /* to the ms */
 	if (conninfo != NULL) {
 		char *err = NULL;
 		PQconninfoOption *parsed = PQconninfoParse(conninfo, &err);

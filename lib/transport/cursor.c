@@ -10,7 +10,7 @@
 #include "atomicfile.h"
 #include "buf.h"
 #include "transport/cursor.h"
-#include "opt.h"
+#include "rundir.h"
 
 static const char group_chars[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-";
@@ -19,7 +19,6 @@ int
 cursor_open(struct cursor *c, const char *group)
 {
 	struct buf path = { 0 };
-	const char *state = opt_env("CASINO_STATE_DIR", NULL), *xdg = opt_env("XDG_STATE_HOME", NULL);
 	char text[32];
 	int fd, saved;
 
@@ -29,14 +28,7 @@ cursor_open(struct cursor *c, const char *group)
 		errno = EINVAL;
 		return -1;
 	}
-	if (state != NULL)
-		buf_puts(&path, state);
-	else if (xdg != NULL)
-		buf_printf(&path, "%s/casino", xdg);
-	else if (getuid() == 0)
-		buf_puts(&path, "/var/lib/casino");
-	else
-		buf_printf(&path, "%s/.local/state/casino", opt_env("HOME", "."));
+	statedir_path(&path);
 	buf_puts(&path, "/file-groups");
 	c->path = path.data;
 	if (dir_make(path.data, 0) < 0)

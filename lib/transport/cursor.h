@@ -1,8 +1,7 @@
 /* cursor: the position of a group reading a file log (casino-consume
  * --group with --log): the byte offset it has finished, one decimal line in
- * $CASINO_STATE_DIR/file-groups/GROUP (the state folder of casino-db:
- * $XDG_STATE_HOME/casino, else for root /var/lib/casino, else
- * ~/.local/state/casino), replaced whole by write +
+ * STATE/file-groups/GROUP (STATE the state directory of lib/rundir, casino-db's
+ * too), replaced whole by write +
  * rename (atomicfile), so a crash leaves the old position or the new one.
  * Functions return 0, or -1 with errno set; none logs. */
 #ifndef CASINO_CURSOR_H

@@ -31,7 +31,7 @@ programs() {
 @test "install puts every program in bin/" {
 	run programs
 	for p in casino-gen casino-fx casino-player casino-describe casino-tee-agg \
-		casino-http-handler casino-append casino-produce casino-consume \
+		casino-http-handler casino-append casino-produce casino-consume casino-env \
 		casino-run casino-serve casino-db casino-pub casino-sub; do
 		assert_line "$p"
 	done
@@ -83,7 +83,7 @@ programs() {
 # One run of program $1 that needs GNU grammar: an option after an operand
 # or, for programs without operands, --opt=value. Fails with a reason.
 grammar() {
-	local event pid rates=file://$prefix/share/casino/rates.json
+	local event rates=file://$prefix/share/casino/rates.json
 	event='{"id":1,"player_id":10,"game_id":100,"type":"bet","amount":300,"currency":"EUR","created_at":"2022-01-10T12:34:56Z"}'
 	case $1 in
 	casino-gen)
@@ -116,6 +116,9 @@ grammar() {
 		[ "$(jq -r .src <<<"$output")" = "$(stat -c %s "$T/consume.log")" ] ;;
 	casino-db)
 		run -4 casino-db status --port=5432 ;;
+	casino-env)
+		run -0 casino-env state-dir --version
+		[[ $output == "casino-env "* ]] ;;
 	casino-pub)
 		run -0 casino-pub "file:$T/log" --property=a=b <<<"$event"
 		[ "$(cat "$T/log")" = "$event" ] ;;
@@ -124,17 +127,12 @@ grammar() {
 		run -0 casino-sub "file:$T/log" --exit
 		assert_output "$event" ;;
 	casino-serve)
-		local port
-		port=$(free_port)
 		echo '{"events_total":7}' >"$T/snap.json"
-		casino-serve --snapshot="$T/snap.json" --port="$port" 2>"$T/serve.err" &
-		pid=$!
 		# Stopped before any check can fail (this runs in a subshell).
-		wait_port "$port" || true
+		serve_snapshot '' --snapshot="$T/snap.json" || true
 		status=0
-		output=$(curl -sS "http://127.0.0.1:$port/materialized") || status=$?
-		kill "$pid" 2>/dev/null || true
-		wait "$pid" || true
+		output=$(curl -sS "$url/materialized") || status=$?
+		stop_pids "$serve_pid"
 		[ "$status" -eq 0 ]
 		[[ $output == *'"events_total":7'* ]] ;;
 	casino-replay)

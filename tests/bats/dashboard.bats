@@ -282,8 +282,10 @@ stage_state() {
 	agg_pid=$!
 	wait_until 10 [ -s "$BATS_TEST_TMPDIR/live.history.json" ]
 	serve_snapshot "$live"
-	# Over 10 s of events, the window the status line averages.
-	sleep 11
+	# Over 10 s of events, the window the status line averages: the 11
+	# whole seconds before the current one all hold events.
+	wait_until 30 jq -e '.per_second.counts[-12:-1] | all(. > 0)' "$BATS_TEST_TMPDIR/live.history.json" >/dev/null ||
+		fail "fewer than 11 s of events: $(cat "$BATS_TEST_TMPDIR/live.history.json")"
 	run timeout 60 chromium --headless --no-sandbox --disable-gpu --no-first-run \
 		--user-data-dir="$BATS_TEST_TMPDIR/profile" --virtual-time-budget=15000 --dump-dom "$url/"
 	assert_success

@@ -7,6 +7,7 @@
 # group. Every id must reach the log; duplicates stay within what was in
 # flight.
 load helpers
+load kafka
 
 # Events per run: enough to be mid-stream at each kill on two busy cores.
 EVENTS=3000
@@ -23,26 +24,6 @@ setup() {
 
 teardown() {
 	stop_pids "${PIDS[@]}"
-}
-
-# bg CMD...: in the background, stdin from $IN, stdout to $OUT (appended
-# with APPEND=1), stderr appended to $ERR; LAST_PID and PIDS get its pid.
-bg() {
-	if [ "${APPEND:-0}" = 1 ]; then
-		"$@" <"${IN:-/dev/null}" >>"${OUT:-/dev/null}" 2>>"${ERR:-$T/stderr}" &
-	else
-		"$@" <"${IN:-/dev/null}" >"${OUT:-/dev/null}" 2>>"${ERR:-$T/stderr}" &
-	fi
-	LAST_PID=$!
-	PIDS+=("$LAST_PID")
-}
-
-start_cluster() {
-	OUT=$T/bootstrap bg kafka-mock -p 4 casino-events casino-enriched \
-		casino-events-1 casino-events-2 casino-events-3 casino-events-4 casino-events-5
-	wait_until 10 test -s "$T/bootstrap"
-	BROKERS=$(cat "$T/bootstrap")
-	KAFKA=kafka://$BROKERS/casino-events
 }
 
 # publish URL: the events in chunks of 100, one every 0.2 s, in the

@@ -64,17 +64,6 @@ matches_at_least() {
 	[ "$(grep -c "$3" "$2")" -ge "$1" ]
 }
 
-# Wait up to 30 s until file $1 has a line matching the regex $2.
-wait_grep() {
-	wait_until 30 grep -q -- "$2" "$1" || fail "no \"$2\" in $1: $(cat "$1" 2>/dev/null)"
-}
-
-# Wait for the background process $1; its exit status in $waited.
-wait_pid() {
-	waited=0
-	wait "$1" || waited=$?
-}
-
 # interrupt SIGNAL STAGE [ARGS]: casino-gen feeds the stage through a fifo as
 # fast as it can (seed 3, synthetic clock); once 1000 lines are out, SIGNAL
 # goes to the stage while it is busy. Leaves the output in $dir/out, its
@@ -219,11 +208,9 @@ start_agg() {
 	agg_pid=$!
 	pids+=("$agg_pid")
 	exec 5>"$dir/in"
-	port=$(free_port)
 	# Not holding fd 5: the server must not keep the fifo open.
-	casino-serve -p "$port" -f "$1" 2>"$dir/serve.err" 5>&- &
-	pids+=($!)
-	wait_port "$port"
+	serve_snapshot "$1" 5>&-
+	pids+=("$serve_pid")
 }
 
 served_total() {

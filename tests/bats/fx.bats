@@ -38,18 +38,8 @@ answer() {
 	printf '%s' "$2" >"$api/$name.body"
 }
 
-requests() {
-	wc -l <"$api/requests"
-}
-
 requests_at_least() {
 	[ "$(requests)" -ge "$1" ]
-}
-
-# ev ID TYPE AMOUNT CURRENCY: one event line.
-ev() {
-	printf '{"id":%s,"player_id":10,"game_id":100,"type":"%s","amount":%s,"currency":"%s","created_at":"2024-06-28T12:00:00Z"}\n' \
-		"$1" "$2" "$3" "$4"
 }
 
 # with_eur ID TYPE AMOUNT CURRENCY EUR: the same line with amount_eur appended.

@@ -66,27 +66,38 @@ stop_pids() {
 	done
 }
 
-# serve_snapshot FILE: casino-serve on a free port for the snapshot FILE;
-# sets port, url and serve_pid (the suite's teardown stops it).
+# serve_snapshot FILE [OPTION...]: casino-serve for the snapshot FILE (none
+# when empty: casino-serve's default) and the options, on a port the kernel picks (-p 0: casino-serve's "listening"
+# record names it, so no port is probed and none is raced for); sets port,
+# url and serve_pid (the suite's teardown stops it); its stderr in
+# $BATS_TEST_TMPDIR/serve.err. Fails, showing that stderr, when it does not
+# listen.
 # shellcheck disable=SC2034 # the suites read them
 serve_snapshot() {
-	port=$(free_port)
-	url=http://127.0.0.1:$port
-	casino-serve -p "$port" -f "$1" 2>"$BATS_TEST_TMPDIR/serve.err" &
+	local file=$1 err=$BATS_TEST_TMPDIR/serve.err
+	shift
+	: >"$err"
+	casino-serve -p 0 ${file:+-f "$file"} "$@" 2>"$err" &
 	serve_pid=$!
-	wait_port "$port"
+	port=''
+	wait_until 10 grep -q '"msg":"listening"' "$err" || {
+		cat "$err" >&2
+		return 1
+	}
+	port=$(sed -n 's/.*"msg":"listening".*"port":\([0-9]*\).*/\1/p' "$err")
+	url=http://127.0.0.1:$port
 }
 
 # serve_fake SCRIPT DIR: a scripted HTTP fake of this folder (fx_api.bash,
-# rates_api.bash) under socat on a free port, answering from DIR; sets
-# fake_port and fake_pid (the caller's teardown stops it).
+# rates_api.bash) under socat on a port the kernel picks (casino-env
+# listen-port says which), answering from DIR; sets fake_port and fake_pid
+# (the caller's teardown stops it).
 # shellcheck disable=SC2034 # the suites read them
 serve_fake() {
-	fake_port=$(free_port)
-	socat "TCP-LISTEN:$fake_port,bind=127.0.0.1,reuseaddr,fork" \
+	socat "TCP-LISTEN:0,bind=127.0.0.1,reuseaddr,fork" \
 		EXEC:"bash $BATS_TEST_DIRNAME/$1 $2" >/dev/null 2>&1 &
 	fake_pid=$!
-	wait_port "$fake_port"
+	fake_port=$(casino-env listen-port "$fake_pid")
 }
 
 # Wait up to $1 seconds for the command after it to succeed; 1 on timeout.
@@ -100,6 +111,47 @@ wait_until() {
 	done
 	echo "timed out waiting for: $*" >&2
 	return 1
+}
+
+# wait_grep FILE PATTERN [SECONDS]: wait (default 30 s) until grep finds
+# PATTERN in FILE; fails showing FILE otherwise.
+wait_grep() {
+	wait_until "${3:-30}" grep -q -- "$2" "$1" || fail "no \"$2\" in $1: $(cat "$1" 2>/dev/null)"
+}
+
+# wait_pid PID: wait for the background process PID; its exit status in
+# $waited.
+# shellcheck disable=SC2034 # the suites read it
+wait_pid() {
+	waited=0
+	wait "$1" || waited=$?
+}
+
+# bg CMD...: in the background, stdin from $IN, stdout to $OUT (both default
+# /dev/null; appended with APPEND=1), stderr appended to $ERR (default
+# $T/stderr); the child opens them, so FIFOs do not block the test. PIDS
+# and LAST_PID get its pid (the suite's teardown stops PIDS).
+bg() {
+	if [ "${APPEND:-0}" = 1 ]; then
+		"$@" <"${IN:-/dev/null}" >>"${OUT:-/dev/null}" 2>>"${ERR:-$T/stderr}" &
+	else
+		"$@" <"${IN:-/dev/null}" >"${OUT:-/dev/null}" 2>>"${ERR:-$T/stderr}" &
+	fi
+	LAST_PID=$!
+	PIDS+=("$LAST_PID")
+}
+
+# ev ID TYPE AMOUNT CURRENCY [CREATED_AT]: one event line of player 10,
+# game 100 (created 2024-06-28T12:00:00Z unless given).
+ev() {
+	printf '{"id":%s,"player_id":10,"game_id":100,"type":"%s","amount":%s,"currency":"%s","created_at":"%s"}\n' \
+		"$1" "$2" "$3" "$4" "${5:-2024-06-28T12:00:00Z}"
+}
+
+# requests: how many requests the fake rate API of folder $api answered
+# (fx_api.bash, rates_api.bash log one line each).
+requests() {
+	wc -l <"$api/requests"
 }
 
 # Succeeds when process $1 has ended: gone, or a zombie its parent has not

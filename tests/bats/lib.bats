@@ -1,53 +1,147 @@
 #!/usr/bin/env bats
-# Rules written in both C (lib/) and shell (scripts/casino-lib.sh) agree for
-# every value; lib/ paths no program takes on demand (out of memory).
+# The rules the scripts ask casino-env for (one home each, in lib/), and
+# lib/ paths no program takes on demand (out of memory).
 
 load helpers
 
 setup() {
-	# shellcheck disable=SC2034 # read by casino-lib.sh
-	tool=lib.bats usage='' libdir=$CASINO_ROOT/scripts
-	# shellcheck source=../../scripts/casino-lib.sh
-	. "$CASINO_ROOT/scripts/casino-lib.sh"
+	T=$BATS_TEST_TMPDIR
 }
 
-@test "lib: exit ranking: lib/stage.c and casino-lib.sh rank every status 0-255 alike" {
-	local s shell=''
+# lib_sh COMMAND...: COMMAND in a shell that sourced casino-lib.sh as a
+# script does.
+lib_sh() {
+	sh -c 'tool=casino-test usage="usage: casino-test" libdir=$1; shift
+		. "$libdir/casino-lib.sh"; casino_log_check; "$@"' sh "$CASINO_ROOT/scripts" "$@"
+}
+
+@test "lib: casino-env worst and exit-rank: 74 > 69 > 65 > 0, any other status above them all" {
+	local s expect=''
 	for ((s = 0; s <= 255; s++)); do
-		shell="$shell$s $(casino_status_rank "$s")$casino_nl"
+		case $s in 0) r=0 ;; 65) r=1 ;; 69) r=2 ;; 74) r=3 ;; *) r=4 ;; esac
+		expect="$expect$s $r"$'\n'
 	done
-	run lib-check exit-rank
-	assert_success
-	assert_equal "$output$casino_nl" "$shell"
-	assert_equal "$(casino_worst_status 65 74)" 74
-	assert_equal "$(casino_worst_status 70 74)" 70
+	run -0 casino-env exit-rank
+	assert_equal "$output"$'\n' "$expect"
+	run -0 casino-env exit-rank 69 0
+	assert_output $'69 2\n0 0'
+	assert_equal "$(casino-env worst 0 65 74 69)" 74
+	assert_equal "$(casino-env worst 70 74)" 70
+	assert_equal "$(casino-env worst 0)" 0
+	assert_equal "$(lib_sh casino_worst_status 65 74)" 74
+	assert_equal "$(lib_sh casino_status_rank 69)" 2
+	run -64 --separate-stderr casino-env worst 256
+	[[ $stderr == *'"value":"256"'* ]] || fail "$stderr"
+	run -64 --separate-stderr casino-env worst
+	[[ $stderr == *'usage: casino-env'* ]] || fail "$stderr"
 }
 
-@test "lib: log levels: lib/log.c and casino-lib.sh know the same names and ranks" {
-	local w r shell='' words
-	# shellcheck disable=SC2206 # the list is words
-	words=($casino_levels bogus '' Error DEBUG ' info' 'warn ' 0 err)
-	for w in "${words[@]}"; do
-		r=$(casino_level_rank "$w")
-		shell="$shell$w ${r:--1}$casino_nl"
-	done
-	run lib-check level-rank "${words[@]}"
-	assert_success
-	assert_equal "$output$casino_nl" "$shell"
+@test "lib: casino-env level-rank: debug info warn/warning error, nothing else" {
+	run -0 casino-env level-rank debug info warn warning error bogus '' Error DEBUG ' info' 'warn ' 0 err
+	assert_output "debug 0
+info 1
+warn 2
+warning 2
+error 3
+bogus -1
+ -1
+Error -1
+DEBUG -1
+ info -1
+warn  -1
+0 -1
+err -1"
 }
 
-@test "lib: runtime folder: lib/rundir.c and casino-lib.sh pick the same one" {
-	local rd xdg
-	for rd in unset '' /tmp/r1; do
-		for xdg in unset '' /tmp/x1; do
-			unset CASINO_RUNDIR XDG_RUNTIME_DIR
-			[ "$rd" = unset ] || export CASINO_RUNDIR=$rd
-			[ "$xdg" = unset ] || export XDG_RUNTIME_DIR=$xdg
-			run lib-check rundir
-			assert_success
-			assert_equal "$output" "$(casino_rundir)"
-		done
-	done
+@test "lib: casino-env rundir: CASINO_RUNDIR, else XDG_RUNTIME_DIR/casino, else /tmp/casino-UID" {
+	run -0 env -u CASINO_RUNDIR -u XDG_RUNTIME_DIR casino-env rundir
+	assert_output "/tmp/casino-$(id -u)"
+	run -0 env CASINO_RUNDIR= XDG_RUNTIME_DIR=/tmp/x1 casino-env rundir
+	assert_output /tmp/x1/casino
+	run -0 env CASINO_RUNDIR=/tmp/r1 XDG_RUNTIME_DIR=/tmp/x1 casino-env rundir
+	assert_output /tmp/r1
+	assert_equal "$(CASINO_RUNDIR=/tmp/r2 lib_sh casino_rundir)" /tmp/r2
+}
+
+@test "lib: casino-env state-dir: always absolute, the same folder casino-consume keeps its cursors in" {
+	cd "$T" || fail
+	run -0 env CASINO_STATE_DIR=rel casino-env state-dir
+	assert_output "$T/rel"
+	run -0 env -u CASINO_STATE_DIR XDG_STATE_HOME=xdg casino-env state-dir
+	assert_output "$T/xdg/casino"
+	if [ "$(id -u)" -eq 0 ]; then
+		run -0 env -u CASINO_STATE_DIR -u XDG_STATE_HOME casino-env state-dir
+		assert_output /var/lib/casino
+	else
+		run -0 env -u CASINO_STATE_DIR -u XDG_STATE_HOME HOME=/h casino-env state-dir
+		assert_output /h/.local/state/casino
+		run -0 env -i PATH=/usr/bin:/bin "$CASINO_BIN/casino-env" state-dir
+		assert_output "$(getent passwd "$(id -u)" | cut -d: -f6)/.local/state/casino"
+	fi
+	assert_equal "$(CASINO_STATE_DIR=rel2 lib_sh casino_state_dir)" "$T/rel2"
+	# A group's cursor lands in the folder the scripts name, relative or not.
+	good_line 1 >"$T/log"
+	run -0 env CASINO_STATE_DIR=rel3 casino-consume --log "$T/log" --group g --exit
+	[ -s "$T/rel3/file-groups/g" ] || fail "no cursor in $T/rel3/file-groups"
+}
+
+@test "lib: casino-env log: the C tools' record for the scripts, JSON or text, threshold honoured" {
+	msg=$(printf 'two\nlines, a "quote", a \\ backslash, a\ttab and \001')
+	run -0 --separate-stderr casino-env -- log casino-test warn "$msg" n 7 neg -12 zero 0 lead 007 big 12345678901234567890 s "/a\"b"
+	assert_equal "$output" ''
+	assert_equal "$(jq -c 'del(.ts)' <<<"$stderr")" \
+		"$(jq -c '{level:"warn",tool:"casino-test",msg:$m,n:7,neg:-12,zero:0,lead:"007",big:"12345678901234567890",s:"/a\"b"}' --arg m "$msg" -n)"
+	[[ $(jq -r .ts <<<"$stderr") =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z$ ]]
+	run -0 --separate-stderr casino-env log casino-test warning w
+	assert_equal "$(jq -r .level <<<"$stderr")" warn
+	CASINO_LOG_LEVEL=error run -0 --separate-stderr casino-env log casino-test warn hidden
+	assert_equal "$stderr" ''
+	CASINO_LOG_FORMAT=text run -0 --separate-stderr casino-env log casino-test warn 'port taken' port 80 addr ::1
+	assert_equal "$stderr" 'casino-test: warning: port taken (port 80, addr ::1)'
+	CASINO_LOG_FORMAT=text run -0 --separate-stderr lib_sh casino_log error 'a script' n 1
+	assert_equal "$stderr" 'casino-test: error: a script (n 1)'
+	run -64 --separate-stderr casino-env log casino-test loud m
+	run -64 --separate-stderr casino-env log casino-test warn m odd
+}
+
+@test "lib: casino-env log-check: a bad CASINO_LOG_LEVEL or CASINO_LOG_FORMAT is the script's usage error" {
+	run -0 --separate-stderr casino-env log-check casino-test
+	CASINO_LOG_LEVEL=loud run -64 --separate-stderr casino-env log-check casino-test
+	assert_equal "$(jq -r '[.tool, .variable, .value] | join(" ")' <<<"$stderr")" 'casino-test CASINO_LOG_LEVEL loud'
+	CASINO_LOG_FORMAT=xml run -64 --separate-stderr lib_sh true
+	[[ ${stderr##*$'\n'} == 'usage: casino-test' ]] || fail "$stderr"
+	assert_equal "$(head -n 1 <<<"$stderr" | jq -r '[.tool, .variable] | join(" ")')" 'casino-test CASINO_LOG_FORMAT'
+}
+
+@test "lib: casino-env health: a stage process's file read by lib/healthread, 1 when there is none" {
+	local pid
+	mkfifo "$T/in"
+	casino-describe <"$T/in" >/dev/null 2>&1 &
+	pid=$!
+	exec 5>"$T/in"
+	good_line 1 >&5
+	good_line 2 >&5
+	out_is() { [ "$(casino-env health casino-describe "$pid" out)" = "$1" ]; }
+	wait_until 5 out_is 2 || fail "no out 2"
+	run -0 casino-env health casino-describe "$pid" in out rejected held pending no_such_counter
+	assert_output '2 2 0 0 0 -1'
+	exec 5>&-
+	wait "$pid"
+	run -1 --separate-stderr casino-env health casino-describe "$pid" out
+	assert_equal "$output$stderr" ''
+	run -64 --separate-stderr casino-env health casino-describe x out
+}
+
+@test "lib: casino-env listen-port: the port a process listens on; 1 when it ends without" {
+	local pid
+	socat TCP-LISTEN:0,bind=127.0.0.1,reuseaddr - </dev/null >/dev/null 2>&1 &
+	pid=$!
+	run -0 casino-env listen-port "$pid"
+	port=$output
+	port_open "$port" || fail "nothing on $port"
+	stop_pids "$pid"
+	run -1 --separate-stderr casino-env listen-port "$pid"
+	[[ $stderr == *'no listening socket'* ]] || fail "$stderr"
 }
 
 @test "lib: a buffer asked to grow past SIZE_MAX is out of memory (71), never a wrapped size" {

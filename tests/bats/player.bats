@@ -82,11 +82,6 @@ next_line() {
 	read -r -t 15 line <&6 || fail "no output line; stderr: $(cat "$dir/err")"
 }
 
-# Wait up to 15 s for a stderr record containing $1.
-wait_err() {
-	wait_until 15 grep -q -- "$1" "$dir/err" || fail "no \"$1\" on stderr: $(cat "$dir/err")"
-}
-
 @test "every known player, each form of time and escaping" {
 	run --separate-stderr casino-player < <(event 1 10; event 2 11; event 3 12; event 4 13; event 5 20)
 	assert_success
@@ -165,29 +160,34 @@ unknown_counts() {
 }
 
 @test "an unknown player's later misses: one count per interval, also sent by the next batch, the rest at exit" {
-	export CASINO_PLAYER_UNKNOWN_EVERY=3
+	for bad in 0 0.0001 -1 1e3 x; do
+		CASINO_PLAYER_UNKNOWN_EVERY=$bad run -64 --separate-stderr casino-player -d "host=$dir/nowhere" </dev/null
+		[[ $stderr == *'"option":"CASINO_PLAYER_UNKNOWN_EVERY"'* ]] || fail "$bad: $stderr"
+	done
+	# 0.6 s: time for events 1-4 to pass within one interval, little to wait.
+	export CASINO_PLAYER_UNKNOWN_EVERY=0.6
 	start_fed
 	event 1 19 >&5
 	next_line
-	wait_err '"event_id":1,"player_id":19,"count":1'  # the first miss at once
+	wait_grep "$dir/err" '"event_id":1,"player_id":19,"count":1'  # the first miss at once
 	event 2 19 >&5
 	next_line
 	event 3 18 >&5                                    # another player's own first
 	next_line
 	event 4 19 >&5
 	next_line
-	wait_err '"event_id":3,"player_id":18,"count":1'
+	wait_grep "$dir/err" '"event_id":3,"player_id":18,"count":1'
 	assert_equal "$(grep -c '"player_id":19' "$dir/err")" 1 # 2 and 4 are counted, not logged
-	sleep 3.1 # a time condition: the interval is over
+	sleep 0.65 # a time condition: the interval is over
 	event 5 10 >&5                                    # a known player's batch sends the count
 	next_line
-	wait_err '"player_id":19,"count":2,"first_event_id":2,"last_event_id":4'
+	wait_grep "$dir/err" '"player_id":19,"count":2,"first_event_id":2,"last_event_id":4'
 	event 6 19 >&5
 	next_line
-	sleep 3.1
+	sleep 0.65
 	event 7 19 >&5                                    # a miss after the interval: at once
 	next_line
-	wait_err '"player_id":19,"count":2,"first_event_id":6,"last_event_id":7'
+	wait_grep "$dir/err" '"player_id":19,"count":2,"first_event_id":6,"last_event_id":7'
 	event 8 19 >&5
 	next_line
 	exec 5>&-
@@ -372,7 +372,7 @@ recovered() {
 	casino-db stop 2>/dev/null
 	players=([4]=13 [5]=14 [6]=20 [7]=16)
 	for i in 4 5 6 7; do event "$i" "${players[i]}" >&5; done
-	wait_err '"msg":"database unavailable, holding events"'
+	wait_grep "$dir/err" '"msg":"database unavailable, holding events"'
 	! read -r -t 1 line <&6 || fail "an event came out while the database was down: $line"
 	casino-db start >/dev/null 2>&1
 	for i in 4 5 6; do
@@ -382,7 +382,7 @@ recovered() {
 	done
 	next_line
 	assert_equal "$line" "$(event 7 16)"
-	wait_err '"msg":"database back, sending held events"'
+	wait_grep "$dir/err" '"msg":"database back, sending held events"'
 	event 8 12 >&5
 	next_line
 	assert_equal "$line" "$(enriched 8 12 "$P12")"
@@ -397,7 +397,7 @@ recovered() {
 	next_line
 	sql "DROP TABLE players"
 	event 2 10 >&5
-	wait_err 'relation \\"players\\" does not exist'
+	wait_grep "$dir/err" 'relation \\"players\\" does not exist'
 	! read -r -t 1 line <&6 || fail "an event came out without the table: $line"
 	sql "CREATE TABLE players (id bigserial PRIMARY KEY, email text NOT NULL, last_signed_in_at timestamptz);
 	INSERT INTO players VALUES (10, 'back@example.com', NULL)"
@@ -411,7 +411,7 @@ recovered() {
 @test "server down at startup: a clear wait, then events flow once it is up" {
 	casino-db stop 2>/dev/null
 	start_fed
-	wait_err '"msg":"waiting for the database"'
+	wait_grep "$dir/err" '"msg":"waiting for the database"'
 	grep -q 'No such file or directory' "$dir/err"
 	event 1 10 >&5
 	! read -r -t 1 line <&6 || fail "output before the database was up: $line"
@@ -450,7 +450,7 @@ recovered() {
 	next_line # connected: what follows is held, not waited for at startup
 	casino-db stop 2>/dev/null
 	event 5 10 >&5
-	wait_err '"msg":"database unavailable, holding events"'
+	wait_grep "$dir/err" '"msg":"database unavailable, holding events"'
 	kill -TERM "$player_pid"
 	# It reads on to the end of its input: the writer goes too.
 	exec 5>&-

@@ -45,11 +45,6 @@ teardown() {
 	wait "$api_pid" 2>/dev/null || true
 }
 
-# ev ID TYPE AMOUNT CURRENCY CREATED_AT: one event of player 10.
-ev() {
-	printf '{"id":%s,"player_id":10,"game_id":100,"type":"%s","amount":%s,"currency":"%s","created_at":"%s"}\n' "$@"
-}
-
 fixture() {
 	ev 1 bet 1000 USD 2024-06-28T10:00:00Z         # Fri: 10 / 1.25 = 8.00
 	ev 2 deposit 400 GBP 2024-06-28T23:59:59Z      # Fri: 4 / 0.8 = 5.00
@@ -105,10 +100,6 @@ amounts() {
 	assert_output '["2024-06-29","2024-06-28"]
 ["2024-06-30","2024-06-28"]'
 	assert_equal "$(requests)" 0
-}
-
-requests() {
-	wc -l <"$api/requests"
 }
 
 @test "replay: more dates than the cache holds are fetched again, and only then" {

@@ -339,12 +339,6 @@ records() {
 	grep '^{' "$err"
 }
 
-# Wait for the background process $1; its exit status in $waited.
-wait_pid() {
-	waited=0
-	wait "$1" || waited=$?
-}
-
 # The pid of stage $1 of the run.
 stage_pid() {
 	sed -n "s/^$1 //p" "$CASINO_RUNDIR"/casino-run.*/pids
@@ -488,7 +482,7 @@ backed_up() {
 	[[ $stderr == *"unrecognized option '--bogus'"* ]]
 	CASINO_LOG_LEVEL=loud run --separate-stderr casino-run -n 1
 	assert_failure 64
-	[[ $stderr == *"bad CASINO_LOG_LEVEL: loud"* ]]
+	[[ $stderr == *'"variable":"CASINO_LOG_LEVEL","value":"loud"'* ]]
 	run casino-run -p 0
 	assert_failure 64
 	run casino-run -p 70000

@@ -25,18 +25,15 @@ setup() {
 	export CASINO_RUNDIR=$BATS_TEST_TMPDIR/rundir
 	snap=$BATS_TEST_TMPDIR/materialized.json
 	printf '{"events_total":42,"events_per_minute":7.5,"top_player_bets":{"id":11,"count":3}}\n' >"$snap"
-	port=$(free_port)
+	# A port for the runs that must fail before they listen.
+	port=1
 	url=http://127.0.0.1:$port
 }
 
-# Start casino-serve on $port serving $snap.
+# casino-serve serving $snap with the options given; sets port, url and
+# serve_pid.
 start_server() {
-	casino-serve -p "$port" -f "$snap" 2>"$BATS_TEST_TMPDIR/serve.err" &
-	serve_pid=$!
-	wait_port "$port" || {
-		cat "$BATS_TEST_TMPDIR/serve.err" >&2
-		return 1
-	}
+	serve_snapshot "$snap" "$@"
 }
 
 teardown() {
@@ -461,9 +458,7 @@ stage_file() {
 @test "CASINO_SNAPSHOT and the runtime directory name the default snapshot" {
 	mkdir "$BATS_TEST_TMPDIR/run"
 	printf '{"from":"rundir"}' >"$BATS_TEST_TMPDIR/run/materialized.json"
-	CASINO_RUNDIR=$BATS_TEST_TMPDIR/run casino-serve -p "$port" 2>/dev/null &
-	serve_pid=$!
-	wait_port "$port"
+	CASINO_RUNDIR=$BATS_TEST_TMPDIR/run serve_snapshot ''
 	run curl -sS "$url/materialized"
 	assert_output '{"from":"rundir"}'
 	printf 'GET /materialized HTTP/1.0\r\n\r\n' >"$BATS_TEST_TMPDIR/req"
@@ -476,12 +471,7 @@ stage_file() {
 	run ss -Hltn "sport = :$port"
 	assert_output --partial "127.0.0.1:$port"
 	stop_pids "$serve_pid"
-	casino-serve -p "$port" -b 127.0.0.2 -f "$snap" 2>/dev/null &
-	serve_pid=$!
-	for _ in $(seq 50); do
-		curl -s -o /dev/null "http://127.0.0.2:$port/materialized" && break
-		sleep 0.1
-	done
+	start_server -b 127.0.0.2
 	run curl -sS "http://127.0.0.2:$port/materialized"
 	assert_output "$(cat "$snap")"
 	run curl -s "$url/materialized"
@@ -499,7 +489,8 @@ stage_file() {
 	assert_output --partial 'usage: casino-http-handler'
 	run casino-http-handler -V
 	assert_output --regexp '^casino-http-handler [0-9]'
-	for bad in '-p 0' '-p 65536' '-p 8x' '-b 1.2.3.4,fork' '-c 0' '-x' 'extra'; do
+	# -a is the handler's to check (0-1000000), when casino-serve starts.
+	for bad in '-p 65536' '-p 8x' '-b 1.2.3.4,fork' '-c 0' '-x' 'extra' '-a 1000001' '-a x'; do
 		# shellcheck disable=SC2086
 		run casino-serve $bad
 		assert_failure 64
@@ -511,6 +502,24 @@ stage_file() {
 	run env CASINO_LOG_LEVEL=bogus casino-http-handler </dev/null
 	assert_failure 64
 	assert_output --partial CASINO_LOG_LEVEL
+}
+
+@test "-p 0: the kernel picks the port, and a record names it (and the address)" {
+	start_server
+	run jq -r 'select(.msg == "listening") | [.level, .tool, .addr, .port] | join(" ")' "$BATS_TEST_TMPDIR/serve.err"
+	assert_output "info casino-serve 127.0.0.1 $port"
+	[ "$port" -gt 0 ]
+	run ss -Hltn "sport = :$port"
+	assert_output --partial "127.0.0.1:$port"
+	run curl -sS "$url/materialized"
+	assert_output "$(cat "$snap")"
+	# The watcher that logged it is no child of casino-serve's.
+	run pgrep -P "$serve_pid" casino-env
+	assert_failure 1
+	run --separate-stderr casino-serve -f '' -p 0
+	assert_failure 64
+	run --separate-stderr casino-serve -a '' -p 0
+	assert_failure 64
 }
 
 @test "a port already in use: casino-serve fails" {
@@ -845,9 +854,7 @@ handlers_at_least() {
 
 @test "max-children connections idle: a new client waits in the backlog until one times out" {
 	export CASINO_HTTP_TIMEOUT=1
-	casino-serve -p "$port" -f "$snap" -c 2 2>"$BATS_TEST_TMPDIR/serve.err" &
-	serve_pid=$!
-	wait_port "$port"
+	start_server -c 2
 	exec 5<>"/dev/tcp/127.0.0.1/$port"
 	exec 6<>"/dev/tcp/127.0.0.1/$port"
 	wait_until 5 handlers_at_least 2
@@ -875,6 +882,21 @@ nice_of() {
 	sed 's/^.*) //' "/proc/$1/stat" | cut -d ' ' -f 17
 }
 
+# 0 when casino-serve runs a handler and every handler it runs has the nice
+# value $1. A child socat forked and that is not the handler yet (its
+# command name is socat's until the exec), or one gone since pgrep, is not
+# counted; one still exiting is, as it was niced like the others.
+handlers_nice() {
+	local h n=0 nice
+	for h in $(pgrep -P "$serve_pid"); do
+		[ "$(cat "/proc/$h/comm" 2>/dev/null)" = casino-http-han ] || continue
+		nice=$(nice_of "$h" 2>/dev/null) || continue
+		[ "$nice" = "$1" ] || { echo "handler $h: nice $nice" >&2; return 1; }
+		n=$((n + 1))
+	done
+	[ "$n" -ge 1 ]
+}
+
 @test "handlers run --nice steps nicer than casino-serve (CASINO_HTTP_NICE, default 10; 0 keeps its priority)" {
 	for setting in default 0 3; do
 		if [ "$setting" = default ]; then unset CASINO_HTTP_NICE; else export CASINO_HTTP_NICE=$setting; fi
@@ -882,12 +904,10 @@ nice_of() {
 		# The handler of wait_port's probe must be gone: one handler is ours.
 		wait_until 10 handlers_none
 		exec 5<>"/dev/tcp/127.0.0.1/$port"
-		wait_until 5 handlers_at_least 1
-		handler=$(pgrep -P "$serve_pid")
 		base=$(nice_of "$serve_pid")
 		want=$((base + ${CASINO_HTTP_NICE:-10}))
 		[ "$want" -le 19 ] || want=19
-		assert_equal "$setting $(nice_of "$handler")" "$setting $want"
+		wait_until 5 handlers_nice "$want" || fail "$setting: handlers' nice values: $(handlers_nice "$want" 2>&1)"
 		exec 5<&-
 		teardown
 		serve_pid=
@@ -1003,10 +1023,7 @@ nice_of() {
 }
 
 @test "one address gets at most --max-per-address connections; others are still served" {
-	casino-serve -p "$port" -f "$snap" -a 3 2>"$BATS_TEST_TMPDIR/serve.err" &
-	serve_pid=$!
-	wait_port "$port"
-	# The handler of wait_port's probe must be gone: it held a slot too.
+	start_server -a 3
 	wait_until 10 handlers_none
 	# Three kept connections, each answered once: each holds its slot.
 	for fd in 5 6 7; do

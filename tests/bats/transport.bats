@@ -2,6 +2,7 @@
 # casino-pub / casino-sub: the file log and Kafka (a librdkafka mock cluster
 # of 3 brokers on loopback, tests/kafka-mock.c).
 load helpers
+load kafka
 
 setup() {
 	T=$BATS_TEST_TMPDIR
@@ -17,15 +18,6 @@ teardown() {
 	for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
 	for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
 	[ -z "${CASINO_STATE_DIR:-}" ] || casino-db stop >/dev/null 2>&1 || true
-}
-
-# Run "$@" in the background with stdin from $IN, stdout to $OUT (both
-# default /dev/null) and stderr to $ERR (default $T/stderr); the child opens
-# them, so FIFOs do not block the test. PIDS gets its PID, LAST_PID too.
-bg() {
-	"$@" <"${IN:-/dev/null}" >"${OUT:-/dev/null}" 2>>"${ERR:-$T/stderr}" &
-	LAST_PID=$!
-	PIDS+=("$LAST_PID")
 }
 
 # At least $1 lines in the files after it, together.
@@ -47,13 +39,6 @@ open_at_end() {
 		done
 	done
 	return 1
-}
-
-start_cluster() {
-	OUT=$T/bootstrap bg kafka-mock -p 4 casino-events casino-enriched
-	wait_until 10 test -s "$T/bootstrap"
-	BROKERS=$(cat "$T/bootstrap")
-	[[ $BROKERS == 127.0.0.1:*,127.0.0.1:*,127.0.0.1:* ]]
 }
 
 # The partitions casino-sub (stderr in $1) holds: those of its newest
