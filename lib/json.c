@@ -208,10 +208,6 @@ scan_string(struct scanner *sc, const char **text, size_t *len, char *escaped)
 					return fail(sc, "bad \\u escape");
 				}
 				p += 6;
-				if (u == 0) {
-					sc->s = p;
-					return fail(sc, "\\u0000 is not allowed");
-				}
 				if (u >= 0xdc00 && u <= 0xdfff) {
 					sc->s = p;
 					return fail(sc, "lone surrogate escape");

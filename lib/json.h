@@ -1,6 +1,8 @@
 /* json: a strict, allocation-light JSON scanner for event lines.
  * json_scan_object validates s[0..n) as one JSON text (RFC 8259: UTF-8 only,
- * no raw control bytes or NUL in strings, no \u0000, no lone surrogates,
+ * no raw control bytes or NUL in strings, no lone surrogates (\u0000 is
+ * valid JSON: decoded, a string may hold a NUL byte, so callers compare
+ * decoded text by length),
  * nesting up to JSON_MAX_DEPTH, no duplicate keys in any object) whose value
  * is an object, and records each top-level member's raw key and value span.
  * Integers of any size are valid JSON here; range is the caller's business.

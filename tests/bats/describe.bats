@@ -123,6 +123,34 @@ deposit_at() {
 	assert_output '{ "id" : 7, "zz":[1, {"a":"}"}], "player_id":10,"game_id":100,"type":"game_start","n":1.50e2,"created_at":"2022-01-10T12:34:56Z","description":"Player #10 started playing a game \"Rocket Dice\" on January 10th, 2022 at 12:34 UTC."  }'
 }
 
+@test "JSON: \\u0000 in any string, key or value, passes every filter byte for byte (JSONTestSuite's two cases)" {
+	local case rest line events=() f
+	rest='"id":1,"player_id":10,"game_id":100,"type":"game_start","created_at":"2022-01-10T12:34:56Z"'
+	for f in y_object_escaped_null_in_key y_string_null_escape; do
+		case=$(cat "$FIXTURES/jsontestsuite/$f.json")
+		events+=("{$rest,\"x\":$case}")
+	done
+	# The object case's member as a member of the event itself.
+	case=$(cat "$FIXTURES/jsontestsuite/y_object_escaped_null_in_key.json")
+	events+=("{${case:1:-1},$rest}")
+	# And in the player's email, which the sentence decodes.
+	events+=("{$rest,\"player\":{\"id\":10,\"email\":\"a\\u0000b@x\"}}")
+	for line in "${events[@]}"; do
+		run -0 --separate-stderr casino-describe <<<"$line"
+		assert_equal "${output%,\"description\":*}}" "$line"
+		run -0 --separate-stderr casino-tee-agg -o "$BATS_TEST_TMPDIR/snap.json" <<<"$line"
+		assert_equal "$output" "$line"
+		run -0 --separate-stderr casino-fx -u "file://$CASINO_ROOT/share/rates.json" <<<"$line"
+		assert_equal "$output" "$line"
+	done
+	run -0 casino-describe <<<"${events[3]}"
+	assert_equal "$(jq -r .description <<<"$output" | od -An -c | tr -s ' ' | head -n 1)" \
+		"$(printf 'Player #10 (a\0b@x) ' | od -An -c | tr -s ' ' | head -n 1)"
+	# A key a stage owns holding \u0000 is no such value: rejected.
+	run -65 --separate-stderr casino-describe <<<'{"id":1,"player_id":10,"game_id":100,"type":"game_start\u0000","created_at":"2022-01-10T12:34:56Z"}'
+	[[ $stderr == *'"line":1'* ]] || fail "$stderr"
+}
+
 @test "describe: an existing description is replaced in place" {
 	run sh -c "sed -n 2p '$FIXTURES/escapes.ndjson' | casino-describe"
 	assert_output '{"id":1,"description":"Player #10 stopped playing a game \"Rocket Dice\" on January 10th, 2022 at 12:34 UTC.","player_id":10,"game_id":100,"type":"game_stop","created_at":"2022-01-10T12:34:56Z"}'

@@ -33,15 +33,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    direct.data[direct.len] != '\0')
 		abort();
 	event_write_key(&out, &ev, "description", value.data, value.len);
-	back = json_loadb(out.data, out.len, JSON_REJECT_DUPLICATES, NULL);
-	in = json_loadb((const char *)data, size, 0, &jerr);
+	/* \u0000 is valid JSON (jansson: JSON_ALLOW_NUL, not in keys). */
+	back = json_loadb(out.data, out.len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, NULL);
+	in = json_loadb((const char *)data, size, JSON_ALLOW_NUL, &jerr);
 	if (in == NULL && (strstr(jerr.text, "too big") || strstr(jerr.text, "overflow") ||
-	        strstr(jerr.text, "depth")))
-		goto out; /* numbers or nesting jansson cannot hold: valid JSON to us */
+	        strstr(jerr.text, "depth") || strstr(jerr.text, "NUL byte in object key")))
+		goto out; /* numbers, nesting or keys jansson cannot hold: valid JSON to us */
 	if (back == NULL || in == NULL || out.data[out.len - 1] != '\n')
 		abort();
-	if (!json_is_string(json_object_get(back, "description")) ||
-	    strcmp(json_string_value(json_object_get(back, "description")), text.data) != 0)
+	v = json_object_get(back, "description");
+	if (!json_is_string(v) || json_string_length(v) != text.len ||
+	    memcmp(json_string_value(v), text.data, text.len) != 0)
 		abort();
 	json_object_del(back, "description");
 	json_object_del(in, "description");

@@ -1,7 +1,9 @@
 /* libFuzzer: the strict scanner of lib/json.c against jansson as the oracle.
  * Both must agree on every input (accept as an object, or reject), except
- * where jansson refuses numbers it cannot store or skips a raw NUL byte; an accepted object's
- * members must be jansson's, with the same keys, kinds and string values. */
+ * where jansson refuses numbers it cannot store, skips a raw NUL byte or
+ * refuses a key holding \u0000 (its keys are C strings); \u0000 in values
+ * is JSON_ALLOW_NUL's. An accepted object's members must be jansson's,
+ * with the same keys, kinds and string values (by length). */
 #include <jansson.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -32,12 +34,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	json_error_t jerr;
 	char why[256];
 	int ours = json_scan_object(&o, (const char *)data, size, why, sizeof(why)) == 0;
-	json_t *root = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, &jerr);
+	json_t *root = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
 	int theirs = root != NULL && json_is_object(root);
 
 	if (root == NULL && (strstr(jerr.text, "too big") || strstr(jerr.text, "overflow") ||
-	        strstr(jerr.text, "depth")))
-		goto out; /* numbers or nesting jansson cannot hold: valid JSON to us */
+	        strstr(jerr.text, "depth") || strstr(jerr.text, "NUL byte in object key")))
+		goto out; /* numbers, nesting or keys jansson cannot hold: valid JSON to us */
 	if (memchr(data, '\0', size) != NULL) {
 		/* A raw NUL is never valid JSON; jansson skips it between tokens. */
 		if (ours)
@@ -54,8 +56,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		const struct json_member *m = &o.m[i];
 		key.len = 0;
 		json_string_decode(&key, m->key, m->key_len);
-		json_t *v = json_object_get(root, key.data);
-		if (v == NULL || kind_of(v) != m->kind || json_member_find(&o, key.data) != m)
+		json_t *v = json_object_getn(root, key.data, key.len);
+		if (v == NULL || kind_of(v) != m->kind ||
+		    (memchr(key.data, '\0', key.len) == NULL && json_member_find(&o, key.data) != m))
 			abort();
 		if (m->kind == 's') {
 			text.len = 0;
