@@ -91,9 +91,13 @@ all: $(BINS)
 test-helpers: $(TESTBINS)
 
 # What compiles waits for its packages (order-only: never a reason to
-# rebuild), so make -j cannot compile before the headers are there.
+# rebuild), so make -j cannot compile before the headers are there. The
+# lists are whole here (a variable defined further down would be empty in a
+# rule's targets); tests/bats/build.bats builds from clean twice with make
+# -j2 and slow package steps to prove it.
+FAMILY_OBJ = $(patsubst lib/%.c,$(BUILD)/obj/%.o,$(call family_src,$(FAMILIES)))
 $(LIBOBJ) $(FAMILY_OBJ) $(BINS) $(TESTBINS): | deps-build
-$(FUZZERS:%=build-fuzz/%): | deps-fuzz
+$(FUZZERS:%=build-fuzz/%): | deps-build deps-fuzz
 
 $(BUILD)/obj/%.o: lib/%.c $(HEADERS)
 	@mkdir -p $(@D)
@@ -105,7 +109,6 @@ $(BUILD)/libcasino.a: $(LIBOBJ)
 
 # libcasino-FAMILY.a from lib/FAMILY/*.c. A family links the core and
 # itself, never another family.
-FAMILY_OBJ = $(patsubst lib/%.c,$(BUILD)/obj/%.o,$(call family_src,$(FAMILIES)))
 .SECONDEXPANSION:
 family_obj = $(patsubst lib/%.c,$(BUILD)/obj/%.o,$(wildcard lib/$(1)/*.c))
 $(FAMILY_ARCHIVES): $(BUILD)/libcasino-%.a: $$(call family_obj,$$*)
