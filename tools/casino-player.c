@@ -209,7 +209,8 @@ misses_sweep(struct misses *ms, int at_exit)
 {
 	int64_t now = timefmt_monotonic_ms();
 
-	if (!at_exit && now - ms->swept_ms < 1000)
+	/* At most once a second, or once an interval when that is shorter. */
+	if (!at_exit && now - ms->swept_ms < (ms->every_ms < 1000 ? ms->every_ms : 1000))
 		return;
 	ms->swept_ms = now;
 	for (size_t i = 0; i < ms->n; i++)
