@@ -37,9 +37,10 @@ publish() {
 }
 
 # start_pipeline URL: one run of the pipeline, appending to $T/log; its
-# processes in SUB FX DESC AGG.
+# processes in SUB FX DESC AGG, the URL in URL.
 start_pipeline() {
 	local p=$T/pipe$((++RUN)) group=()
+	URL=$1
 	mkfifo "$p.a" "$p.b" "$p.c"
 	[[ $1 != kafka://* ]] || group=("${FAST_GROUP[@]}")
 	OUT=$p.a ERR=$T/sub.$RUN.err bg casino-sub "${group[@]}" -g grp --ack="$T/ack" "$1"
@@ -78,12 +79,32 @@ missing_report() {
 	tail -n 4 "$T"/*.err
 }
 
+# sub_at_end URL N: casino-sub ($SUB) has read all N lines of the
+# transport: for Kafka, its newest "reached the end of a partition" records
+# (one per partition) add up to N; for a file log, its read position in the
+# file is the file's size.
+sub_at_end() {
+	local fd
+	if [[ $1 == kafka://* ]]; then
+		[ "$(jq -s '[.[] | select(.msg == "reached the end of a partition")] |
+			group_by(.partition) | map(last.offset) | add' "$T/sub.$RUN.err")" = "$2" ]
+		return
+	fi
+	for fd in /proc/"$SUB"/fd/*; do
+		[ "$(readlink "$fd")" = "${1#file:}" ] || continue
+		[ "$(sed -n 's/^pos:[[:space:]]*//p' "/proc/$SUB/fdinfo/${fd##*/}")" = "$(stat -c %s "${1#file:}")" ]
+		return
+	done
+	return 1
+}
+
+# The end of a scenario: the publisher done and casino-sub at the end of
+# what it published (so every line that could come again has been read),
+# then a clean stop of casino-sub (the rest drain) and the count of
 # missing and duplicated events in the log; no src written.
-# The end of a scenario: the publisher done, a second for what is still on
-# its way, then a clean stop of casino-sub (the rest drain) and the count.
 stop_and_count() {
 	wait "$PUBLISHER"
-	sleep 1
+	wait_until 60 sub_at_end "$URL" "$EVENTS" || fail "casino-sub did not read to the end: $(missing_report)"
 	kill -TERM "$SUB"
 	pipeline_gone
 	count_log
@@ -102,8 +123,15 @@ count_log() {
 rates_off() {
 	mv "$T/rates.json" "$T/rates.off"
 	wait_until 15 grep -q '"level":"warn"' "$T/fx.$RUN.err" || fail "casino-fx did not hold"
-	# Held longer than the commit interval (1 s).
-	sleep 2.5
+	# Held longer than the commit interval (1 s), by casino-fx's own account.
+	wait_until 15 fx_held_for 2500 || fail "casino-fx did not hold for 2.5 s"
+}
+
+# fx_held_for MS: casino-fx ($FX) has held events for MS ms or more.
+fx_held_for() {
+	local held since
+	read -r held since < <(casino-env health casino-fx "$FX" held held_since_ms)
+	[ "${held:-0}" -gt 0 ] && [ $(($(date +%s%3N) - since)) -ge "$1" ]
 }
 
 rates_on() {
@@ -154,13 +182,11 @@ DUP_BOUND=2000
 		# The next run starts from an empty log, in the same group, with
 		# nothing left to read: the group's position is at the end.
 		: >"$T/log"
-		EVENTS=0
 		start_pipeline "$KAFKA"
-		sleep 3
+		wait_until 30 sub_at_end "$KAFKA" "$EVENTS" || fail "after $victim the group did not reach the end"
 		kill -TERM "$SUB"
 		pipeline_gone
 		[ ! -s "$T/log" ] || fail "after $victim the group read again: $(wc -l <"$T/log") lines"
-		EVENTS=3000
 		# A fresh group and publisher for the next victim.
 		kafka_reset
 		at=$((at + 500))

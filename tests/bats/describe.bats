@@ -212,11 +212,17 @@ deposit_at() {
 	[ -n "${CASINO_INSTRUMENTED:-}" ] || [ "$(tail -n 1 "$BATS_TEST_TMPDIR/rss")" -lt 8192 ]
 }
 
-@test "describe: an event written into an open pipe comes out at once" {
+# start_fed: casino-describe reading a fifo the test writes on fd 5, its
+# output in $BATS_TEST_TMPDIR/out; pid is its pid.
+start_fed() {
 	mkfifo "$BATS_TEST_TMPDIR/in"
 	casino-describe <"$BATS_TEST_TMPDIR/in" >"$BATS_TEST_TMPDIR/out" &
 	pid=$!
 	exec 5>"$BATS_TEST_TMPDIR/in"
+}
+
+@test "describe: an event written into an open pipe comes out at once" {
+	start_fed
 	good_line 1 >&5
 	wait_until 5 test -s "$BATS_TEST_TMPDIR/out"
 	run cat "$BATS_TEST_TMPDIR/out"
@@ -231,10 +237,7 @@ lines_in() {
 }
 
 @test "describe: SIGTERM finishes, flushes and exits 0" {
-	mkfifo "$BATS_TEST_TMPDIR/in"
-	casino-describe <"$BATS_TEST_TMPDIR/in" >"$BATS_TEST_TMPDIR/out" &
-	pid=$!
-	exec 5>"$BATS_TEST_TMPDIR/in"
+	start_fed
 	good_line 1 >&5
 	good_line 2 >&5
 	wait_until 5 lines_in "$BATS_TEST_TMPDIR/out" 2

@@ -219,6 +219,7 @@ tests_examples() {
 @test "casino-consume(1) examples run" { run_examples man/casino-consume.1; }
 @test "casino-db(1) examples run" { run_examples man/casino-db.1; }
 @test "casino-describe(1) examples run" { run_examples man/casino-describe.1; }
+@test "casino-env(1) examples run" { run_examples man/casino-env.1; }
 @test "casino-fx(1) examples run" { run_examples man/casino-fx.1; }
 @test "casino-gen(1) examples run" { run_examples man/casino-gen.1; }
 @test "casino-http-handler(1) examples run" { run_examples man/casino-http-handler.1; }

@@ -227,6 +227,19 @@ assert_rejects_bad_input() {
 	done
 }
 
+# suite_db_start: a private database for the whole suite (casino-db,
+# migrated, under $BATS_FILE_TMPDIR/state), for setup_file; SUITE_DB is its
+# connection string. suite_db_stop, for teardown_file, stops it.
+suite_db_start() {
+	export CASINO_STATE_DIR=$BATS_FILE_TMPDIR/state
+	SUITE_DB=$(casino-db start 2>/dev/null)
+	export SUITE_DB
+	casino-db migrate 2>/dev/null
+}
+suite_db_stop() {
+	casino-db stop >/dev/null 2>&1 || true
+}
+
 # A casino-player on a private database (casino-db, migrated), its input a
 # fifo the test writes on fd 5; sets db, db_started and player_pid (the
 # suite's teardown closes fd 5, stops the player and the database).

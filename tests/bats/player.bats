@@ -3,22 +3,14 @@
 # lookups, key order, freshness, outages mid-stream and at startup, options.
 load helpers
 
-setup_file() {
-	export CASINO_STATE_DIR=$BATS_FILE_TMPDIR/state
-	PLAYER_DB=$(casino-db start 2>/dev/null)
-	export PLAYER_DB
-	casino-db migrate 2>/dev/null
-}
-
-teardown_file() {
-	casino-db stop >/dev/null 2>&1 || true
-}
+setup_file() { suite_db_start; }
+teardown_file() { suite_db_stop; }
 
 # The fixture rows, in every form of time the tool has to convert: a
 # fraction, none, an offset, before 2000 (negative in Postgres' epoch), NULL,
 # and an email that needs JSON escapes.
 setup() {
-	export CASINO_DB=$PLAYER_DB
+	export CASINO_DB=$SUITE_DB
 	dir=$BATS_TEST_TMPDIR
 	sql "TRUNCATE players;
 	INSERT INTO players VALUES
@@ -40,7 +32,7 @@ teardown() {
 }
 
 sql() {
-	psql -X -q -v ON_ERROR_STOP=1 -d "$PLAYER_DB" -c "$1" >/dev/null
+	psql -X -q -v ON_ERROR_STOP=1 -d "$SUITE_DB" -c "$1" >/dev/null
 }
 
 P10='{"id":10,"email":"john@example.com","last_signed_in_at":"1999-12-31T23:59:59.5Z"}'
@@ -71,7 +63,7 @@ start_fed() {
 
 # sessions: casino-player's sessions on the server; sessions_are N: N of them.
 sessions() {
-	psql -X -tA -d "$PLAYER_DB" -c "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'casino-player'"
+	psql -X -tA -d "$SUITE_DB" -c "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'casino-player'"
 }
 sessions_are() {
 	[ "$(sessions)" -eq "$1" ]
@@ -238,7 +230,7 @@ unknown_counts() {
 		(110, 'k@example.com', '1600-02-29 00:00:00.010203-11:45'),
 		(111, 'l@example.com', '2038-01-19 03:14:08+00'),
 		(112, 'm@example.com', '0001-01-01 01:00:00+01')"
-	run psql -X -tA -d "$PLAYER_DB" -c "SELECT regexp_replace(to_char(last_signed_in_at AT TIME ZONE 'UTC',
+	run psql -X -tA -d "$SUITE_DB" -c "SELECT regexp_replace(to_char(last_signed_in_at AT TIME ZONE 'UTC',
 		'YYYY-MM-DD\"T\"HH24:MI:SS.US'), '\\.?0*$', '') || 'Z' FROM players WHERE id >= 100 ORDER BY id"
 	assert_success
 	[ "${#lines[@]}" -eq 13 ]
@@ -283,7 +275,7 @@ unknown_counts() {
 	sql "DROP ROLE IF EXISTS casino_one; CREATE ROLE casino_one LOGIN CONNECTION LIMIT 1;
 		GRANT SELECT ON players TO casino_one"
 	events 1 2000
-	casino-player -b 5 -c 2 -d "$PLAYER_DB user=casino_one" <"$dir/in.ndjson" >"$dir/got" 2>"$dir/err"
+	casino-player -b 5 -c 2 -d "$SUITE_DB user=casino_one" <"$dir/in.ndjson" >"$dir/got" 2>"$dir/err"
 	cmp "$dir/expected" "$dir/got"
 	grep -q '"msg":"extra connection failed, going on with fewer".*too many connections' "$dir/err"
 	run grep -c '"msg":"database unavailable, holding events"' "$dir/err"
@@ -326,7 +318,7 @@ recovered() {
 	head -n 1000 "$dir/in.ndjson" >&5
 	for ((n = 0; n < 1000; n++)); do next_line; echo "$line" >>"$dir/got"; done
 	for round in 1 2 3; do
-		psql -X -q -A -t -d "$PLAYER_DB" -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+		psql -X -q -A -t -d "$SUITE_DB" -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
 			WHERE application_name = 'casino-player'" >/dev/null
 		sed -n "$((1001 + (round - 1) * 333)),$((1000 + round * 333))p" "$dir/in.ndjson" >&5
 		wait_until 15 recovered "$round" || fail "no recovery $round: $(cat "$dir/err")"
@@ -515,19 +507,19 @@ recovered() {
 
 @test "-d/--db wins over CASINO_DB; CASINO_DB over PG* variables" {
 	bad="host=$dir port=1 dbname=casino"
-	CASINO_DB=$bad run --separate-stderr casino-player -w 1 -d "$PLAYER_DB" < <(event 1 11)
+	CASINO_DB=$bad run --separate-stderr casino-player -w 1 -d "$SUITE_DB" < <(event 1 11)
 	assert_output "$(enriched 1 11 "$P11")"
-	CASINO_DB=$bad run --separate-stderr casino-player -w 1 --db="$PLAYER_DB" < <(event 1 11)
+	CASINO_DB=$bad run --separate-stderr casino-player -w 1 --db="$SUITE_DB" < <(event 1 11)
 	assert_output "$(enriched 1 11 "$P11")"
 	CASINO_DB=$bad run --separate-stderr casino-player -w 1 < <(event 1 11)
 	assert_equal "$status" 69
-	PGHOST=$dir CASINO_DB=$PLAYER_DB run --separate-stderr casino-player -w 1 < <(event 1 11)
+	PGHOST=$dir CASINO_DB=$SUITE_DB run --separate-stderr casino-player -w 1 < <(event 1 11)
 	assert_output "$(enriched 1 11 "$P11")"
 }
 
 @test "without --db or CASINO_DB the PG* variables name the server" {
 	unset CASINO_DB
-	host=$(psql -X -tA -d "$PLAYER_DB" -c 'SHOW unix_socket_directories')
+	host=$(psql -X -tA -d "$SUITE_DB" -c 'SHOW unix_socket_directories')
 	PGHOST=$host PGPORT=5432 PGDATABASE=casino PGUSER=casino run --separate-stderr casino-player -w 1 < <(event 1 12)
 	assert_output "$(enriched 1 12 "$P12")"
 	PGHOST=$dir PGPORT=5432 PGDATABASE=casino PGUSER=casino run --separate-stderr casino-player -w 1 < <(event 1 12)
@@ -596,7 +588,7 @@ recovered() {
 	# libpq reads connect_timeout and port only while it connects, and then
 	# fails as if the server were down: -w 3 waited 3 s and exited 69.
 	for bad in connect_timeout=abc port=abc; do
-		run --separate-stderr casino-player -w 3 -d "$PLAYER_DB $bad" </dev/null
+		run --separate-stderr casino-player -w 3 -d "$SUITE_DB $bad" </dev/null
 		assert_equal "$status" 64
 		[[ $stderr == *'"msg":"bad connection parameters (--db, CASINO_DB or PG* variables)"'*"${bad%=*}"* ]] || fail "$bad: $stderr"
 		[[ $stderr != *'waiting for the database'* ]] || fail "$bad: $stderr"
@@ -605,11 +597,11 @@ recovered() {
 
 @test "a missing database or role exits 69 at once with the server's message, never waited for" {
 	# The server answers and refuses: waiting would not change its answer.
-	run --separate-stderr casino-player -w 3 -d "$PLAYER_DB dbname=nosuchdb" </dev/null
+	run --separate-stderr casino-player -w 3 -d "$SUITE_DB dbname=nosuchdb" </dev/null
 	assert_equal "$status" 69
 	[[ $stderr == *'"msg":"the database server refused the connection"'*'database \"nosuchdb\" does not exist'* ]] || fail "$stderr"
 	[[ $stderr != *'waiting for the database'* ]] || fail "$stderr"
-	run --separate-stderr casino-player -w 3 -d "$PLAYER_DB user=nosuchrole" </dev/null
+	run --separate-stderr casino-player -w 3 -d "$SUITE_DB user=nosuchrole" </dev/null
 	assert_equal "$status" 69
 	[[ $stderr == *'role \"nosuchrole\" does not exist'* ]] || fail "$stderr"
 	[[ $stderr != *'waiting for the database'* ]] || fail "$stderr"

@@ -13,19 +13,11 @@ FRI='{"base":"EUR","date":"2024-06-28","rates":{"USD":1.25,"GBP":0.8,"BTC":0.000
 MON='{"success":true,"source":"EUR","date":"2024-07-01","quotes":{"EURUSD":1.6,"EURGBP":0.5,"EURBTC":0.00004}}'
 TUE='{"base":"USD","date":"2024-07-02","rates":{"EUR":0.5,"GBP":0.25,"BTC":0.00001}}'
 
-setup_file() {
-	export CASINO_STATE_DIR=$BATS_FILE_TMPDIR/state
-	REPLAY_DB=$(casino-db start 2>/dev/null)
-	export REPLAY_DB
-	casino-db migrate 2>/dev/null
-}
-
-teardown_file() {
-	casino-db stop >/dev/null 2>&1 || true
-}
+setup_file() { suite_db_start; }
+teardown_file() { suite_db_stop; }
 
 setup() {
-	export CASINO_DB=$REPLAY_DB
+	export CASINO_DB=$SUITE_DB
 	dir=$BATS_TEST_TMPDIR
 	api=$dir/api
 	mkdir -p "$api"
