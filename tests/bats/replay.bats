@@ -143,6 +143,19 @@ amounts() {
 	assert_equal "$(jq .events_total "$dir/snap1.json")" 3000
 }
 
+@test "replay: the old CASINO_AGG_SNAPSHOT is casino-tee-agg's to read and warn about, once; CASINO_SNAPSHOT and -o win" {
+	CASINO_AGG_SNAPSHOT=$dir/old.json run -0 --separate-stderr casino-replay -u "$files" "$dir/events.ndjson"
+	assert_equal "$(jq .events_total "$dir/old.json")" "$(wc -l <"$dir/events.ndjson")"
+	run jq -r 'select(.msg | startswith("deprecated")) | [.tool, .variable] | join(" ")' <<<"$stderr"
+	assert_output 'casino-tee-agg CASINO_AGG_SNAPSHOT'
+	CASINO_AGG_SNAPSHOT=$dir/old2.json CASINO_SNAPSHOT=$dir/new.json run -0 --separate-stderr \
+		casino-replay -u "$files" "$dir/events.ndjson"
+	[ -s "$dir/new.json" ] && [ ! -e "$dir/old2.json" ] || fail "CASINO_SNAPSHOT did not win"
+	[[ $stderr != *deprecated* ]] || fail "$stderr"
+	CASINO_AGG_SNAPSHOT=$dir/old3.json run -0 --separate-stderr casino-replay -u "$files" -o "$dir/opt.json" "$dir/events.ndjson"
+	[ -s "$dir/opt.json" ] && [ ! -e "$dir/old3.json" ] || fail "-o did not win"
+}
+
 @test "replay: a bad line exits 65, the line in the reject file, the rest written" {
 	{
 		head -n 3 "$dir/events.ndjson"
