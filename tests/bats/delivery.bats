@@ -81,21 +81,16 @@ missing_report() {
 
 # sub_at_end URL N: casino-sub ($SUB) has read all N lines of the
 # transport: for Kafka, its newest "reached the end of a partition" records
-# (one per partition) add up to N; for a file log, its read position in the
-# file is the file's size.
+# (one per partition) add up to N; for a file log (read with pread, so no
+# file position shows it), group grp's cursor names the file's size: every
+# line was read and acknowledged.
 sub_at_end() {
-	local fd
 	if [[ $1 == kafka://* ]]; then
 		[ "$(jq -s '[.[] | select(.msg == "reached the end of a partition")] |
 			group_by(.partition) | map(last.offset) | add' "$T/sub.$RUN.err")" = "$2" ]
 		return
 	fi
-	for fd in /proc/"$SUB"/fd/*; do
-		[ "$(readlink "$fd")" = "${1#file:}" ] || continue
-		[ "$(sed -n 's/^pos:[[:space:]]*//p' "/proc/$SUB/fdinfo/${fd##*/}")" = "$(stat -c %s "${1#file:}")" ]
-		return
-	done
-	return 1
+	grep -qw -- "$(stat -c %s "${1#file:}")" "$CASINO_STATE_DIR/file-groups/grp"
 }
 
 # The end of a scenario: the publisher done and casino-sub at the end of
