@@ -5,7 +5,7 @@
  * the port a process listens on, which a shell cannot find out. */
 #include <dirent.h>
 #include <errno.h>
-#include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,39 +21,11 @@
 #include "rundir.h"
 #include "stage.h"
 
-static const char usage_text[] =
-    "casino-env rundir | state-dir | log tool level message [key value ...] |\n"
-    "           log-check tool | worst status ... | exit-rank [status ...] |\n"
-    "           level-rank word ... | health stage pid key ... | listen-port pid";
-
-static _Noreturn void
-usage(void)
-{
-	printf("usage: %s\n"
-	    "  rundir              the runtime directory\n"
-	    "  state-dir           the state directory, absolute\n"
-	    "  log TOOL LEVEL MSG [KEY VALUE]...\n"
-	    "                      one log record of TOOL on stderr (a VALUE in\n"
-	    "                      decimal digits is a number)\n"
-	    "  log-check TOOL      a bad CASINO_LOG_LEVEL or CASINO_LOG_FORMAT:\n"
-	    "                      TOOL's error record, exit 64\n"
-	    "  worst STATUS...     the status that says the most\n"
-	    "  exit-rank [STATUS...]\n"
-	    "                      each status and its rank (all 0-255 by default)\n"
-	    "  level-rank WORD...  each word and its level's rank, -1 for none\n"
-	    "  health STAGE PID KEY...\n"
-	    "                      KEYs of that stage process's health file\n"
-	    "  listen-port PID     wait until PID listens on TCP, print the port\n"
-	    "  -h, --help          this text\n"
-	    "  -V, --version       the version\n", usage_text);
-	exit(0);
-}
-
 static _Noreturn void
 usage_error(const char *why, const char *word)
 {
 	log_error(why, LOG_STR("operand", word));
-	opt_usage_error(usage_text);
+	opt_usage_error();
 }
 
 static int
@@ -198,28 +170,24 @@ do_listen_port(int n, char **words)
 int
 main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *cmd;
 	struct buf b = { 0 };
-	int c, n;
+	int n;
 	char **w;
 
 	log_init(argv[0]);
-	/* GNU order: options anywhere; a value such as -1 comes after "--". */
-	while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'h': usage(); break;
-		case 'V': opt_version(); break;
-		default: opt_usage_error(usage_text);
-		}
+	/* Before opt_parse, which would refuse the variables as casino-env's own
+	 * usage error: log-check reports them as TOOL's. */
+	if (argc == 3 && strcmp(argv[1], "log-check") == 0) {
+		log_init(argv[2]);
+		return log_env_error() != 0 ? EX_USAGE : 0;
 	}
+	/* No options of its own: -h, -V, and after "--" a value such as -1. */
+	opt_parse(argc, argv, NULL, 0, "command [argument ...]", INT_MAX);
+	opt_checked();
 	if (optind >= argc) {
 		log_error("no command");
-		opt_usage_error(usage_text);
+		opt_usage_error();
 	}
 	cmd = argv[optind];
 	w = argv + optind + 1;
@@ -230,12 +198,8 @@ main(int argc, char **argv)
 		return do_health(n, w);
 	if (strcmp(cmd, "listen-port") == 0)
 		return do_listen_port(n, w);
-	if (strcmp(cmd, "log-check") == 0) {
-		if (n != 1)
-			usage_error("log-check wants the TOOL", cmd);
-		log_init(w[0]);
-		return log_env_error() != 0 ? EX_USAGE : 0;
-	}
+	if (strcmp(cmd, "log-check") == 0)
+		usage_error("log-check wants the TOOL", cmd);
 	if (strcmp(cmd, "worst") == 0 && n > 0) {
 		int worst = status_of(w[0]);
 		for (int i = 1; i < n; i++)
