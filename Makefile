@@ -23,6 +23,7 @@ PROGS = \
 	casino-append \
 	casino-produce \
 	casino-consume \
+	casino-follow \
 	casino-env
 
 # Helper programs of the tests and benches: tests/NAME.c or bench/NAME.c ->

@@ -1,18 +1,18 @@
-/* casino-consume: print the lines of a Kafka topic or a file log on stdout,
- * following them, alone or as a member of a group. casino-sub's reader
- * (doc/design.md, "Delivery").
+/* casino-consume: print the messages of a Kafka topic on stdout, following
+ * it, alone or as a member of a consumer group; casino-sub's reader of
+ * kafka:// URLs (doc/design.md, "Delivery"). casino-follow reads file logs.
  *
- * With --group every line gets a "src" key naming its position (Kafka:
- * TOPIC/PARTITION/OFFSET; file log: the byte offset just past the line).
- * Without --ack the group's position moves when a line is handed to stdout
- * (as kcat does); with --ack it moves only past positions that the last
- * stage acknowledged on the FIFO (lib/transport/ack.h). Kafka positions are stored
- * with rd_kafka_offsets_store and committed every second and at close; a
- * file log group's position is a cursor file under $CASINO_STATE_DIR,
- * rewritten (write + rename) at most every second and at close.
+ * With --group every line gets its src, TOKEN@TOPIC/PARTITION/OFFSET
+ * (lib/transport/reader.h). Without --ack the group's position moves when
+ * a line is handed to stdout (as kcat does); with --ack it moves only past
+ * positions that the last stage acknowledged on the FIFO. Positions are
+ * stored with rd_kafka_offsets_store and committed every second and at
+ * close. A member's session is short by default (6 s, heartbeats every
+ * 500 ms), so a member killed and started again reads within 15 s; a stop
+ * closes the consumer, which leaves the group at once.
  * At a stop (SIGINT, SIGTERM) or with --exit at the end, it stops reading,
  * closes stdout and, with --ack, waits up to 10 s for the acks of what it
- * emitted (or for every sink to close the FIFO), then records the position. */
+ * emitted (or for every sink to close the FIFO), then commits. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -25,25 +25,18 @@
 
 #include <librdkafka/rdkafka.h>
 
-#include "transport/ack.h"
-#include "transport/cursor.h"
 #include "buf.h"
-#include "event.h"
-#include "transport/kafkaconf.h"
 #include "log.h"
 #include "opt.h"
 #include "out.h"
 #include "sig.h"
-#include "timefmt.h"
+#include "transport/kafkaconf.h"
+#include "transport/reader.h"
 
 #define POLL_MS 100
-#define COMMIT_MS 1000
-#define STOP_WAIT_MS 10000
-#define READ_CHUNK 65536
 
-/* The options (doc/design.md, "One declaration per option"); -b, -t and
- * -l are in the operands' part of the usage line, as either-or. */
-enum { EXIT, ACK, FROM, GROUP, CONFIG, PROPERTY, BROKERS, TOPIC, LOG };
+/* The options (doc/design.md, "One declaration per option"). */
+enum { EXIT, ACK, FROM, GROUP, CONFIG, PROPERTY, BROKERS, TOPIC };
 static struct opt opts[] = {
 	[EXIT] = { 'e', "exit", NULL, "CASINO_SUB_EXIT", .kind = OPT_FLAG,
 	    .help = "stop at the current end instead of following; the variable: 1" },
@@ -61,11 +54,9 @@ static struct opt opts[] = {
 	    .help = "bootstrap HOST:PORT[,...]" },
 	[TOPIC] = { 't', "topic", "topic", "CASINO_KAFKA_TOPIC", .synopsis = "",
 	    .help = "the topic" },
-	[LOG] = { 'l', "log", "file", "CASINO_SUB_LOG", .synopsis = "",
-	    .help = "a file log instead of Kafka" },
 };
 
-/* What the consumer knows of one partition (a file log is partition 0). */
+/* What the consumer knows of one partition. */
 struct part {
 	int assigned, at_end;
 	int64_t emitted; /* offset of the last line emitted, -1 none */
@@ -75,19 +66,13 @@ struct part {
 
 struct consumer {
 	const char *topic, *group;
-	int acking, stop_at_end;
+	int stop_at_end;
 	rd_kafka_t *rk;
 	rd_kafka_resp_err_t last_err;
 	struct part *parts;
 	int32_t nparts;
-	struct ack_source acks;
-	struct buf line, src;
-	struct event scan;
-	/* file log */
-	int fd;
-	int64_t pos;           /* byte offset read up to */
-	struct cursor cursor;  /* a group's position */
-	int64_t next_commit_ms;
+	struct reader r;
+	struct buf stream; /* TOPIC/PARTITION of the message being written */
 };
 
 static struct part *
@@ -102,51 +87,13 @@ part_of(struct consumer *c, int32_t p)
 	return &c->parts[p];
 }
 
-/* Writes one line to stdout, with "src" set when reading for a group; a
- * line that is not a JSON object goes as it is (the next stage rejects it). */
-static void
-emit(struct consumer *c, const char *line, size_t len)
-{
-	char why[128];
-
-	if (c->group != NULL && json_scan_object(&c->scan.members, line, len, why, sizeof(why)) == 0) {
-		c->scan.raw = line;
-		c->scan.raw_len = len;
-		c->line.len = 0;
-		buf_putc(&c->src, '"');
-		event_write_key(&c->line, &c->scan, ACK_KEY, c->src.data, c->src.len);
-		out_write(c->line.data, c->line.len);
-		return;
-	}
-	out_write(line, len);
-	out_write("\n", 1);
-}
-
-/* The src of the next line: set c->src to '"' + position (emit closes it). */
-static void
-src_begin(struct consumer *c)
-{
-	c->src.len = 0;
-	buf_putc(&c->src, '"');
-}
-
-static void
-ack_ignored(const char *src, size_t n)
-{
-	char *text = xstrndup(src, n);
-
-	log_warn("not an acknowledgement of what this reader reads; ignored", LOG_STR("ack", text));
-	free(text);
-}
-
-/* ---- Kafka ---- */
-
 /* Stores offset + 1 of each partition's newest acknowledged line, in one
  * call per batch of acks read. A partition no longer ours fails (_STATE):
  * its new owner reads it. */
 static void
-kafka_store_acked(struct consumer *c)
+kafka_store_acked(void *arg)
 {
+	struct consumer *c = arg;
 	rd_kafka_topic_partition_list_t *list = NULL;
 
 	for (int32_t p = 0; p < c->nparts; p++) {
@@ -164,30 +111,31 @@ kafka_store_acked(struct consumer *c)
 	rd_kafka_topic_partition_list_destroy(list);
 }
 
+/* An ack with our token (lib/transport/reader.h): its partition's
+ * position, never past what was emitted. */
 static void
-kafka_on_ack(void *arg, const char *src, size_t n)
+on_ack(void *arg, const char *stream, size_t n, int64_t offset)
 {
 	struct consumer *c = arg;
 	char topic[256];
 	int32_t p;
-	int64_t off;
 
-	if (ack_parse_kafka_src(src, n, topic, sizeof(topic), &p, &off) < 0 ||
-	    strcmp(topic, c->topic) != 0) {
-		ack_ignored(src, n);
+	if (src_kafka_stream(stream, n, topic, sizeof(topic), &p) < 0 || strcmp(topic, c->topic) != 0)
 		return;
-	}
 	struct part *pt = part_of(c, p);
-	if (off > pt->acked)
-		pt->acked = off;
+	if (offset > pt->acked && offset <= pt->emitted)
+		pt->acked = offset;
 }
 
-/* Reads the acks that came and stores what they moved. */
-static void
-kafka_read_acks(struct consumer *c)
+static int
+all_acked(void *arg)
 {
-	ack_source_read(&c->acks, kafka_on_ack, c);
-	kafka_store_acked(c);
+	const struct consumer *c = arg;
+
+	for (int32_t i = 0; i < c->nparts; i++)
+		if (c->parts[i].emitted > c->parts[i].acked)
+			return 0;
+	return 1;
 }
 
 static void
@@ -301,12 +249,10 @@ kafka_handle(struct consumer *c, rd_kafka_message_t *m)
 	struct part *pt = part_of(c, m->partition);
 	pt->at_end = 0;
 	pt->emitted = m->offset;
-	if (c->group != NULL) {
-		src_begin(c);
-		ack_put_kafka_src(&c->src, c->topic, m->partition, m->offset);
-	}
-	emit(c, m->payload, m->len);
-	if (c->group != NULL && !c->acking)
+	c->stream.len = 0;
+	buf_printf(&c->stream, "%s/%d", c->topic, (int)m->partition);
+	reader_emit(&c->r, c->stream.data, c->stream.len, m->offset, m->payload, m->len);
+	if (c->group != NULL && !c->r.acking)
 		rd_kafka_offset_store(m->rkt, m->partition, m->offset);
 	return 1;
 }
@@ -325,6 +271,10 @@ kafka_open(struct consumer *c, const char *brokers, const char *from, const char
 	kafka_conf_set(conf, "enable.partition.eof=true", strlen("enable.partition.eof=true"));
 	/* An idle fetch waits 100 ms, not 500 (the mock answers only then). */
 	kafka_conf_set(conf, "fetch.wait.max.ms=100", strlen("fetch.wait.max.ms=100"));
+	/* A member killed is out of the group after 6 s, not librdkafka's 45:
+	 * its partitions go to the others, or to it again once restarted. */
+	kafka_conf_set(conf, "session.timeout.ms=6000", strlen("session.timeout.ms=6000"));
+	kafka_conf_set(conf, "heartbeat.interval.ms=500", strlen("heartbeat.interval.ms=500"));
 	if (strcmp(from, "end") == 0)
 		kafka_conf_set(conf, "auto.offset.reset=latest", strlen("auto.offset.reset=latest"));
 	else
@@ -364,12 +314,11 @@ kafka_run(struct consumer *c)
 	for (unsigned long n = 1; !sig_stopping() && out_status() == 0; n++) {
 		rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, 0);
 		/* Acks are read when idle and every 256 messages when busy. */
-		if (c->acking && n % 256 == 0)
-			kafka_read_acks(c);
+		if (n % 256 == 0)
+			reader_read_acks(&c->r);
 		if (m == NULL) {
 			out_flush();
-			if (c->acking)
-				kafka_read_acks(c);
+			reader_read_acks(&c->r);
 			m = rd_kafka_consumer_poll(c->rk, POLL_MS);
 			if (m == NULL)
 				continue;
@@ -378,157 +327,6 @@ kafka_run(struct consumer *c)
 		rd_kafka_message_destroy(m);
 		if (!go_on)
 			break;
-	}
-}
-
-/* ---- file log ---- */
-
-/* The position the group has finished: acknowledged, or handed over. */
-static int64_t
-file_done(const struct consumer *c)
-{
-	return c->acking ? c->parts[0].acked : c->parts[0].emitted;
-}
-
-/* Records the group's position; a failure is logged, the next try may do. */
-static void
-cursor_save(struct consumer *c)
-{
-	if (cursor_write(&c->cursor, file_done(c)) < 0)
-		log_error("cannot write the group's cursor", LOG_STR("path", c->cursor.path),
-		    LOG_STR("error", strerror(errno)));
-}
-
-static void
-file_on_ack(void *arg, const char *src, size_t n)
-{
-	struct consumer *c = arg;
-	int64_t off;
-
-	if (ack_parse_file_src(src, n, &off) < 0) {
-		ack_ignored(src, n);
-		return;
-	}
-	if (off > c->parts[0].acked && off <= c->pos)
-		c->parts[0].acked = off;
-}
-
-/* Opens the log, waiting for it to appear; -1 at a stop. */
-static int
-file_open(const char *path)
-{
-	int fd, said = 0;
-
-	while ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		if (!said)
-			log_info("cannot open the log yet; waiting for it", LOG_STR("path", path),
-			    LOG_STR("error", strerror(errno)));
-		said = 1;
-		if (sig_sleep_ms(POLL_MS) < 0)
-			return -1;
-	}
-	return fd;
-}
-
-/* Emits the whole lines in buf[0..*len), keeping a partial last one. */
-static void
-file_emit_lines(struct consumer *c, struct buf *in)
-{
-	size_t start = 0;
-	char *nl;
-
-	while ((nl = memchr(in->data + start, '\n', in->len - start)) != NULL) {
-		size_t len = (size_t)(nl - (in->data + start));
-		c->pos += (int64_t)len + 1;
-		if (c->group != NULL) {
-			src_begin(c);
-			buf_put_int(&c->src, c->pos);
-		}
-		emit(c, in->data + start, len);
-		c->parts[0].emitted = c->pos;
-		start += len + 1;
-	}
-	memmove(in->data, in->data + start, in->len - start);
-	in->len -= start;
-}
-
-static void
-file_run(struct consumer *c, const char *path, const char *from, int64_t cursor)
-{
-	struct buf in = { 0 };
-	struct stat sb;
-
-	if ((c->fd = file_open(path)) < 0)
-		return;
-	if (cursor >= 0)
-		c->pos = cursor;
-	else if (strcmp(from, "end") == 0 && fstat(c->fd, &sb) == 0)
-		c->pos = sb.st_size;
-	if (fstat(c->fd, &sb) == 0 && sb.st_size < c->pos) {
-		log_warn("the log is shorter than the group's cursor; reading it from the start",
-		    LOG_STR("path", path), LOG_INT("cursor", c->pos));
-		c->pos = 0;
-	}
-	c->parts[0] = (struct part){ 1, 0, c->pos, c->pos, c->pos };
-	while (!sig_stopping() && out_status() == 0) {
-		buf_reserve(&in, READ_CHUNK);
-		ssize_t n = pread(c->fd, in.data + in.len, READ_CHUNK, c->pos + (int64_t)in.len);
-		if (n < 0 && errno != EINTR)
-			die(EX_IOERR, "cannot read the log", LOG_STR("path", path), LOG_STR("error", strerror(errno)));
-		if (n > 0) {
-			in.len += (size_t)n;
-			file_emit_lines(c, &in);
-		} else if (n == 0) {
-			if (c->stop_at_end)
-				break;
-			out_flush();
-			if (c->acking)
-				ack_source_wait(&c->acks, POLL_MS);
-			else
-				sig_sleep_ms(POLL_MS);
-		}
-		if (c->acking)
-			ack_source_read(&c->acks, file_on_ack, c);
-		if (c->group != NULL && timefmt_monotonic_ms() >= c->next_commit_ms) {
-			cursor_save(c);
-			c->next_commit_ms = timefmt_monotonic_ms() + COMMIT_MS;
-		}
-	}
-	buf_free(&in);
-}
-
-/* ---- the end ---- */
-
-static int
-all_acked(const struct consumer *c)
-{
-	for (int32_t i = 0; i < c->nparts; i++)
-		if (c->parts[i].emitted > c->parts[i].acked)
-			return 0;
-	return 1;
-}
-
-/* With stdout closed, the acks of what was emitted: until all came, every
- * sink closed the FIFO, or STOP_WAIT_MS passed. */
-static void
-wait_for_acks(struct consumer *c, void (*on_ack)(void *, const char *, size_t))
-{
-	int64_t until = timefmt_monotonic_ms() + STOP_WAIT_MS;
-
-	ack_source_last_call(&c->acks);
-	for (;;) {
-		int open = ack_source_read(&c->acks, on_ack, c);
-		if (c->rk != NULL)
-			kafka_store_acked(c);
-		if (!open || all_acked(c))
-			break;
-		int64_t left = until - timefmt_monotonic_ms();
-		if (left <= 0) {
-			log_warn("stopped before every line emitted was acknowledged; "
-			    "they come again to the next reader of the group");
-			break;
-		}
-		ack_source_wait(&c->acks, left < POLL_MS ? (int)left : POLL_MS);
 	}
 }
 
@@ -567,21 +365,19 @@ close_bounded(rd_kafka_t *rk)
 int
 main(int argc, char **argv)
 {
-	const char *ack_path, *brokers, *log_path, *from;
+	const char *ack_path, *brokers;
 	static struct consumer c;
 	int status;
 
 	log_init(argv[0]);
-	opt_parse(argc, argv, opts, OPT_COUNT(opts), "-b brokers -t topic | -l file", 0);
+	opt_parse(argc, argv, opts, OPT_COUNT(opts), "-b brokers -t topic", 0);
 	ack_path = opts[ACK].value;
 	brokers = opts[BROKERS].value;
 	c.topic = opts[TOPIC].value;
-	log_path = opts[LOG].value;
-	from = opts[FROM].value;
 	c.group = opts[GROUP].value;
 	c.stop_at_end = opts[EXIT].on;
-	if ((log_path == NULL) == (brokers == NULL || c.topic == NULL)) {
-		log_error("want -b and -t for Kafka, or -l for a file log");
+	if (brokers == NULL || c.topic == NULL) {
+		log_error("want -b and -t (a file log is casino-follow's)");
 		opt_usage_error();
 	}
 	if (ack_path != NULL && c.group == NULL) {
@@ -589,43 +385,28 @@ main(int argc, char **argv)
 		opt_usage_error();
 	}
 	opt_checked();
-	c.acking = ack_path != NULL;
-	if (c.acking && ack_source_open(&c.acks, ack_path) < 0)
+	reader_init(&c.r, c.group != NULL);
+	c.r.on_ack = on_ack;
+	c.r.acks_read = kafka_store_acked;
+	c.r.all_acked = all_acked;
+	c.r.arg = &c;
+	if (ack_path != NULL && reader_open_acks(&c.r, ack_path) < 0)
 		die(errno == EINVAL ? EX_USAGE : EX_IOERR, "cannot use the acknowledgement FIFO",
-		    LOG_STR("option", opts[ACK].source), LOG_STR("path", ack_path), LOG_STR("error", strerror(errno)));
+		    LOG_STR("option", opts[ACK].source), LOG_STR("path", ack_path),
+		    LOG_STR("error", strerror(errno)));
 	sig_init();
-	if (log_path != NULL) {
-		if (c.group != NULL && cursor_open(&c.cursor, c.group) < 0)
-			die(errno == EINVAL ? EX_USAGE : errno == EBADMSG ? EX_DATAERR : EX_IOERR,
-			    errno == EINVAL ? "bad group name (want letters, digits, '.', '_', '-')" :
-			    "cannot use the group's cursor file", LOG_STR("group", c.group),
-			    LOG_STR("path", c.cursor.path ? c.cursor.path : ""), LOG_STR("error", strerror(errno)));
-		part_of(&c, 0);
-		file_run(&c, log_path, from, c.group != NULL ? c.cursor.saved : -1);
-	} else {
-		kafka_open(&c, brokers, from, opts[CONFIG].value, opts[PROPERTY].list,
-		    opts[PROPERTY].count);
-		kafka_run(&c);
-	}
+	kafka_open(&c, brokers, opts[FROM].value, opts[CONFIG].value, opts[PROPERTY].list,
+	    opts[PROPERTY].count);
+	kafka_run(&c);
 	free(opts[PROPERTY].list);
 	out_flush();
 	status = out_status() > 0 ? out_status() : 0;
 	/* The stages after us see the end of their input and finish. */
 	close(STDOUT_FILENO);
-	if (c.acking)
-		wait_for_acks(&c, log_path != NULL ? file_on_ack : kafka_on_ack);
-	if (c.rk != NULL)
-		close_bounded(c.rk);
-	if (c.cursor.path != NULL)
-		cursor_save(&c);
-	if (c.fd > 0)
-		close(c.fd);
-	if (c.acking)
-		ack_source_close(&c.acks);
-	cursor_free(&c.cursor);
+	reader_finish(&c.r);
+	close_bounded(c.rk);
+	reader_free(&c.r);
 	free(c.parts);
-	buf_free(&c.line);
-	buf_free(&c.src);
-	json_members_free(&c.scan.members);
+	buf_free(&c.stream);
 	return status;
 }

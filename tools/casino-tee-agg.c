@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "transport/ack.h"
+#include "transport/syncack.h"
 #include "atomicfile.h"
 #include "buf.h"
 #include "health.h"
@@ -28,7 +29,7 @@
 #define WINDOW_SECONDS 60
 
 /* The options (doc/design.md, "One declaration per option"). */
-enum { ACK, CLOCK, INTERVAL, LOG, SNAPSHOT, REJECT, OLD_SNAPSHOT };
+enum { ACK, CLOCK, INTERVAL, LOG, SNAPSHOT, REJECT, SYNC, OLD_SNAPSHOT };
 static struct opt opts[] = {
 	[ACK] = { 'a', "ack", "fifo", "CASINO_AGG_ACK",
 	    .help = "acknowledge each written line's src there, src not written" },
@@ -41,6 +42,7 @@ static struct opt opts[] = {
 	[SNAPSHOT] = { 'o', "snapshot", "file", "CASINO_SNAPSHOT",
 	    .help = "the snapshot file, kept at exit" },
 	[REJECT] = OPT_REJECT,
+	[SYNC] = OPT_SYNC,
 	[OLD_SNAPSHOT] = { 0, NULL, "file", "CASINO_AGG_SNAPSHOT",
 	    .help = "the writer's old name of CASINO_SNAPSHOT, read until 1.0" },
 };
@@ -241,11 +243,19 @@ snapshot_free(struct snapshot *s)
 	buf_free(&s->history_path);
 }
 
+static void
+on_flushed(void *arg)
+{
+	syncack_written(arg);
+}
+
 int
 main(int argc, char **argv)
 {
 	const char *snapshot_path, *src, *v;
 	struct ack_sink acks = { 0 };
+	struct syncack synced;
+	struct stat sb;
 	static struct agg agg;
 	struct snapshot snap;
 	struct stage st;
@@ -266,13 +276,19 @@ main(int argc, char **argv)
 	}
 	if (snapshot_path != NULL && *snapshot_path == '\0')
 		die(EX_USAGE, "bad option value", LOG_STR("option", src), LOG_STR("value", ""));
+	if (opts[SYNC].on && (fstat(STDOUT_FILENO, &sb) < 0 || !S_ISREG(sb.st_mode))) {
+		log_error("--sync wants the log, standard output, to be a file (>> log)");
+		opt_usage_error();
+	}
 	opt_checked();
 	v = opts[ACK].value;
 	if (v != NULL && ack_sink_open(&acks, v) < 0)
 		die(errno == EINVAL ? EX_USAGE : EX_IOERR, "cannot use the acknowledgement FIFO",
 		    LOG_STR("option", opts[ACK].source), LOG_STR("path", v), LOG_STR("error", strerror(errno)));
-	if (acks.path != NULL) /* a line is acknowledged once written */
-		out_on_flush(ack_sink_flushed, &acks);
+	/* A line is acknowledged once written (with --sync, once on disk). */
+	syncack_init(&synced, STDOUT_FILENO, "standard output", opts[SYNC].on, &acks);
+	if (acks.path != NULL || opts[SYNC].on)
+		out_on_flush(on_flushed, &synced);
 	snapshot_init(&snap, snapshot_path);
 	logfile_open(opts[LOG].value);
 
@@ -289,7 +305,8 @@ main(int argc, char **argv)
 			health_due();
 			next_write = now + interval;
 		}
-		int ready = stage_wait(&st, (int)(next_write - now));
+		int ready = stage_wait(&st, syncack_wait_ms(&synced, (int)(next_write - now)));
+		syncack_due(&synced, 0);
 		now = timefmt_monotonic_ms();
 		if (!ready)
 			continue;
@@ -314,6 +331,7 @@ main(int argc, char **argv)
 	}
 end:
 	status = stage_finish(&st);
+	syncack_due(&synced, 1);
 	if (acks.path != NULL)
 		ack_sink_close(&acks);
 	if (snap.owned_path != NULL) {

@@ -1,4 +1,3 @@
-#define _GNU_SOURCE /* memrchr */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -9,61 +8,12 @@
 #include <unistd.h>
 
 #include "transport/ack.h"
+#include "transport/src.h"
 #include "log.h"
 #include "timefmt.h"
 
 /* How often a sink without a reader tries to open the FIFO again. */
 #define ACK_RETRY_MS 200
-
-void
-ack_put_kafka_src(struct buf *b, const char *topic, int32_t partition, int64_t offset)
-{
-	buf_puts(b, topic);
-	buf_putc(b, '/');
-	buf_put_int(b, partition);
-	buf_putc(b, '/');
-	buf_put_int(b, offset);
-}
-
-/* A decimal number in s[0..n), at most 18 digits: 0 or -1. */
-static int
-parse_decimal(const char *s, size_t n, int64_t *v)
-{
-	if (n == 0 || n > 18)
-		return -1;
-	*v = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		*v = *v * 10 + (s[i] - '0');
-	}
-	return 0;
-}
-
-int
-ack_parse_file_src(const char *src, size_t n, int64_t *offset)
-{
-	return parse_decimal(src, n, offset);
-}
-
-int
-ack_parse_kafka_src(const char *src, size_t n, char *topic, size_t cap,
-    int32_t *partition, int64_t *offset)
-{
-	const char *end = src + n, *slash2 = memrchr(src, '/', n), *slash1;
-	int64_t p;
-
-	if (slash2 == NULL || (slash1 = memrchr(src, '/', (size_t)(slash2 - src))) == NULL)
-		return -1;
-	if (slash1 == src || (size_t)(slash1 - src) >= cap ||
-	    parse_decimal(slash1 + 1, (size_t)(slash2 - slash1 - 1), &p) < 0 || p > INT32_MAX ||
-	    parse_decimal(slash2 + 1, (size_t)(end - slash2 - 1), offset) < 0)
-		return -1;
-	memcpy(topic, src, (size_t)(slash1 - src));
-	topic[slash1 - src] = '\0';
-	*partition = (int32_t)p;
-	return 0;
-}
 
 int
 ack_event_src(const struct event *ev, const char **src, size_t *n)
@@ -190,12 +140,14 @@ ack_sink_open(struct ack_sink *k, const char *path)
 	return 0;
 }
 
+/* The length of src's TOKEN@STREAM (src.h): acks of other tokens are
+ * other streams. What is not a src shares the stream "". */
 static size_t
 stream_len(const char *src, size_t n)
 {
-	const char *slash = memrchr(src, '/', n);
+	struct src s;
 
-	return slash ? (size_t)(slash - src) : 0;
+	return src_parse(src, n, &s) == 0 ? (size_t)(s.stream + s.stream_len - src) : 0;
 }
 
 void

@@ -1,10 +1,10 @@
 /* ack: acknowledgements from the last stage of a pipeline back to the
  * casino-sub at its head (doc/design.md, "Delivery").
  *
- * A position ("src") travels in each line: "TOPIC/PARTITION/OFFSET" for
- * Kafka, or the byte offset just past the line for a file log. Its stream
- * is everything before the last '/' ("" for a file log); within a stream an
- * acknowledgement covers every earlier position. An ack is the src and a
+ * A position ("src") travels in each line, in the format of src.h
+ * (TOKEN@STREAM/OFFSET). Here its stream is everything before the last
+ * '/', the reader's token included; within a stream an acknowledgement
+ * covers every earlier position. An ack is the src and a
  * newline, written to a FIFO that the source and the sink name alike and
  * that whichever opens it first creates (0600).
  *
@@ -23,14 +23,6 @@
 
 #define ACK_KEY "src"
 
-/* Appends a Kafka src, TOPIC/PARTITION/OFFSET. */
-void ack_put_kafka_src(struct buf *b, const char *topic, int32_t partition, int64_t offset);
-/* Parses a src as written by ack_put_kafka_src: 0, or -1 when it is not
- * one; topic is NUL-terminated into topic[0..cap). */
-int ack_parse_kafka_src(const char *src, size_t n, char *topic, size_t cap,
-	int32_t *partition, int64_t *offset);
-/* Parses a file-log src (decimal byte offset): 0 or -1. */
-int ack_parse_file_src(const char *src, size_t n, int64_t *offset);
 /* The src of an event line (a string member "src"); 0, or -1 when absent. */
 int ack_event_src(const struct event *ev, const char **src, size_t *n);
 

@@ -1,4 +1,7 @@
 #define _GNU_SOURCE /* memrchr */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "transport/src.h"
@@ -61,4 +64,52 @@ src_kafka_stream(const char *stream, size_t n, char *topic, size_t cap, int32_t 
 	topic[slash - stream] = '\0';
 	*partition = (int32_t)p;
 	return 0;
+}
+
+void
+src_file_put(struct buf *b, const struct src_file *f)
+{
+	buf_printf(b, "file:%" PRIu64 ":%" PRIu64 ":%016" PRIx64, f->dev, f->ino, f->fp);
+}
+
+/* A number in base 10 or 16 in s[0..n), up to the end or stop: its end, or NULL. */
+static const char *
+number(const char *s, const char *end, int base, uint64_t *v)
+{
+	char text[24], *stop;
+
+	if (end - s <= 0 || end - s >= (ptrdiff_t)sizeof(text))
+		return NULL;
+	memcpy(text, s, (size_t)(end - s));
+	text[end - s] = '\0';
+	if (!((text[0] >= '0' && text[0] <= '9') || (base == 16 && strchr("abcdef", text[0]))))
+		return NULL;
+	*v = strtoull(text, &stop, base);
+	return *stop == '\0' ? end : NULL;
+}
+
+int
+src_file_parse(const char *stream, size_t n, struct src_file *f)
+{
+	const char *end = stream + n, *a, *b;
+
+	if (n < 5 || memcmp(stream, "file:", 5) != 0 ||
+	    (a = memchr(stream + 5, ':', n - 5)) == NULL ||
+	    (b = memchr(a + 1, ':', (size_t)(end - a - 1))) == NULL ||
+	    number(stream + 5, a, 10, &f->dev) == NULL || number(a + 1, b, 10, &f->ino) == NULL ||
+	    end - b - 1 != 16 || number(b + 1, end, 16, &f->fp) == NULL)
+		return -1;
+	return 0;
+}
+
+uint64_t
+src_fingerprint(const char *line, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325u;
+
+	if (n > SRC_FP_BYTES)
+		n = SRC_FP_BYTES;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)line[i]) * 0x100000001b3u;
+	return h ? h : 1;
 }

@@ -7,7 +7,7 @@
  * ack that comes back can be told from one of another pipeline. STREAM is
  * "TOPIC/PARTITION" for Kafka, or "file:DEV:INO:FP" for one file of a file
  * log (device and inode in decimal, FP a fingerprint of the file's first
- * line in hex), so a rotated file is another stream. OFFSET is Kafka's
+ * line, 16 hex digits), so a rotated file is another stream. OFFSET is Kafka's
  * message offset, or the byte offset just past the line in the file.
  * Within a stream positions only grow: an ack of one covers all before it.
  * A stream never contains '@'; TOKEN is letters and digits. */
@@ -38,5 +38,20 @@ int src_parse(const char *s, size_t n, struct src *out);
  * topic[0..cap), or -1. */
 int src_kafka_stream(const char *stream, size_t n, char *topic, size_t cap,
 	int32_t *partition);
+
+/* One file of a file log, by identity (its name may change: a rotation). */
+struct src_file {
+	uint64_t dev, ino;
+	uint64_t fp; /* src_fingerprint of its first line; 0: none yet */
+};
+
+/* Appends the stream "file:DEV:INO:FP". */
+void src_file_put(struct buf *b, const struct src_file *f);
+/* A file stream as src_file_put writes it: 0, or -1. */
+int src_file_parse(const char *stream, size_t n, struct src_file *f);
+/* The fingerprint of a file whose first line is line[0..n) (without its
+ * newline): FNV-1a 64 over at most its first SRC_FP_BYTES bytes, never 0. */
+#define SRC_FP_BYTES 4096
+uint64_t src_fingerprint(const char *line, size_t n);
 
 #endif

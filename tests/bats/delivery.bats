@@ -332,7 +332,7 @@ sigterm_all_held() {
 	cat "$T/ack" >"$T/acks" &
 	PIDS+=($!)
 	{
-		head -n 3 "$T/events" | jq -c '. + {src: "t/\(.id % 2)/\(.id)"}'
+		head -n 3 "$T/events" | jq -c '. + {src: "tok@t/\(.id % 2)/\(.id)"}'
 		sed -n 4,5p "$T/events"
 	} >"$T/in"
 	run --separate-stderr casino-tee-agg --ack "$T/ack" -o "$T/snap" <"$T/in"
@@ -340,7 +340,7 @@ sigterm_all_held() {
 	assert_output "$(head -n 5 "$T/events")"
 	wait_until 5 process_gone "${PIDS[0]}"
 	# One ack per stream and write: the last position of each.
-	assert_equal "$(sort "$T/acks")" "$(printf 't/0/2\nt/1/3')"
+	assert_equal "$(sort "$T/acks")" "$(printf 'tok@t/0/2\ntok@t/1/3')"
 	assert_equal "$(grep -c '"level":"warn"' <<<"$stderr")" 1
 	[[ $stderr == *'"msg":"a line without src was written but cannot be acknowledged'* ]]
 }
@@ -387,8 +387,11 @@ sigterm_all_held() {
 	run --separate-stderr casino-sub -e -g early "file:$T/events.log"
 	assert_success
 	assert_equal "${#lines[@]}" 10
-	# src: the byte offset just past each line.
-	assert_equal "$(jq -r .src <<<"${lines[9]}")" "$(stat -c %s "$T/events.log")"
+	# src: TOKEN@file:DEV:INO:FP/OFFSET, the offset just past each line.
+	local src
+	src=$(jq -r .src <<<"${lines[9]}")
+	[[ $src =~ ^[0-9a-f]{16}@file:$(stat -c %d:%i "$T/events.log"):[0-9a-f]{16}/$(stat -c %s "$T/events.log")$ ]] ||
+		fail "src $src"
 	sed -n 11,15p "$T/events" >>"$T/events.log"
 	# Both resume where they stopped, whatever --from says now.
 	run --separate-stderr casino-sub -e -g late --from start "file:$T/events.log"
@@ -437,7 +440,7 @@ sigterm_all_held() {
 	assert_equal "$(cat "$T/fx.rej")" 'not an event'
 	assert_equal "$(wc -l <"$T/log")" 4
 	# The group's cursor is past every line: nothing comes again.
-	assert_equal "$(cat "$CASINO_STATE_DIR/file-groups/g")" "$(stat -c %s "$T/events.log")"
+	assert_equal "$(sed 's|.*/||' "$CASINO_STATE_DIR/file-groups/g")" "$(stat -c %s "$T/events.log")"
 	run --separate-stderr casino-sub -e -g g "file:$T/events.log"
 	assert_success
 	assert_output ''

@@ -225,13 +225,13 @@ per_player_order() {
 	[ -s "$T/c1" ]
 	[ -s "$T/c2" ]
 	# Between them: every event once, byte for byte but the src added last.
-	sed 's/,"src":"casino-events\/[0-9]*\/[0-9]*"}$/}/' "$T/c1" "$T/c2" | sort >"$T/got"
+	sed 's/,"src":"[0-9a-f]*@casino-events\/[0-9]*\/[0-9]*"}$/}/' "$T/c1" "$T/c2" | sort >"$T/got"
 	sort "$T/events" >"$T/want"
 	cmp "$T/got" "$T/want"
 	per_player_order "$T/c1"
 	per_player_order "$T/c2"
-	# Each line names its position in the topic.
-	[ "$(grep -c '"src":"casino-events/[0-3]/[0-9]*"}$' "$T/c1")" -eq "$(wc -l <"$T/c1")" ]
+	# Each line names its position in the topic, under its reader's token.
+	[ "$(grep -c '"src":"[0-9a-f]\{16\}@casino-events/[0-3]/[0-9]*"}$' "$T/c1")" -eq "$(wc -l <"$T/c1")" ]
 	# A player's events all went to one member.
 	comm -12 <(jq .player_id "$T/c1" | sort -u) <(jq .player_id "$T/c2" | sort -u) >"$T/both"
 	[ ! -s "$T/both" ]
