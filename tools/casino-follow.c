@@ -309,6 +309,7 @@ static void
 run(struct follow *f, int from_end)
 {
 	int64_t next_commit = 0, next_check = 0;
+	int idle = 0;
 
 	if (begin(f, from_end) < 0)
 		return;
@@ -317,21 +318,29 @@ run(struct follow *f, int from_end)
 		ssize_t n = pread(f->fd, f->in.data + f->in.len, READ_CHUNK, f->pos + (int64_t)f->in.len);
 		if (n < 0 && errno != EINTR)
 			die(EX_IOERR, "cannot read the log", LOG_STR("path", f->path), LOG_STR("error", strerror(errno)));
+		int64_t now = timefmt_monotonic_ms();
 		if (n > 0) {
 			f->in.len += (size_t)n;
+			/* New bytes after a wait: the file may have been rewritten
+			 * meanwhile, so it is checked before a line goes out. */
+			if (idle || now >= next_check) {
+				next_check = now + POLL_MS;
+				idle = 0;
+				if (check(f, 0) != 0)
+					continue;
+			}
 			emit_lines(f);
-		}
-		int64_t now = timefmt_monotonic_ms();
-		if (n == 0 || now >= next_check) {
-			int moved = check(f, n == 0);
+		} else if (n == 0) {
+			next_check = now + POLL_MS;
+			int moved = check(f, 1);
 			if (moved < 0)
 				break;
-			next_check = now + POLL_MS;
-			if (n == 0 && !moved) {
+			if (!moved) {
 				if (f->stop_at_end)
 					break;
 				out_flush();
 				reader_wait(&f->r, POLL_MS);
+				idle = 1;
 			}
 		}
 		reader_read_acks(&f->r);

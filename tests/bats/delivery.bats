@@ -24,6 +24,7 @@ setup() {
 
 teardown() {
 	stop_pids "${PIDS[@]}"
+	[ -z "${MOUNTED:-}" ] || umount "$MOUNTED"
 }
 
 # publish URL: the events in chunks of 100, one every 0.2 s, in the
@@ -444,4 +445,299 @@ sigterm_all_held() {
 	run --separate-stderr casino-sub -e -g g "file:$T/events.log"
 	assert_success
 	assert_output ''
+}
+
+# ---- The file log over time (doc/design.md, "The file log over time") ----
+
+# count_ids N FILE...: over the event lines of the files (log and reject
+# files), MISSING ids of 1..N, DUPLICATED lines beyond one per id, and
+# DUP_IDS the first duplicated ids, to name them.
+count_ids() {
+	local n=$1
+	shift
+	cat "$@" 2>/dev/null | sed -n 's/^{"id":\([0-9]*\),.*/\1/p' >"$T/ids"
+	MISSING=$((n - $(sort -un "$T/ids" | awk -v n="$n" '$1 >= 1 && $1 <= n' | wc -l)))
+	DUPLICATED=$(($(wc -l <"$T/ids") - $(sort -un "$T/ids" | wc -l)))
+	DUP_IDS=$(sort -n "$T/ids" | uniq -d | head -n 5 | tr '\n' ' ')
+}
+
+# file_has FILE N: FILE holds N lines at least; file_has_ids: N ids.
+file_has() {
+	[ -e "$1" ] && [ "$(wc -l <"$1")" -ge "$2" ]
+}
+
+file_has_ids() {
+	[ -e "$1" ] && [ "$(jq -r .id "$1" | sort -u | wc -l)" -ge "$2" ]
+}
+
+# event_lines FROM TO [FILE]: those lines of $T/events (or FILE).
+event_lines() {
+	sed -n "$1,$2p" "${3:-$T/events}"
+}
+
+# start_pair URL [GROUP [FIFO]]: casino-sub -g GROUP --ack=FIFO URL |
+# casino-tee-agg --ack=FIFO, following, appending to $T/log; SUB and AGG.
+start_pair() {
+	local p=$T/pair$((++RUN)) group=${2:-grp} ack=${3:-$T/ack}
+	mkfifo "$p"
+	OUT=$p ERR=$T/sub.err bg casino-sub -g "$group" --ack="$ack" "$1"
+	SUB=$LAST_PID
+	IN=$p OUT=${LOG:-$T/log} APPEND=1 ERR=$T/agg.err bg casino-tee-agg --ack="$ack" -o "$T/snap" \
+		-r "$T/agg.rej"
+	AGG=$LAST_PID
+}
+
+pair_gone() {
+	local pid
+	for pid in "$SUB" "$AGG"; do
+		wait_until 30 process_gone "$pid" || fail "pid $pid still running"
+		wait "$pid" 2>/dev/null || true
+	done
+}
+
+# read_to_end FILE: one run of casino-sub -e -g grp --ack | casino-tee-agg
+# --ack over the file log, appending to $T/log.
+read_to_end() {
+	# shellcheck disable=SC2016 # for the inner bash
+	bash -c 'set -o pipefail; casino-sub -e -g grp --ack="$1/ack" "file:$2" 2>>"$1/sub.err" |
+		casino-tee-agg --ack="$1/ack" -o "$1/snap" -r "$1/agg.rej" >>"$1/log" 2>>"$1/agg.err"' \
+		bash "$T" "$1"
+}
+
+@test "file log: rotated (mv and a new file) while followed: the old file is finished, then the new one from its start" {
+	local L=$T/events.log
+	event_lines 1 1000 | casino-pub "file:$L"
+	start_pair "file:$L"
+	wait_until 30 log_has 1000 || fail "no 1000 lines: $(cat "$T/sub.err")"
+	mv "$L" "$L.1"
+	# The old file's writer still appends to it, then a new file takes the name.
+	event_lines 1001 1500 | casino-pub "file:$L.1"
+	event_lines 1501 3000 | casino-pub "file:$L"
+	wait_until 30 log_has 3000 || fail "$(wc -l <"$T/log") lines: $(cat "$T/sub.err")"
+	kill -TERM "$SUB"
+	pair_gone
+	count_ids 3000 "$T/log" "$T/agg.rej"
+	echo "rotation while following: missing $MISSING duplicated $DUPLICATED" >&3
+	assert_equal "$MISSING" 0
+	assert_equal "$DUPLICATED" 0
+	grep -q '"msg":"the log was rotated' "$T/sub.err"
+}
+
+@test "file log: rotated (mv and a new file) between two runs of a group: the rest of the old file, then the new one" {
+	local L=$T/events.log
+	event_lines 1 1000 | casino-pub "file:$L"
+	read_to_end "$L"
+	event_lines 1001 1200 | casino-pub "file:$L"
+	mv "$L" "$L.1"
+	event_lines 1201 3000 | casino-pub "file:$L"
+	read_to_end "$L"
+	count_ids 3000 "$T/log" "$T/agg.rej"
+	echo "rotation across a restart: missing $MISSING duplicated $DUPLICATED" >&3
+	assert_equal "$MISSING" 0
+	assert_equal "$DUPLICATED" 0
+	[ ! -s "$T/agg.rej" ]
+	# The cursor names the new file now.
+	[[ $(cat "$CASINO_STATE_DIR/file-groups/grp") == file:$(stat -c %d:%i "$L"):* ]]
+}
+
+@test "file log: truncated and refilled, between runs and while followed: a warning with the offsets, read again from the start" {
+	local L=$T/events.log
+	casino-gen -n 6000 -s 8 -T 2024-01-01T00:00:00Z >"$T/events6" 2>/dev/null
+	event_lines 1 1000 "$T/events6" | casino-pub "file:$L"
+	read_to_end "$L"
+	: >"$L"
+	event_lines 1001 3000 "$T/events6" | casino-pub "file:$L"
+	read_to_end "$L"
+	run jq -r 'select(.level == "warn") | "\(.msg) \(.cursor) \(.size)"' "$T/sub.err"
+	assert_output "the log was rewritten since the group's cursor; reading it from its start $(event_lines 1 1000 "$T/events6" | wc -c) $(stat -c %s "$L")"
+	# Followed: emptied under the reader, then filled again.
+	start_pair "file:$L"
+	# The reader is at the end once its cursor has been written.
+	wait_until 10 grep -q '"msg":"the log was rewritten' "$T/sub.err"
+	sleep 0.5
+	: >"$L"
+	event_lines 3001 6000 "$T/events6" | casino-pub "file:$L"
+	wait_until 30 log_has 6000 || fail "$(wc -l <"$T/log") lines: $(cat "$T/sub.err")"
+	kill -TERM "$SUB"
+	pair_gone
+	grep -q '"msg":"the log was \(truncated\|rewritten in place\); reading it again from its start"' "$T/sub.err"
+	count_ids 6000 "$T/log" "$T/agg.rej"
+	echo "truncation and refill: missing $MISSING duplicated $DUPLICATED" >&3
+	assert_equal "$MISSING" 0
+	assert_equal "$DUPLICATED" 0
+	[ ! -s "$T/agg.rej" ]
+}
+
+@test "file log: a cursor off a line start: a warning, the file read from its start, the duplicates named, no torn line" {
+	local L=$T/events.log c=$CASINO_STATE_DIR/file-groups/grp
+	event_lines 1 100 | casino-pub "file:$L"
+	read_to_end "$L"
+	sed -i 's|/[0-9]*$|/50|' "$c"
+	event_lines 101 200 | casino-pub "file:$L"
+	read_to_end "$L"
+	grep -q '"msg":"the group'"'"'s cursor is not at a line start; reading the file from its start","path":"[^"]*","cursor":50' "$T/sub.err"
+	count_ids 200 "$T/log" "$T/agg.rej"
+	echo "cursor off a line start: missing $MISSING duplicated $DUPLICATED (ids $DUP_IDS...)" >&3
+	assert_equal "$MISSING" 0
+	# Lines 1-100 come twice, and only they.
+	assert_equal "$DUPLICATED" 100
+	assert_equal "$DUP_IDS" "1 2 3 4 5 "
+	[ ! -s "$T/agg.rej" ]
+}
+
+@test "file log: a foreign ack on a shared FIFO never moves a group that holds its lines" {
+	local L=$T/events.log
+	event_lines 1 3000 | casino-pub "file:$L"
+	mv "$T/rates.json" "$T/rates.off"
+	# E2: its casino-fx has no rates and holds every event.
+	mkfifo "$T/e2.a" "$T/e2.b"
+	OUT=$T/e2.a ERR=$T/e2sub.err bg casino-sub -g E2 --ack="$T/shared" "file:$L"
+	local e2=("$LAST_PID")
+	IN=$T/e2.a OUT=$T/e2.b ERR=$T/e2fx.err bg casino-fx -a 1 -u "file://$T/rates.json"
+	e2+=("$LAST_PID")
+	IN=$T/e2.b OUT=$T/log2 ERR=$T/e2agg.err bg casino-tee-agg --ack="$T/shared" -o "$T/snap2"
+	e2+=("$LAST_PID")
+	# E1, on the same file and by mistake the same FIFO, flows.
+	LOG=$T/log1 start_pair "file:$L" E1 "$T/shared"
+	wait_until 30 grep -q '"msg":"an acknowledgement of another pipeline' "$T/e2sub.err" ||
+		fail "E2 saw no foreign ack: $(cat "$T/e2sub.err")"
+	wait_until 30 test -s "$T/log1"
+	# E2 finished nothing: its cursor has not moved.
+	[ ! -e "$CASINO_STATE_DIR/file-groups/E2" ] || [[ $(cat "$CASINO_STATE_DIR/file-groups/E2") == */0 ]] ||
+		fail "E2's cursor moved: $(cat "$CASINO_STATE_DIR/file-groups/E2")"
+	kill -KILL "${e2[@]}"
+	kill -TERM "$SUB"
+	pair_gone
+	wait "${e2[@]}" 2>/dev/null || true
+	[ ! -s "$T/log2" ]
+	mv "$T/rates.off" "$T/rates.json"
+	# E2 again, with a FIFO of its own: every event comes.
+	run -0 bash -c 'casino-sub -e -g E2 --ack="$1/e2ack" "file:$2" 2>>"$1/e2sub.err" |
+		casino-fx -u "file://$1/rates.json" | casino-tee-agg --ack="$1/e2ack" -o "$1/snap2" >>"$1/log2"' \
+		bash "$T" "$L"
+	count_ids 3000 "$T/log2"
+	echo "foreign acks, E2 held then restarted: missing $MISSING duplicated $DUPLICATED" >&3
+	assert_equal "$MISSING" 0
+	assert_equal "$DUPLICATED" 0
+}
+
+@test "file log: a second reader of a group exits 69 naming the holder; the first reads on alone" {
+	local L=$T/events.log
+	event_lines 1 1500 | casino-pub "file:$L"
+	start_pair "file:$L"
+	wait_until 30 log_has 1500
+	run -69 --separate-stderr casino-sub -e -g grp "file:$L"
+	assert_output ''
+	[ "$(jq -r 'select(.msg | startswith("another reader holds the group")) | .holder_pid' <<<"$stderr")" = "$SUB" ] ||
+		fail "$stderr"
+	event_lines 1501 3000 | casino-pub "file:$L"
+	wait_until 30 log_has 3000
+	kill -TERM "$SUB"
+	pair_gone
+	count_ids 3000 "$T/log" "$T/agg.rej"
+	echo "second reader: missing $MISSING duplicated $DUPLICATED" >&3
+	assert_equal "$MISSING" 0
+	assert_equal "$DUPLICATED" 0
+	# Once the first is gone the group is free again.
+	run -0 --separate-stderr casino-sub -e -g grp "file:$L"
+	assert_output ''
+}
+
+@test "file log: casino-pub onto a full disk leaves no partial line, counts what it did not append, exits 74; the next publisher starts a line of its own" {
+	local d=$T/small
+	mkdir "$d"
+	mount -t tmpfs -o size=200k tmpfs "$d"
+	MOUNTED=$d
+	head -c 40000 /dev/zero >"$d/filler"
+	casino-gen -n 5000 -s 3 -T 2024-01-01T00:00:00Z >"$T/events5k" 2>/dev/null
+	run -74 --separate-stderr casino-pub "file:$d/log" <"$T/events5k"
+	local n
+	n=$(wc -l <"$d/log")
+	[ "$n" -gt 0 ] && [ "$n" -lt 5000 ]
+	# The log ends with a whole line.
+	assert_equal "$(tail -c 1 "$d/log" | od -An -tx1 | tr -d ' ')" 0a
+	run jq -r 'select(.msg == "lines not appended") | "\(.not_appended) \(.first_id) \(.last_id)"' <<<"$stderr"
+	assert_output "$((5000 - n)) $((n + 1)) 5000"
+	# Room again: the next publisher's first line is a line of its own.
+	rm "$d/filler"
+	event_lines $((n + 1)) $((n + 10)) "$T/events5k" | casino-pub "file:$d/log"
+	run jq -c . "$d/log"
+	assert_success
+	count_ids $((n + 10)) "$d/log"
+	echo "full disk: $n appended, $((5000 - n)) counted (ids $((n + 1))-5000), the next 10 appended after: missing $MISSING duplicated $DUPLICATED" >&3
+	assert_equal "$MISSING" 0
+	assert_equal "$DUPLICATED" 0
+}
+
+@test "file log: a worker (casino-sub | casino-fx | casino-pub --ack) SIGKILLed and restarted: every id in its output log" {
+	local L1=$T/events.log L2=$T/enriched.log w
+	publish "file:$L1"
+	for w in 1 2; do
+		mkfifo "$T/w$w.a" "$T/w$w.b"
+		OUT=$T/w$w.a ERR=$T/wsub.$w.err bg casino-sub -g work --ack="$T/wack" "file:$L1"
+		local pids=("$LAST_PID")
+		IN=$T/w$w.a OUT=$T/w$w.b ERR=$T/wfx.$w.err bg casino-fx -u "file://$T/rates.json"
+		pids+=("$LAST_PID")
+		IN=$T/w$w.b ERR=$T/wpub.$w.err bg casino-pub --ack="$T/wack" "file:$L2"
+		pids+=("$LAST_PID")
+		[ "$w" = 2 ] && break
+		wait_until 60 file_has "$L2" 900 || fail "no 900 lines: $(tail -n 3 "$T"/w*.err)"
+		kill -KILL "${pids[@]}"
+		wait "${pids[@]}" 2>/dev/null || true
+	done
+	wait "$PUBLISHER"
+	wait_until 60 file_has_ids "$L2" "$EVENTS" || fail "$(jq -r .id "$L2" | sort -u | wc -l) ids"
+	kill -TERM "${pids[0]}"
+	wait_until 30 process_gone "${pids[2]}"
+	count_ids "$EVENTS" "$L2"
+	echo "file-log worker SIGKILLed: missing $MISSING duplicated $DUPLICATED" >&3
+	assert_equal "$MISSING" 0
+	[ "$DUPLICATED" -le "$DUP_BOUND" ]
+	run ! grep -q '"src"' "$L2"
+}
+
+# trace_order TRACE: the line numbers of the first fdatasync and of the
+# first ack written (a write of "tok@"), in strace's output.
+trace_order() {
+	awk '/fdatasync\(/ && !s { s = NR } /write\(.*"tok@/ && !a { a = NR } END { print s + 0, a + 0 }' "$1"
+}
+
+@test "--sync: casino-pub (file log) and casino-tee-agg fdatasync before they acknowledge (strace)" {
+	mkfifo "$T/ack"
+	head -n 3 "$T/events" | jq -c '. + {src: "tok@file:1:2:0000000000000001/\(.id)"}' >"$T/in"
+	local s a
+	for sync in --sync ''; do
+		cat "$T/ack" >"$T/acks" &
+		PIDS+=($!)
+		strace -f -qq -e trace=fdatasync,write -o "$T/trace.pub" \
+			casino-pub ${sync:+"$sync"} --ack="$T/ack" "file:$T/L" <"$T/in"
+		wait_until 5 process_gone "${PIDS[-1]}"
+		read -r s a < <(trace_order "$T/trace.pub")
+		[ "$a" -gt 0 ] || fail "no ack written: $(cat "$T/trace.pub")"
+		if [ -n "$sync" ]; then
+			[ "$s" -gt 0 ] && [ "$s" -lt "$a" ] || fail "casino-pub: fdatasync at $s, ack at $a"
+		else
+			assert_equal "$s" 0
+		fi
+		assert_equal "$(cat "$T/acks")" "tok@file:1:2:0000000000000001/3"
+		cat "$T/ack" >"$T/acks" &
+		PIDS+=($!)
+		strace -f -qq -e trace=fdatasync,write -o "$T/trace.agg" \
+			casino-tee-agg ${sync:+"$sync"} --ack="$T/ack" -o "$T/snap" <"$T/in" >>"$T/agglog"
+		wait_until 5 process_gone "${PIDS[-1]}"
+		read -r s a < <(trace_order "$T/trace.agg")
+		[ "$a" -gt 0 ] || fail "no ack written: $(cat "$T/trace.agg")"
+		if [ -n "$sync" ]; then
+			[ "$s" -gt 0 ] && [ "$s" -lt "$a" ] || fail "casino-tee-agg: fdatasync at $s, ack at $a"
+		else
+			assert_equal "$s" 0
+		fi
+	done
+	# What was appended has no src; both runs appended the three lines.
+	assert_equal "$(wc -l <"$T/L")" 6
+	run ! grep -q '"src"' "$T/L" "$T/agglog"
+	# --sync wants the log in a file.
+	CASINO_SYNC=1 run -64 --separate-stderr casino-tee-agg -o "$T/snap" <"$T/in"
+	CASINO_SYNC=yes run -64 --separate-stderr casino-pub "file:$T/L" <"$T/in"
+	[[ $stderr == *CASINO_SYNC* ]]
 }

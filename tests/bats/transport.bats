@@ -336,3 +336,31 @@ per_player_order() {
 	assert_equal "$status" 64
 	[[ $stderr == *'"msg":"cannot read the config file"'*'"error":"Is a directory"'* ]] || fail "$stderr"
 }
+
+@test "kafka, casino-sub's defaults: a member SIGKILLed and started again reads within 15 s; a member stopped cleanly leaves at once" {
+	start_cluster
+	local url=kafka://$BROKERS/casino-events
+	"${GEN[@]}" >"$T/events" 2>/dev/null
+	head -n 1000 "$T/events" | casino-pub "$url"
+	OUT=$T/c1 ERR=$T/c1.err bg casino-sub --group g "$url"
+	wait_until 30 lines_at_least 1000 "$T/c1" || fail "$(cat "$T/c1.err")"
+	kill -KILL "$LAST_PID"
+	sed -n 1001,2000p "$T/events" | casino-pub "$url"
+	OUT=$T/c2 ERR=$T/c2.err bg casino-sub --group g "$url"
+	local c2=$LAST_PID
+	# Within 15 s of its start the new member holds partitions and reads.
+	wait_until 15 grep -q '"partitions assigned"' "$T/c2.err" || fail "no partitions in 15 s: $(cat "$T/c2.err")"
+	wait_until 15 lines_at_least 1 "$T/c2" || fail "nothing read in 15 s"
+	wait_until 30 eval '[ "$(cat "$T/c1" "$T/c2" | jq -r .id | sort -u | wc -l)" -ge 2000 ]'
+	# A second member; then the first one is stopped cleanly: the
+	# second holds all four partitions at once, not after a session.
+	OUT=$T/c3 ERR=$T/c3.err bg casino-sub --group g "$url"
+	wait_until 30 group_settled "$T/c2.err" "$T/c3.err" || fail "$(tail -n 3 "$T"/c?.err)"
+	kill -TERM "$c2"
+	wait "$c2"
+	wait_until 5 eval '[ "$(assigned "$T/c3.err")" = "0 1 2 3 " ]' || fail "$(tail -n 3 "$T/c3.err")"
+	local ids
+	ids=$(cat "$T/c1" "$T/c2" "$T/c3" | jq -r .id | sort -un | wc -l)
+	echo "kafka member SIGKILLed, defaults: $ids of 2000 ids, $(($(cat "$T/c1" "$T/c2" "$T/c3" | wc -l) - ids)) duplicated" >&3
+	assert_equal "$ids" 2000
+}
