@@ -478,9 +478,9 @@ event_lines() {
 # start_pair URL [GROUP [FIFO]]: casino-sub -g GROUP --ack=FIFO URL |
 # casino-tee-agg --ack=FIFO, following, appending to $T/log; SUB and AGG.
 start_pair() {
-	local p=$T/pair$((++RUN)) group=${2:-grp} ack=${3:-$T/ack}
+	local p=$T/pair$((++RUN)) name=${2:-grp} ack=${3:-$T/ack}
 	mkfifo "$p"
-	OUT=$p ERR=$T/sub.err bg casino-sub -g "$group" --ack="$ack" "$1"
+	OUT=$p ERR=$T/sub.err bg casino-sub -g "$name" --ack="$ack" "$1"
 	SUB=$LAST_PID
 	IN=$p OUT=${LOG:-$T/log} APPEND=1 ERR=$T/agg.err bg casino-tee-agg --ack="$ack" -o "$T/snap" \
 		-r "$T/agg.rej"
@@ -608,7 +608,7 @@ read_to_end() {
 	kill -KILL "${e2[@]}"
 	kill -TERM "$SUB"
 	pair_gone
-	wait "${e2[@]}" 2>/dev/null || true
+	stop_pids "${e2[@]}"
 	[ ! -s "$T/log2" ]
 	mv "$T/rates.off" "$T/rates.json"
 	# E2 again, with a FIFO of its own: every event comes.
@@ -653,7 +653,8 @@ read_to_end() {
 	run -74 --separate-stderr casino-pub "file:$d/log" <"$T/events5k"
 	local n
 	n=$(wc -l <"$d/log")
-	[ "$n" -gt 0 ] && [ "$n" -lt 5000 ]
+	[ "$n" -gt 0 ]
+	[ "$n" -lt 5000 ]
 	# The log ends with a whole line.
 	assert_equal "$(tail -c 1 "$d/log" | od -An -tx1 | tr -d ' ')" 0a
 	run jq -r 'select(.msg == "lines not appended") | "\(.not_appended) \(.first_id) \(.last_id)"' <<<"$stderr"
@@ -683,7 +684,7 @@ read_to_end() {
 		[ "$w" = 2 ] && break
 		wait_until 60 file_has "$L2" 900 || fail "no 900 lines: $(tail -n 3 "$T"/w*.err)"
 		kill -KILL "${pids[@]}"
-		wait "${pids[@]}" 2>/dev/null || true
+		stop_pids "${pids[@]}"
 	done
 	wait "$PUBLISHER"
 	wait_until 60 file_has_ids "$L2" "$EVENTS" || fail "$(jq -r .id "$L2" | sort -u | wc -l) ids"
@@ -702,36 +703,37 @@ trace_order() {
 	awk '/fdatasync\(/ && !s { s = NR } /write\(.*"tok@/ && !a { a = NR } END { print s + 0, a + 0 }' "$1"
 }
 
+# sync_before_ack SYNC TRACE CMD...: CMD under strace, a reader on
+# $T/ack (into $T/acks); fails unless it wrote an ack and, with SYNC, an
+# fdatasync came before it (and none without).
+sync_before_ack() {
+	local sync=$1 trace=$2 s a
+	shift 2
+	cat "$T/ack" >"$T/acks" &
+	PIDS+=($!)
+	strace -f -qq -e trace=fdatasync,write -o "$trace" "$@"
+	wait_until 5 process_gone "${PIDS[-1]}"
+	read -r s a < <(trace_order "$trace")
+	[ "$a" -gt 0 ] || fail "$1: no ack written: $(cat "$trace")"
+	if [ -n "$sync" ]; then
+		if [ "$s" -eq 0 ] || [ "$s" -gt "$a" ]; then
+			fail "$1: fdatasync at line $s, the ack at $a"
+		fi
+	else
+		[ "$s" -eq 0 ] || fail "$1: an fdatasync without --sync"
+	fi
+}
+
 @test "--sync: casino-pub (file log) and casino-tee-agg fdatasync before they acknowledge (strace)" {
 	mkfifo "$T/ack"
 	head -n 3 "$T/events" | jq -c '. + {src: "tok@file:1:2:0000000000000001/\(.id)"}' >"$T/in"
-	local s a
+	local sync
 	for sync in --sync ''; do
-		cat "$T/ack" >"$T/acks" &
-		PIDS+=($!)
-		strace -f -qq -e trace=fdatasync,write -o "$T/trace.pub" \
+		sync_before_ack "$sync" "$T/trace.pub" \
 			casino-pub ${sync:+"$sync"} --ack="$T/ack" "file:$T/L" <"$T/in"
-		wait_until 5 process_gone "${PIDS[-1]}"
-		read -r s a < <(trace_order "$T/trace.pub")
-		[ "$a" -gt 0 ] || fail "no ack written: $(cat "$T/trace.pub")"
-		if [ -n "$sync" ]; then
-			[ "$s" -gt 0 ] && [ "$s" -lt "$a" ] || fail "casino-pub: fdatasync at $s, ack at $a"
-		else
-			assert_equal "$s" 0
-		fi
 		assert_equal "$(cat "$T/acks")" "tok@file:1:2:0000000000000001/3"
-		cat "$T/ack" >"$T/acks" &
-		PIDS+=($!)
-		strace -f -qq -e trace=fdatasync,write -o "$T/trace.agg" \
+		sync_before_ack "$sync" "$T/trace.agg" \
 			casino-tee-agg ${sync:+"$sync"} --ack="$T/ack" -o "$T/snap" <"$T/in" >>"$T/agglog"
-		wait_until 5 process_gone "${PIDS[-1]}"
-		read -r s a < <(trace_order "$T/trace.agg")
-		[ "$a" -gt 0 ] || fail "no ack written: $(cat "$T/trace.agg")"
-		if [ -n "$sync" ]; then
-			[ "$s" -gt 0 ] && [ "$s" -lt "$a" ] || fail "casino-tee-agg: fdatasync at $s, ack at $a"
-		else
-			assert_equal "$s" 0
-		fi
 	done
 	# What was appended has no src; both runs appended the three lines.
 	assert_equal "$(wc -l <"$T/L")" 6

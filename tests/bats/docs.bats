@@ -217,6 +217,7 @@ tests_examples() {
 @test "README.md examples run" { run_examples README.md; }
 @test "casino-append(1) examples run" { run_examples man/casino-append.1; }
 @test "casino-consume(1) examples run" { run_examples man/casino-consume.1; }
+@test "casino-follow(1) examples run" { run_examples man/casino-follow.1; }
 @test "casino-db(1) examples run" { run_examples man/casino-db.1; }
 @test "casino-describe(1) examples run" { run_examples man/casino-describe.1; }
 @test "casino-env(1) examples run" { run_examples man/casino-env.1; }
