@@ -366,7 +366,7 @@ sigterm_all_held() {
 	assert_failure 64
 	run --separate-stderr casino-pub --ack "$T/plain" kafka://127.0.0.1:1/t </dev/null
 	assert_failure 64
-	run --separate-stderr casino-consume -g g --ack "$T/plain" -l "$T/events"
+	run --separate-stderr casino-follow -g g --ack "$T/plain" "$T/events"
 	assert_failure 64
 	# The variables name the FIFO too, and the error names them.
 	CASINO_SUB_ACK=$T/plain run --separate-stderr casino-sub -e -g g "file:$T/events"
