@@ -34,6 +34,7 @@ FOREVER_LIST=(
 	'man/casino-gen.1: casino-gen -r 1000 -- an endless generator'
 	'man/casino-player.1: casino-gen | casino-fx -- an endless pipeline'
 	'man/casino-pub.1: casino-gen | casino-pub file: -- an endless generator'
+	'man/casino-pub.1: casino-pub --sync --ack -- a worker that follows its log'
 	'man/casino-serve.1: casino-serve -b -- a server'
 	'man/casino-sub.1: casino-sub -f end -- follows the log'
 	'man/casino-tee-agg.1: casino-gen | casino-fx -- an endless pipeline'
