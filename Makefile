@@ -67,7 +67,7 @@ FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=un
 # with libcasino) and preloaded fault injectors (tests/NAME.c ->
 # $(BUILD)/test/NAME.so).
 TESTLIBPROGS = lib-check
-TESTPRELOADS = failalloc
+TESTPRELOADS = failalloc crashpoint
 
 LIBOBJ = $(CORE_SRC:lib/%.c=$(BUILD)/obj/%.o)
 FAMILY_ARCHIVES = $(FAMILIES:%=$(BUILD)/libcasino-%.a)

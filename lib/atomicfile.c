@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,8 +10,29 @@
 #include "buf.h"
 #include "out.h"
 
-int
-atomicfile_write(const char *path, const void *data, size_t n, mode_t mode)
+/* The rename made durable: fsync of the folder that holds path. */
+static int
+dir_sync(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = slash == NULL ? xstrndup(".", 1) :
+	    xstrndup(path, slash == path ? 1 : (size_t)(slash - path));
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = -1, saved;
+
+	if (fd >= 0) {
+		r = fsync(fd);
+		saved = errno;
+		close(fd);
+		errno = saved;
+	}
+	saved = errno;
+	free(dir);
+	errno = saved;
+	return r;
+}
+
+static int
+replace(const char *path, const void *data, size_t n, mode_t mode, int synced)
 {
 	struct buf tmp = { 0 };
 	int fd, saved;
@@ -18,7 +40,7 @@ atomicfile_write(const char *path, const void *data, size_t n, mode_t mode)
 	buf_printf(&tmp, "%s.XXXXXX", path);
 	if ((fd = mkstemp(tmp.data)) < 0)
 		goto fail;
-	if (fchmod(fd, mode) < 0 || fd_write_all(fd, data, n) < 0) {
+	if (fchmod(fd, mode) < 0 || fd_write_all(fd, data, n) < 0 || (synced && fsync(fd) < 0)) {
 		saved = errno;
 		close(fd);
 		errno = saved;
@@ -27,7 +49,7 @@ atomicfile_write(const char *path, const void *data, size_t n, mode_t mode)
 	if (close(fd) < 0 || rename(tmp.data, path) < 0)
 		goto unlink;
 	buf_free(&tmp);
-	return 0;
+	return synced ? dir_sync(path) : 0;
 unlink:
 	saved = errno;
 	unlink(tmp.data);
@@ -37,6 +59,18 @@ fail:
 	buf_free(&tmp);
 	errno = saved;
 	return -1;
+}
+
+int
+atomicfile_write(const char *path, const void *data, size_t n, mode_t mode)
+{
+	return replace(path, data, n, mode, 0);
+}
+
+int
+atomicfile_write_synced(const char *path, const void *data, size_t n, mode_t mode)
+{
+	return replace(path, data, n, mode, 1);
 }
 
 int

@@ -10,6 +10,9 @@
 #include <sys/types.h>
 
 int atomicfile_write(const char *path, const void *data, size_t n, mode_t mode);
+/* The same, durable when it returns: the file fsync'd before the rename,
+ * its folder after (a checkpoint that must survive a power loss). */
+int atomicfile_write_synced(const char *path, const void *data, size_t n, mode_t mode);
 int dir_make(const char *dir, int check_owner);
 
 #endif

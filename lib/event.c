@@ -1,3 +1,4 @@
+#define _GNU_SOURCE /* memrchr */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -257,31 +258,85 @@ event_write_key(struct buf *out, const struct event *ev, const char *key,
 	buf_putc(out, '\n');
 }
 
+/* 1 when m's key is one of keys[0..nkeys). */
+static int
+key_among(const struct event *ev, const struct json_member *m, const char *const *keys,
+    size_t nkeys)
+{
+	for (size_t k = 0; k < nkeys; k++) {
+		size_t len = strlen(keys[k]);
+		if (m->key_escaped ? json_member_find(&ev->members, keys[k]) == m :
+		    m->key_len == len && memcmp(m->key, keys[k], len) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+void
+event_write_without_keys(struct buf *out, const struct event *ev, const char *const *keys,
+    size_t nkeys)
+{
+	const struct json_member *m = ev->members.m;
+	const char *s = ev->raw;
+	size_t n = ev->raw_len, count = ev->members.count, pos = 0, i = 0;
+
+	buf_reserve(out, n + 1);
+	/* A leading run of members to drop: from the first one's key to the
+	 * key of the first kept one (or the end of the last one). */
+	while (i < count && key_among(ev, &m[i], keys, nkeys))
+		i++;
+	if (i > 0) {
+		size_t from = (size_t)(m[0].key - s) - 1;
+		buf_append(out, s, from);
+		pos = i < count ? (size_t)(m[i].key - s) - 1 : member_end(ev, &m[count - 1]);
+	}
+	/* After a kept member: from the end of the one before, which drops
+	 * ',' "key":value. */
+	for (; i < count; i++) {
+		if (!key_among(ev, &m[i], keys, nkeys))
+			continue;
+		size_t from = member_end(ev, &m[i - 1]);
+		buf_append(out, s + pos, from - pos);
+		pos = member_end(ev, &m[i]);
+	}
+	buf_append(out, s + pos, n - pos);
+	buf_putc(out, '\n');
+}
+
 void
 event_write_without_key(struct buf *out, const struct event *ev, const char *key)
 {
-	const struct json_member *m = json_member_find(&ev->members, key);
-	const char *s = ev->raw;
-	size_t n = ev->raw_len, from, to;
+	event_write_without_keys(out, ev, &key, 1);
+}
 
-	if (m == NULL) {
-		buf_append(out, s, n);
-		buf_putc(out, '\n');
+void
+event_write_moved_key(struct buf *out, const struct event *ev, const char *from,
+    const char *to)
+{
+	const struct json_member *m = json_member_find(&ev->members, from);
+	const char *const keys[] = { from, to };
+	size_t start = out->len, close;
+
+	event_write_without_keys(out, ev, keys, 2);
+	if (m == NULL)
 		return;
-	}
-	size_t i = (size_t)(m - ev->members.m);
-	if (i > 0) { /* from the end of the previous value: drops ',' "key":value */
-		from = member_end(ev, m - 1);
-		to = member_end(ev, m);
-	} else if (ev->members.count > 1) { /* the first: drops "key":value ',' */
-		from = (size_t)(m->key - s) - 1;
-		to = (size_t)(m[1].key - s) - 1;
-	} else {
-		from = (size_t)(m->key - s) - 1;
-		to = member_end(ev, m);
-	}
-	buf_reserve(out, n + 1);
-	buf_append(out, s, from);
-	buf_append(out, s + to, n - to);
-	buf_putc(out, '\n');
+	/* The object's closing brace, before the newline just written. */
+	close = (size_t)((const char *)memrchr(out->data + start, '}', out->len - start) - out->data);
+	struct buf tail = { 0 };
+	buf_append(&tail, out->data + close, out->len - close);
+	out->len = close;
+	/* A member is left before the brace unless the object is now empty. */
+	while (close > start && (out->data[close - 1] == ' ' || out->data[close - 1] == '\t'))
+		close--;
+	if (out->data[close - 1] != '{')
+		buf_putc(out, ',');
+	buf_json_string(out, to, strlen(to));
+	buf_putc(out, ':');
+	if (m->kind == JSON_KIND_STRING)
+		buf_putc(out, '"');
+	buf_append(out, m->value, m->value_len);
+	if (m->kind == JSON_KIND_STRING)
+		buf_putc(out, '"');
+	buf_append(out, tail.data, tail.len);
+	buf_free(&tail);
 }

@@ -40,5 +40,13 @@ void event_write_key(struct buf *out, const struct event *ev, const char *key,
  * stage whose key must go, e.g. casino-player's "player" of an unknown
  * player. */
 void event_write_without_key(struct buf *out, const struct event *ev, const char *key);
+/* The same without every member named in keys[0..nkeys). */
+void event_write_without_keys(struct buf *out, const struct event *ev, const char *const *keys,
+	size_t nkeys);
+/* Writes ev with member from renamed to, moved to the end (an old member
+ * to is dropped), or ev without to when from is absent; then '\n'. For a
+ * worker that keeps the position a line came with under another name. */
+void event_write_moved_key(struct buf *out, const struct event *ev, const char *from,
+	const char *to);
 
 #endif

@@ -57,7 +57,7 @@ coarse_ms(void)
 static long long
 checksum(void)
 {
-	long long sum = (long long)(health.in + health.out + health.rejected) +
+	long long sum = (long long)(health.in + health.out + health.rejected + health.dropped) +
 	    (long long)health.held * 7 + health.held_since_ms;
 
 	for (int i = 0; i < health.ncounters; i++)
@@ -78,6 +78,8 @@ publish(long long now, long long sum)
 	    health.out, health.rejected, health_pending(), health.held, health.held_since_ms);
 	if (rate >= 0)
 		buf_printf(&text, ",\"out_rate_milli\":%lld", rate);
+	if (health.dropped > 0)
+		buf_printf(&text, ",\"dropped\":%llu", health.dropped);
 	for (int i = 0; i < health.ncounters; i++)
 		buf_printf(&text, ",\"%s\":%lld", health.counter[i].name, health.counter[i].value);
 	buf_puts(&text, "}\n");
@@ -96,7 +98,7 @@ publish(long long now, long long sum)
 unsigned long long
 health_pending(void)
 {
-	unsigned long long done = health.out + health.rejected;
+	unsigned long long done = health.out + health.rejected + health.dropped;
 
 	return health.in > done ? health.in - done : 0;
 }

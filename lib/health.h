@@ -11,9 +11,10 @@
  *   {"stage":"casino-fx","pid":42,"in":10,"out":9,"rejected":1,"pending":0,"held":0,
  *    "held_since_ms":0,"fetches_ok":3,"fetches_error":0,...}
  *
- * pending is in - out - rejected: lines read and not yet written or
- * rejected (held, or being worked on), so in = out + rejected + pending in
- * every file. Events saved to the reject file at a stop count as rejected.
+ * pending is in - out - rejected - dropped: lines read and not yet
+ * written, rejected or dropped (held, or being worked on), so in = out +
+ * rejected + dropped + pending in every file; "dropped" (duplicates an
+ * exactly-once sink did not write) appears once it is not 0. Events saved to the reject file at a stop count as rejected.
  * held_since_ms is the wall clock (ms since the epoch) when the oldest held
  * event was read, 0 when none is held; readers derive its age.
  * out_rate_milli is lines written per 1000 s over the stage's last
@@ -30,6 +31,7 @@
 
 struct health {
 	unsigned long long in, out, rejected, held;
+	unsigned long long dropped; /* read and dropped on purpose (a sink's duplicates) */
 	long long held_since_ms;
 	int ncounters;
 	struct { const char *name; long long value; } counter[HEALTH_MAX_COUNTERS];

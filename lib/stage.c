@@ -148,9 +148,16 @@ stage_emit_key(struct stage *st, const struct event *ev, const char *key,
 void
 stage_emit_without_key(struct stage *st, const struct event *ev, const char *key)
 {
+	stage_emit_without_keys(st, ev, &key, 1);
+}
+
+void
+stage_emit_without_keys(struct stage *st, const struct event *ev, const char *const *keys,
+    size_t nkeys)
+{
 	(void)st;
 	health.out++;
-	event_write_without_key(out_buf(), ev, key);
+	event_write_without_keys(out_buf(), ev, keys, nkeys);
 	out_commit();
 	out_record_end();
 }
@@ -185,6 +192,7 @@ stage_finish(struct stage *st)
 		status = exit_worst(status, EX_IOERR);
 	log_final(LOG_DEBUG, "end of run", LOG_INT("in", health.in), LOG_INT("out", out),
 	    LOG_INT("rejected", bad), LOG_INT("saved", st->saved),
+	    LOG_INT("duplicates_dropped", health.dropped),
 	    LOG_INT("pending", health_pending()), LOG_INT("status", status));
 	return status;
 }

@@ -7,8 +7,9 @@
  * rejected, else 0 (also after SIGPIPE, SIGINT or SIGTERM). Its final
  * record, "end of run" (log_final: level debug, and always in the
  * CASINO_COUNTS file that casino-run and casino-replay read), gives the
- * lines in, out, rejected (bad), saved (at a stop), pending (read and not
- * finished: lost) and the exit status.
+ * lines in, out, rejected (bad), saved (at a stop), duplicates_dropped (a
+ * sink's duplicates, health.dropped), pending (read and not finished:
+ * lost) and the exit status.
  *
  *   struct stage st; struct event ev;
  *   stage_open(&st, reject_path);
@@ -51,6 +52,8 @@ void stage_emit_key(struct stage *st, const struct event *ev, const char *key,
 	const char *value, size_t value_len);
 /* ev without key (an upstream copy the stage must not pass on). */
 void stage_emit_without_key(struct stage *st, const struct event *ev, const char *key);
+void stage_emit_without_keys(struct stage *st, const struct event *ev, const char *const *keys,
+	size_t nkeys);
 int stage_finish(struct stage *st);
 /* When the stage cannot finish what it holds — stopped (SIGINT/SIGTERM) or
  * giving up on a service — save it: held[0..n) (n may be 0), then every

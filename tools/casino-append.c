@@ -147,7 +147,8 @@ add_line(struct appender *a, const char *line, size_t len)
 		ev->raw_len = len;
 		if (ack_event_src(ev, &src, &src_len) == 0) {
 			ack_sink_note(&a->acks, src, src_len);
-			event_write_without_key(&a->batch, ev, ACK_KEY);
+			/* Its position here, for an exactly-once sink further on. */
+			event_write_moved_key(&a->batch, ev, ACK_KEY, ACK_ORIGIN_KEY);
 			return;
 		}
 	}

@@ -89,7 +89,9 @@ produce(rd_kafka_t *rk, rd_kafka_topic_t *topic, const char *line, size_t len,
 }
 
 /* Publishes one line: keyed by player_id; without its src, a position in
- * the topic it came from that means nothing in this one. */
+ * the topic it came from that means nothing in this one; with --ack that
+ * src goes on as "origin", so a sink can drop what a restarted worker
+ * publishes again. */
 static void
 publish(rd_kafka_t *rk, rd_kafka_topic_t *topic, const char *line, size_t len,
     unsigned long lineno)
@@ -115,7 +117,10 @@ publish(rd_kafka_t *rk, rd_kafka_topic_t *topic, const char *line, size_t len,
 		ack = ack_order_add(&ack_order, src, src_len);
 	else if (acks.path != NULL)
 		ack_sink_line(&acks, &ev);
-	event_write_without_key(&text, &ev, ACK_KEY);
+	if (acks.path != NULL) /* its position here, for an exactly-once sink */
+		event_write_moved_key(&text, &ev, ACK_KEY, ACK_ORIGIN_KEY);
+	else
+		event_write_without_key(&text, &ev, ACK_KEY);
 	produce(rk, topic, text.data, text.len - 1, key.data, key.len, ack);
 	event_free(&ev);
 }

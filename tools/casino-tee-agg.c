@@ -13,8 +13,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-#include "transport/ack.h"
-#include "transport/syncack.h"
+#include "transport/logsink.h"
 #include "atomicfile.h"
 #include "buf.h"
 #include "health.h"
@@ -29,10 +28,12 @@
 #define WINDOW_SECONDS 60
 
 /* The options (doc/design.md, "One declaration per option"). */
-enum { ACK, CLOCK, INTERVAL, LOG, SNAPSHOT, REJECT, SYNC, OLD_SNAPSHOT };
+enum { ACK, CHECKPOINT, CLOCK, INTERVAL, LOG, SNAPSHOT, REJECT, SYNC, OLD_SNAPSHOT };
 static struct opt opts[] = {
-	[ACK] = { 'a', "ack", "fifo", "CASINO_AGG_ACK",
+	[ACK] = { 'a', "ack", "fifo", "CASINO_AGG_ACK", .synopsis = "[-a fifo [-k file]]",
 	    .help = "acknowledge each written line's src there, src not written" },
+	[CHECKPOINT] = { 'k', "checkpoint", "file", "CASINO_AGG_CHECKPOINT", .synopsis = "",
+	    .help = "with -a: each line once in the log, its positions kept in file" },
 	[CLOCK] = { 'c', "clock", "event|wall", "CASINO_AGG_CLOCK", "event", .kind = OPT_CHOICE,
 	    .choices = "event wall", .help = "time by created_at or the system clock" },
 	[INTERVAL] = { 'i', "interval", "ms", "CASINO_AGG_INTERVAL", "250", .kind = OPT_NUMBER,
@@ -243,18 +244,11 @@ snapshot_free(struct snapshot *s)
 	buf_free(&s->history_path);
 }
 
-static void
-on_flushed(void *arg)
-{
-	syncack_written(arg);
-}
-
 int
 main(int argc, char **argv)
 {
-	const char *snapshot_path, *src, *v;
-	struct ack_sink acks = { 0 };
-	struct syncack synced;
+	const char *snapshot_path, *src;
+	static struct log_sink sink;
 	struct stat sb;
 	static struct agg agg;
 	struct snapshot snap;
@@ -281,16 +275,10 @@ main(int argc, char **argv)
 		opt_usage_error();
 	}
 	opt_checked();
-	v = opts[ACK].value;
-	if (v != NULL && ack_sink_open(&acks, v) < 0)
-		die(errno == EINVAL ? EX_USAGE : EX_IOERR, "cannot use the acknowledgement FIFO",
-		    LOG_STR("option", opts[ACK].source), LOG_STR("path", v), LOG_STR("error", strerror(errno)));
-	/* A line is acknowledged once written (with --sync, once on disk). */
-	syncack_init(&synced, STDOUT_FILENO, "standard output", opts[SYNC].on, &acks);
-	if (acks.path != NULL || opts[SYNC].on)
-		out_on_flush(on_flushed, &synced);
+	logfile_open(opts[LOG].value); /* first: with -l, the log is stdout from here */
+	log_sink_open(&sink, opts[ACK].value, opts[ACK].source, opts[SYNC].on,
+	    opts[CHECKPOINT].value, opts[CHECKPOINT].source);
 	snapshot_init(&snap, snapshot_path);
-	logfile_open(opts[LOG].value);
 
 	snapshots_ok = health_counter("snapshots_ok");
 	snapshots_failed = health_counter("snapshots_error");
@@ -305,8 +293,8 @@ main(int argc, char **argv)
 			health_due();
 			next_write = now + interval;
 		}
-		int ready = stage_wait(&st, syncack_wait_ms(&synced, (int)(next_write - now)));
-		syncack_due(&synced, 0);
+		int ready = stage_wait(&st, log_sink_wait_ms(&sink, (int)(next_write - now)));
+		log_sink_due(&sink);
 		now = timefmt_monotonic_ms();
 		if (!ready)
 			continue;
@@ -314,14 +302,11 @@ main(int argc, char **argv)
 		for (int batch = 0; batch < 64; batch++) {
 			if (!stage_next(&st, &ev))
 				goto end;
-			agg_add(&agg, &ev, now);
-			history_count(&snap.history, agg.wall ? wall_second : ev.created_at.sec,
-			    clock_second(&agg, wall_second));
-			if (acks.path != NULL) {
-				stage_emit_without_key(&st, &ev, ACK_KEY);
-				ack_sink_line(&acks, &ev);
-			} else {
-				stage_emit(&st, &ev);
+			if (log_sink_admit(&sink, &ev)) {
+				agg_add(&agg, &ev, now);
+				history_count(&snap.history, agg.wall ? wall_second : ev.created_at.sec,
+				    clock_second(&agg, wall_second));
+				log_sink_emit(&sink, &st, &ev);
 			}
 			event_free(&ev);
 			logfile_reopen_due(); /* between two whole lines */
@@ -331,9 +316,7 @@ main(int argc, char **argv)
 	}
 end:
 	status = stage_finish(&st);
-	syncack_due(&synced, 1);
-	if (acks.path != NULL)
-		ack_sink_close(&acks);
+	status = exit_worst(status, log_sink_close(&sink));
 	if (snap.owned_path != NULL) {
 		/* The aggregates are not persisted: the default snapshot goes. */
 		const char *const files[] = { snap.path, snap.history_path.data };

@@ -22,6 +22,9 @@
 #include "event.h"
 
 #define ACK_KEY "src"
+/* A worker that republishes keeps the src a line came with under this key
+ * (casino-produce --ack), for the exactly-once sink (checkpoint.h). */
+#define ACK_ORIGIN_KEY "origin"
 
 /* The src of an event line (a string member "src"); 0, or -1 when absent. */
 int ack_event_src(const struct event *ev, const char **src, size_t *n);

@@ -10,7 +10,14 @@
 void
 syncack_init(struct syncack *s, int fd, const char *path, int sync, struct ack_sink *acks)
 {
-	*s = (struct syncack){ fd, sync, path, acks, 0, 0 };
+	*s = (struct syncack){ fd, sync, path, acks, 0, 0, NULL, NULL };
+}
+
+void
+syncack_on_synced(struct syncack *s, int (*fn)(void *arg), void *arg)
+{
+	s->synced = fn;
+	s->synced_arg = arg;
 }
 
 void
@@ -24,6 +31,10 @@ syncack_due(struct syncack *s, int now)
 			die(EX_IOERR, "cannot sync the log; what was written is not acknowledged",
 			    LOG_STR("path", s->path), LOG_STR("error", strerror(errno)));
 		s->due_ms = t + SYNCACK_MS;
+		if (s->synced != NULL && s->synced(s->synced_arg) != 0) {
+			s->unsynced = 0;
+			return;
+		}
 	}
 	s->unsynced = 0;
 	if (s->acks != NULL && s->acks->path != NULL)

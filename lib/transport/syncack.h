@@ -19,6 +19,8 @@ struct syncack {
 	struct ack_sink *acks;  /* NULL: nothing to acknowledge, sync only */
 	int unsynced;           /* written since the last fdatasync */
 	int64_t due_ms;         /* the next fdatasync may run from then */
+	int (*synced)(void *arg); /* between the fdatasync and the acks */
+	void *synced_arg;
 };
 
 /* The option, declared once for both writers (lib/opt). */
@@ -26,6 +28,9 @@ struct syncack {
 	.help = "fdatasync what was written before acknowledging it (every 50 ms at most)" }
 
 void syncack_init(struct syncack *s, int fd, const char *path, int sync, struct ack_sink *acks);
+/* fn(arg) runs after each fdatasync, before the acks (casino-tee-agg's
+ * checkpoint); a non-zero return keeps the acks back. */
+void syncack_on_synced(struct syncack *s, int (*fn)(void *arg), void *arg);
 /* Lines were written: acknowledge them now, or at the fdatasync when due. */
 void syncack_written(struct syncack *s);
 /* The longest a wait for input may last, at most timeout_ms (-1: none). */

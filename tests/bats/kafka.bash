@@ -4,13 +4,14 @@
 # shellcheck shell=bash
 
 # start_cluster: three brokers with topics casino-events, casino-enriched
-# and casino-events-1 to -5 (delivery's runs, one each), 4 partitions each,
-# stopped with PIDS;
+# and casino-events-1 to -12 (delivery's runs, one each), 4 partitions each,
+# taking commands on the FIFO $T/mock.ctl (tests/kafka-mock.c), stopped
+# with PIDS;
 # sets BROKERS (host:port,...) and KAFKA (kafka://$BROKERS/casino-events).
 # shellcheck disable=SC2034 # the suites read them
 start_cluster() {
-	OUT=$T/bootstrap bg kafka-mock -p 4 casino-events casino-enriched \
-		casino-events-1 casino-events-2 casino-events-3 casino-events-4 casino-events-5
+	OUT=$T/bootstrap bg kafka-mock -p 4 -c "$T/mock.ctl" casino-events casino-enriched \
+		casino-events-{1..12}
 	wait_until 10 test -s "$T/bootstrap"
 	BROKERS=$(cat "$T/bootstrap")
 	[[ $BROKERS == 127.0.0.1:*,127.0.0.1:*,127.0.0.1:* ]]

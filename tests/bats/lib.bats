@@ -165,3 +165,15 @@ err -1"
 	run casino-describe <<<"$line"
 	assert_success
 }
+
+@test "lib: event_write_without_keys drops each key named, wherever it stands; event_write_moved_key renames one to the end" {
+	local e='"id":1,"player_id":2,"type":"game_start","game_id":3,"created_at":"2024-01-01T00:00:00Z"'
+	printf '{"src":"a@t/0/1", %s, "origin":"x"}\n{"src":"a","origin":"o",%s}\n{%s,"src":"s","origin":"o"}\n{ %s }\n' \
+		"$e" "$e" "$e" "$e" >"$BATS_TEST_TMPDIR/in"
+	run lib-check without-keys src origin <"$BATS_TEST_TMPDIR/in"
+	assert_success
+	assert_output "$(printf '{%s}\n{%s}\n{%s}\n{ %s }' "$e" "$e" "$e" "$e")"
+	run lib-check move-key src origin <"$BATS_TEST_TMPDIR/in"
+	assert_success
+	assert_output "$(printf '{%s,"origin":"a@t/0/1"}\n{%s,"origin":"a"}\n{%s,"origin":"s"}\n{ %s }' "$e" "$e" "$e" "$e")"
+}
