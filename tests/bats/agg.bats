@@ -86,7 +86,7 @@ mtime_changed() {
 @test "agg: --help prints usage on stdout and exits 0" {
 	run --separate-stderr casino-tee-agg --help
 	assert_success
-	assert_line --index 0 "usage: casino-tee-agg [-a fifo] [-c event|wall] [-i ms] [-l file] [-o file] [-r file]"
+	assert_line --index 0 "usage: casino-tee-agg [-a fifo [-k file]] [-c event|wall] [-i ms] [-l file] [-o file] [-r file] [-s]"
 	assert_output --partial "CASINO_AGG_ACK"
 	assert_output --partial "(CASINO_SNAPSHOT)"
 	[ -z "$stderr" ]
