@@ -258,17 +258,15 @@ event_write_key(struct buf *out, const struct event *ev, const char *key,
 	buf_putc(out, '\n');
 }
 
-/* 1 when m's key is one of keys[0..nkeys). */
+/* 1 when m's key is one of keys[0..nkeys), whose lengths are lens. */
 static int
 key_among(const struct event *ev, const struct json_member *m, const char *const *keys,
-    size_t nkeys)
+    const size_t *lens, size_t nkeys)
 {
-	for (size_t k = 0; k < nkeys; k++) {
-		size_t len = strlen(keys[k]);
+	for (size_t k = 0; k < nkeys; k++)
 		if (m->key_escaped ? json_member_find(&ev->members, keys[k]) == m :
-		    m->key_len == len && memcmp(m->key, keys[k], len) == 0)
+		    m->key_len == lens[k] && memcmp(m->key, keys[k], lens[k]) == 0)
 			return 1;
-	}
 	return 0;
 }
 
@@ -278,12 +276,17 @@ event_write_without_keys(struct buf *out, const struct event *ev, const char *co
 {
 	const struct json_member *m = ev->members.m;
 	const char *s = ev->raw;
-	size_t n = ev->raw_len, count = ev->members.count, pos = 0, i = 0;
+	size_t n = ev->raw_len, count = ev->members.count, pos = 0, i = 0, lens[8];
 
+	/* Measured once, not per member: this runs for every line a sink writes. */
+	if (nkeys > sizeof(lens) / sizeof(*lens))
+		nkeys = sizeof(lens) / sizeof(*lens);
+	for (size_t k = 0; k < nkeys; k++)
+		lens[k] = strlen(keys[k]);
 	buf_reserve(out, n + 1);
 	/* A leading run of members to drop: from the first one's key to the
 	 * key of the first kept one (or the end of the last one). */
-	while (i < count && key_among(ev, &m[i], keys, nkeys))
+	while (i < count && key_among(ev, &m[i], keys, lens, nkeys))
 		i++;
 	if (i > 0) {
 		size_t from = (size_t)(m[0].key - s) - 1;
@@ -293,7 +296,7 @@ event_write_without_keys(struct buf *out, const struct event *ev, const char *co
 	/* After a kept member: from the end of the one before, which drops
 	 * ',' "key":value. */
 	for (; i < count; i++) {
-		if (!key_among(ev, &m[i], keys, nkeys))
+		if (!key_among(ev, &m[i], keys, lens, nkeys))
 			continue;
 		size_t from = member_end(ev, &m[i - 1]);
 		buf_append(out, s + pos, from - pos);

@@ -40,7 +40,7 @@ void event_write_key(struct buf *out, const struct event *ev, const char *key,
  * stage whose key must go, e.g. casino-player's "player" of an unknown
  * player. */
 void event_write_without_key(struct buf *out, const struct event *ev, const char *key);
-/* The same without every member named in keys[0..nkeys). */
+/* The same without every member named in keys[0..nkeys), nkeys <= 8. */
 void event_write_without_keys(struct buf *out, const struct event *ev, const char *const *keys,
 	size_t nkeys);
 /* Writes ev with member from renamed to, moved to the end (an old member
