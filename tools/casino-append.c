@@ -103,6 +103,11 @@ write_failed(struct appender *a, off_t begin)
 		at = (size_t)(nl - data) + 1;
 	}
 	a->batch.len = 0;
+	/* The batch's positions were noted as it was built: none of it is
+	 * in the log, so none may be acknowledged. (With --sync, what was
+	 * written before it and waits for its fdatasync is dropped too: it
+	 * comes again, a duplicate, never a loss.) */
+	ack_sink_forget(&a->acks);
 }
 
 /* One write(2) for the whole batch, under the file's lock: that is what

@@ -235,6 +235,13 @@ ack_sink_flushed(void *arg)
 }
 
 void
+ack_sink_forget(struct ack_sink *k)
+{
+	for (size_t i = 0; i < k->nstreams; i++)
+		k->streams[i].src.len = 0;
+}
+
+void
 ack_sink_close(struct ack_sink *k)
 {
 	k->retry_ms = 0; /* the last acks: try the FIFO now whatever the pace */

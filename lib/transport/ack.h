@@ -78,6 +78,9 @@ void ack_sink_line(struct ack_sink *k, const struct event *ev);
 void ack_sink_send(struct ack_sink *k);
 /* For out_on_flush: arg is the struct ack_sink. */
 void ack_sink_flushed(void *arg);
+/* Drops what was noted and not yet sent: those lines were not written
+ * after all (a failed append), so they must come again, never be acked. */
+void ack_sink_forget(struct ack_sink *k);
 void ack_sink_close(struct ack_sink *k);
 
 /* In-order acknowledgement for a sink whose writes finish out of order

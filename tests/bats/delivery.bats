@@ -1027,6 +1027,24 @@ read_to_end() {
 	assert_equal "$DUPLICATED" 0
 }
 
+@test "file log: a worker (casino-sub --ack | casino-pub --ack) onto a full disk acknowledges nothing it did not append; restarted with room, every id once" {
+	local d=$T/small
+	mkdir "$d"
+	mount -t tmpfs -o size=200k tmpfs "$d"
+	MOUNTED=$d
+	head -c 120000 /dev/zero >"$d/filler"
+	casino-gen -n 1000 -s 3 -T 2024-01-01T00:00:00Z 2>/dev/null | casino-pub "file:$T/in.log"
+	run -74 --separate-stderr bash -c 'casino-sub -e -g work --ack="$1" "file:$2" |
+		casino-pub --ack="$1" "file:$3"' _ "$T/wack" "$T/in.log" "$d/log"
+	rm "$d/filler"
+	run -0 --separate-stderr bash -c 'casino-sub -e -g work --ack="$1" "file:$2" |
+		casino-pub --ack="$1" "file:$3"' _ "$T/wack" "$T/in.log" "$d/log"
+	count_ids 1000 "$d/log"
+	echo "worker onto a full disk, restarted: missing $MISSING duplicated $DUPLICATED" >&3
+	assert_equal "$MISSING" 0
+	assert_equal "$DUPLICATED" 0
+}
+
 @test "file log: a worker (casino-sub | casino-fx | casino-pub --ack) SIGKILLed and restarted: every id in its output log" {
 	local L1=$T/events.log L2=$T/enriched.log w
 	publish "file:$L1"
