@@ -1033,7 +1033,8 @@ read_to_end() {
 	mount -t tmpfs -o size=200k tmpfs "$d"
 	MOUNTED=$d
 	head -c 120000 /dev/zero >"$d/filler"
-	casino-gen -n 1000 -s 3 -T 2024-01-01T00:00:00Z 2>/dev/null | casino-pub "file:$T/in.log"
+	casino-gen -n 1000 -s 3 -T 2024-01-01T00:00:00Z >"$T/events1k" 2>/dev/null
+	casino-pub "file:$T/in.log" <"$T/events1k"
 	run -74 --separate-stderr bash -c 'casino-sub -e -g work --ack="$1" "file:$2" |
 		casino-pub --ack="$1" "file:$3"' _ "$T/wack" "$T/in.log" "$d/log"
 	rm "$d/filler"
