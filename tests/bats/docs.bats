@@ -22,6 +22,7 @@ SKIP=(
 	'man/casino-consume.1: 127.0.0.1:9092 -- a Kafka broker'
 	'man/casino-pub.1: k1:9093 -- Kafka brokers with TLS'
 	'man/casino-sub.1: k1:9092 -- Kafka brokers'
+	'man/casino-tee-agg.1: k1:9092 -- Kafka brokers'
 	'man/casino-run.1: casino-run > events.log -- port 80; the curl is typed in a second terminal'
 	'man/casino.7: make run -- port 80, until interrupted'
 	'man/casino.7: curl localhost/materialized -- asks the make run of the example above'
