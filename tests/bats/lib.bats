@@ -63,7 +63,7 @@ err -1"
 	assert_equal "$(CASINO_RUNDIR=/tmp/r2 lib_sh casino_rundir)" /tmp/r2
 }
 
-@test "lib: casino-env state-dir: always absolute, the same folder casino-consume keeps its cursors in" {
+@test "lib: casino-env state-dir: always absolute, the same folder casino-follow keeps its cursors in" {
 	cd "$T" || fail
 	run -0 env CASINO_STATE_DIR=rel casino-env state-dir
 	assert_output "$T/rel"
@@ -81,7 +81,7 @@ err -1"
 	assert_equal "$(CASINO_STATE_DIR=rel2 lib_sh casino_state_dir)" "$T/rel2"
 	# A group's cursor lands in the folder the scripts name, relative or not.
 	good_line 1 >"$T/log"
-	run -0 env CASINO_STATE_DIR=rel3 casino-consume --log "$T/log" --group g --exit
+	run -0 env CASINO_STATE_DIR=rel3 casino-follow "$T/log" --group g --exit
 	[ -s "$T/rel3/file-groups/g" ] || fail "no cursor in $T/rel3/file-groups"
 }
 
