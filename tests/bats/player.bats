@@ -24,9 +24,11 @@ setup() {
 
 teardown() {
 	[ -z "${player_pid:-}" ] || kill "$player_pid" 2>/dev/null || true
-	[ -z "${player_pid:-}" ] || wait "$player_pid" 2>/dev/null || true
+	# Its input closed and its lifeline cut first: a player holding events
+	# reads to the end of its input at a stop, so the wait would not end.
 	exec 5>&- 6<&- || true
 	stop_pids "${sup_pid:-}"
+	[ -z "${player_pid:-}" ] || wait "$player_pid" 2>/dev/null || true
 	# A test that stopped the server leaves it running for the next one.
 	casino-db start >/dev/null 2>&1 || true
 }
@@ -463,9 +465,9 @@ recovered() {
 	casino-db stop 2>/dev/null
 	event 5 10 >&5
 	event 6 11 >&5
-	wait_err '"msg":"database unavailable, holding events"'
+	wait_grep "$dir/err" '"msg":"database unavailable, holding events"'
 	stop_pids "$sup_pid"
-	wait_err '"msg":"lifeline lost'
+	wait_grep "$dir/err" '"msg":"lifeline lost'
 	event 7 12 >&5
 	exec 5>&-
 	code=0
