@@ -1003,12 +1003,18 @@ read_to_end() {
 	assert_output ''
 }
 
+# small_disk DIR BYTES: a 200 kB tmpfs at DIR (unmounted by teardown),
+# BYTES of it taken by DIR/filler, so that it fills up mid-stream.
+small_disk() {
+	mkdir "$1"
+	mount -t tmpfs -o size=200k tmpfs "$1"
+	MOUNTED=$1
+	head -c "$2" /dev/zero >"$1/filler"
+}
+
 @test "file log: casino-pub onto a full disk leaves no partial line, counts what it did not append, exits 74; the next publisher starts a line of its own" {
 	local d=$T/small
-	mkdir "$d"
-	mount -t tmpfs -o size=200k tmpfs "$d"
-	MOUNTED=$d
-	head -c 40000 /dev/zero >"$d/filler"
+	small_disk "$d" 40000
 	casino-gen -n 5000 -s 3 -T 2024-01-01T00:00:00Z >"$T/events5k" 2>/dev/null
 	run -74 --separate-stderr casino-pub "file:$d/log" <"$T/events5k"
 	local n
@@ -1032,10 +1038,7 @@ read_to_end() {
 
 @test "file log: a worker (casino-sub --ack | casino-pub --ack) onto a full disk acknowledges nothing it did not append; restarted with room, every id once" {
 	local d=$T/small
-	mkdir "$d"
-	mount -t tmpfs -o size=200k tmpfs "$d"
-	MOUNTED=$d
-	head -c 120000 /dev/zero >"$d/filler"
+	small_disk "$d" 120000
 	casino-gen -n 1000 -s 3 -T 2024-01-01T00:00:00Z >"$T/events1k" 2>/dev/null
 	casino-pub "file:$T/in.log" <"$T/events1k"
 	run -74 --separate-stderr bash -c 'casino-sub -e -g work --ack="$1" "file:$2" |
