@@ -214,3 +214,174 @@ casino_kafka_exec() {
 	[ -z "$_operand" ] || set -- "$@" "$_operand"
 	exec "$@"
 }
+
+# The launcher (doc/design.md, "The launcher"): casino-run and casino-replay
+# start, watch, stop and account for their stages through these, so the
+# stage list, the lifeline and the accounting are written once.
+#
+# casino_launch_init DIR: DIR (the caller's private folder) gets the stage
+# list and the counts file (CASINO_COUNTS, exported); the lifeline is made:
+# a FIFO whose read end (fd 7) every stage inherits as CASINO_LIFELINE and
+# whose only write end (fd 6) this shell holds. When this shell dies, even
+# by SIGKILL, the write end closes and every stage sees it (lib/sig): the
+# sources stop, the others drain and save what they hold, and exit. A
+# child that must not outlive the caller closes fd 6 (casino_launch does).
+casino_launch_init() {
+	casino_stages=$1/launched
+	CASINO_COUNTS=$1/counts
+	export CASINO_COUNTS
+	: >"$casino_stages"
+	: >"$CASINO_COUNTS"
+	mkfifo "$1/lifeline"
+	# Held open for reading and writing while both ends are opened, so
+	# neither open waits for the other.
+	exec 8<>"$1/lifeline"
+	# shellcheck disable=SC2094 # the two ends of one FIFO
+	exec 7<"$1/lifeline" 6>"$1/lifeline" 8>&-
+}
+# A stop may come before the stages start: casino_watch acts on it then.
+casino_stages='' casino_stop_asked=0 casino_termed=' ' casino_ended=' '
+casino_died='' casino_status=0 casino_left=0
+
+# casino_launch NAME ROLE IN OUT PROGRAM ARG...: start PROGRAM in its own
+# session (a Ctrl-C reaches the caller only, which stops the stages in
+# order), with only the secrets NAME needs, stdin from IN and stdout to OUT
+# (paths, opened in the child so a FIFO waits there; "-" inherits). ROLE:
+# source, a first stage, stopped at the first stop and by the lifeline
+# (mode stop); stage, one that reads its input to the end (mode drain);
+# other, a program that knows no lifeline and gets SIGTERM when the caller
+# dies (a parent-death signal).
+casino_launch() {
+	_name=$1 _role=$2 _in=$3 _out=$4
+	shift 4
+	case $_role in
+	source) set -- env CASINO_LIFELINE=7:stop setsid -w "$@" ;;
+	stage) set -- env CASINO_LIFELINE=7:drain setsid -w "$@" ;;
+	other) set -- setpriv --pdeathsig TERM "$@" ;;
+	*) casino_die 70 "casino_launch: unknown role $_role" ;;
+	esac
+	# A job in the background gets /dev/null for stdin: "-" passes the
+	# caller's on fd 5.
+	{
+		(
+			exec 6>&-
+			[ "$_role" != other ] || exec 7<&-
+			if [ "$_in" = - ]; then exec <&5; else exec <"$_in"; fi
+			exec 5<&-
+			[ "$_out" = - ] || exec >"$_out"
+			casino_exec_for "$_name" "$@"
+		) &
+	} 5<&0
+	casino_launched "$_name" "$!" "$_role"
+}
+# casino_launched NAME PID ROLE: watch and stop a job the caller started
+# itself (a shell function in the background, which closed fd 6).
+casino_launched() {
+	echo "$1 $2 $3" >>"$casino_stages"
+	casino_left=$((casino_left + 1))
+}
+
+# Whether process $1 is alive (not gone, not a zombie waiting to be
+# reaped); no fork, as the watch runs it ten times a second.
+casino_running() {
+	[ -r "/proc/$1/stat" ] && read -r _stat 2>/dev/null <"/proc/$1/stat" || return 1
+	case ${_stat##*) } in Z* | X*) return 1 ;; esac
+}
+
+# Whether stage $1 with pid $2 holds events now, by its health file.
+casino_holding() {
+	_held=$(casino-env health "$1" "$2" held 2>/dev/null) || return 1
+	[ "$_held" != 0 ]
+}
+
+# casino_stop: ask for a stop (a trap calls it; the watch acts on it).
+# The first stops the sources, so the stages after them read to the end of
+# their input and nothing queued in a pipe is lost; a stage that holds
+# events (no database, no rates) is stopped too and saves them and all
+# behind them. A second stops every stage at once.
+casino_stop() {
+	casino_stop_asked=$((casino_stop_asked + 1))
+}
+casino_stop_stages() {
+	while read -r _name _pid _role; do
+		case $casino_termed$casino_ended in *" $_pid "*) continue ;; esac
+		if [ "$_role" = source ] || [ "$casino_stop_asked" -ge 2 ] || casino_holding "$_name" "$_pid"; then
+			casino_termed="$casino_termed$_pid "
+			kill -TERM "$_pid" 2>/dev/null || true
+		fi
+	done <"$casino_stages"
+}
+
+# casino_watch: until every stage has ended, reap each as it ends and fold
+# its status into casino_status (the worst: 74 > 69 > 65 > 0); a stage that
+# died of a signal is named in an error record, set in casino_died, and its
+# status is 70. A stage that ends while a source still runs stops the run.
+# casino_watch_tick, when set, names a function it calls at each turn.
+casino_watch() {
+	while [ "$casino_left" -gt 0 ]; do
+		while read -r _name _pid _role; do
+			case $casino_ended in *" $_pid "*) continue ;; esac
+			! casino_running "$_pid" || continue
+			_rc=0
+			wait "$_pid" || _rc=$?
+			casino_ended="$casino_ended$_pid "
+			casino_left=$((casino_left - 1))
+			if [ "$_rc" -gt 128 ]; then
+				casino_log error "a stage died of a signal; stopping the others so they save what they hold" \
+				    stage "$_name" signal "SIG$(kill -l "$_rc")" status "$_rc"
+				casino_died="$casino_died $_name"
+				_rc=70
+			fi
+			casino_status=$(casino_worst_status "$casino_status" "$_rc")
+			if [ "$_role" != source ] && [ "$casino_stop_asked" -eq 0 ] && [ -n "$(casino_sources_left)" ]; then
+				casino_stop_asked=1
+			fi
+		done <"$casino_stages"
+		[ "$casino_stop_asked" -eq 0 ] || casino_stop_stages
+		[ -z "${casino_watch_tick:-}" ] || "$casino_watch_tick"
+		[ "$casino_left" -eq 0 ] || sleep 0.1 || true # a Ctrl-C kills the sleep too
+	done
+}
+# The sources still running, by pid.
+casino_sources_left() {
+	while read -r _n _p _r; do
+		[ "$_r" != source ] || case $casino_ended in *" $_p "*) ;; *) echo "$_p" ;; esac
+	done <"$casino_stages"
+}
+
+# casino_stages_stop_all: SIGTERM each stage still running and reap it
+# (the caller's exit: nothing it started outlives it).
+casino_stages_stop_all() {
+	[ -n "$casino_stages" ] && [ -f "$casino_stages" ] || return 0
+	while read -r _name _pid _role; do
+		case $casino_ended in *" $_pid "*) continue ;; esac
+		kill -TERM "$_pid" 2>/dev/null || true
+		wait "$_pid" 2>/dev/null || true
+	done <"$casino_stages"
+}
+
+# casino_account IN_KEY OUT_KEY LOGGED: the account of a run from the
+# stages' final counts, as KEY VALUE words: IN_KEY the events that entered
+# (casino-gen's count, else what casino-fx read), OUT_KEY those logged
+# (casino-tee-agg's count, else LOGGED when it died: the lines its log
+# gained), rejected and saved over every stage, lost = in - logged -
+# rejected - saved, and each stage's in, out, rejected, saved and pending
+# (or NAME_died 1).
+casino_account() {
+	jq -rs --arg in "$1" --arg out "$2" --arg logged "$3" '
+	(map({key: .tool, value: .}) | from_entries) as $s
+	| ["casino-fx", "casino-player", "casino-describe", "casino-tee-agg"] as $stages
+	| ($s["casino-gen"].events // $s["casino-fx"].in // "unknown") as $entered
+	| (if $s["casino-tee-agg"] then $s["casino-tee-agg"].out
+	   elif $logged != "" then ($logged | tonumber) else "unknown" end) as $logged
+	| ([$stages[] | $s[.].rejected // 0] | add) as $rejected
+	| ([$stages[] | $s[.].saved // 0] | add) as $saved
+	| [$in, $entered, $out, $logged, "rejected", $rejected, "saved", $saved]
+	+ (if ($entered | type) == "number" and ($logged | type) == "number"
+	   then ["lost", ($entered - $logged - $rejected - $saved)] else ["lost", "unknown"] end)
+	+ [$stages[] as $t | ($t | sub("casino-"; "") | sub("tee-"; "")) as $k
+	   | if $s[$t] then "\($k)_in", $s[$t].in, "\($k)_out", $s[$t].out, "\($k)_rejected", $s[$t].rejected,
+	       "\($k)_saved", $s[$t].saved, "\($k)_pending", $s[$t].pending
+	     else "\($k)_died", 1 end]
+	| map(tostring) | join(" ")' "$CASINO_COUNTS"
+}

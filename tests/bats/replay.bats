@@ -237,7 +237,7 @@ NO_DB="host=/nonexistent port=5432 dbname=casino user=casino"
 	CASINO_LOG_FORMAT=text run --separate-stderr casino-replay -u "$files" "$dir/big.ndjson"
 	assert_success
 	run grep 'replay finished' <<<"$stderr"
-	assert_output --partial 'replay finished (status 0, events_in 20000, events_out 20000, rejected 0, saved 0, fx_in 20000, fx_out 20000,'
+	assert_output --partial 'replay finished (status 0, events_in 20000, events_out 20000, rejected 0, saved 0, lost 0, fx_in 20000, fx_out 20000,'
 }
 
 @test "replay: the progress line on a terminal shows the events done so far, of the bytes read, with an ETA" {

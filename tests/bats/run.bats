@@ -52,9 +52,9 @@ total() {
 }
 
 # Every process casino-run started, as "name pid" lines: the pipeline's
-# stages (from its pid file), socat, and the database server if it runs.
+# stages (from its list of launched stages), socat, and the database server if it runs.
 started_processes() {
-	cat "$CASINO_RUNDIR"/casino-run.*/pids
+	cut -d " " -f 1,2 "$CASINO_RUNDIR"/casino-run.*/launched
 	ps -o comm=,pid= --ppid "$run_pid" | grep '^socat' || true
 	[ ! -f "$CASINO_STATE_DIR/pg/data/postmaster.pid" ] ||
 		echo "postgres $(head -n 1 "$CASINO_STATE_DIR/pg/data/postmaster.pid")"
@@ -73,6 +73,14 @@ check_log() {
 	# ids 1..N in order: nothing lost or duplicated on the way.
 	run jq -s -e '[.[].id] == [range(1; length + 1)]' "$log"
 	assert_success
+}
+
+# 0 when no process in $BATS_TEST_TMPDIR/started runs (zombies are gone).
+all_gone() {
+	local name pid
+	while read -r name pid; do
+		[ -z "$(ps -o stat= -p "$pid" | grep -v '^Z')" ] || return 1
+	done <"$BATS_TEST_TMPDIR/started"
 }
 
 # Nothing of what casino-run started is running or listening.
@@ -341,7 +349,7 @@ records() {
 
 # The pid of stage $1 of the run.
 stage_pid() {
-	sed -n "s/^$1 //p" "$CASINO_RUNDIR"/casino-run.*/pids
+	sed -n "s/^$1 \([0-9]*\) .*/\1/p" "$CASINO_RUNDIR"/casino-run.*/launched
 }
 
 # 0 when stage $1 of the run holds events now (its health file).
@@ -448,6 +456,51 @@ backed_up() {
 	done
 }
 
+@test "casino-run SIGKILLed, the database down: within 10 s nothing of the run is left, every id in the log or the reject folder" {
+	casino-run -p "$port" -r 400 >"$log" 2>"$err" &
+	run_pid=$!
+	wait_snapshot
+	started_processes | grep -v '^postgres' >"$BATS_TEST_TMPDIR/started"
+	casino-db stop >/dev/null 2>&1
+	wait_backlog casino-player casino-fx
+	rejects=$(echo "$CASINO_STATE_DIR"/rejects/*."$run_pid")
+	kill -KILL "$run_pid"
+	wait_pid "$run_pid"
+	assert_equal "$waited" 137
+	run_pid=
+	# The lifeline broke: each stage stops as at a stop and saves; socat
+	# gets its parent-death signal.
+	wait_until 10 all_gone || fail "left after 10 s: $(cat "$BATS_TEST_TMPDIR/started")"
+	run ss -Hltn "sport = :$port"
+	assert_output ''
+	local ids=$BATS_TEST_TMPDIR/ids
+	cat "$log" "$rejects"/*.ndjson | jq .id | sort -n >"$ids"
+	run uniq -d "$ids"
+	assert_output ''
+	[ "$(wc -l <"$ids")" -gt 0 ]
+	# 1..the last id, none missing (casino-gen died first: its last id is
+	# the greatest).
+	[ "$(wc -l <"$ids")" -eq "$(tail -n 1 "$ids")" ] || fail "$(wc -l <"$ids") ids, the last $(tail -n 1 "$ids")"
+	[ -s "$rejects/casino-player.ndjson" ]
+}
+
+@test "casino-run: a front end that dies is started again, logged; the pipeline goes on" {
+	casino-run -p "$port" -r 100 >"$log" 2>"$err" &
+	run_pid=$!
+	wait_snapshot
+	local socat
+	socat=$(ps -o pid=,comm= --ppid "$run_pid" | awk '$2 == "socat" { print $1 }')
+	[ -n "$socat" ]
+	kill -KILL "$socat"
+	wait_grep "$err" '"msg":"casino-serve ended; starting it again"'
+	wait_grep "$err" '"msg":"serving again"'
+	wait_until 10 counts_events "$port"
+	kill -TERM "$run_pid"
+	wait "$run_pid"
+	run_pid=
+	check_log
+}
+
 @test "casino-run with its log on a full disk (stdout on /dev/full) exits 74, the events not logged counted as lost" {
 	local status=0
 	CASINO_REJECT_DIR=$BATS_TEST_TMPDIR/not-this casino-run -p "$port" -n 50 -r 100 -R "$BATS_TEST_TMPDIR/rej" \
@@ -465,7 +518,7 @@ backed_up() {
 @test "options: -h, usage errors exit 64 before anything starts" {
 	run casino-run -h
 	assert_success
-	assert_output --partial 'usage: casino-run [-p port] [-n count] [-t seconds] [-r rate] [-s seed] [-R dir]'
+	assert_output --partial 'usage: casino-run [-l file] [-p port] [-n count] [-t seconds] [-r rate] [-s seed] [-R dir]'
 	run -0 casino-run --help
 	assert_output --partial '--duration'
 	assert_output --partial '--reject-dir'
