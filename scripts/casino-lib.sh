@@ -248,16 +248,13 @@ casino_died='' casino_status=0 casino_left=0
 # order), with only the secrets NAME needs, stdin from IN and stdout to OUT
 # (paths, opened in the child so a FIFO waits there; "-" inherits). ROLE:
 # source, a first stage, stopped at the first stop and by the lifeline
-# (mode stop); stage, one that reads its input to the end (mode drain);
-# other, a program that knows no lifeline and gets SIGTERM when the caller
-# dies (a parent-death signal).
+# (mode stop); stage, one that reads its input to the end (mode drain).
 casino_launch() {
 	_name=$1 _role=$2 _in=$3 _out=$4
 	shift 4
 	case $_role in
 	source) set -- env CASINO_LIFELINE=7:stop setsid -w "$@" ;;
 	stage) set -- env CASINO_LIFELINE=7:drain setsid -w "$@" ;;
-	other) set -- setpriv --pdeathsig TERM "$@" ;;
 	*) casino_die 70 "casino_launch: unknown role $_role" ;;
 	esac
 	# A job in the background gets /dev/null for stdin: "-" passes the
@@ -265,7 +262,6 @@ casino_launch() {
 	{
 		(
 			exec 6>&-
-			[ "$_role" != other ] || exec 7<&-
 			if [ "$_in" = - ]; then exec <&5; else exec <"$_in"; fi
 			exec 5<&-
 			[ "$_out" = - ] || exec >"$_out"

@@ -75,6 +75,11 @@ check_log() {
 	assert_success
 }
 
+# 0 when file $1 has more than $2 lines.
+file_lines_over() {
+	[ -f "$1" ] && [ "$(wc -l <"$1")" -gt "$2" ]
+}
+
 # 0 when no process in $BATS_TEST_TMPDIR/started runs (zombies are gone).
 all_gone() {
 	local name pid
@@ -499,6 +504,26 @@ backed_up() {
 	wait "$run_pid"
 	run_pid=
 	check_log
+}
+
+@test "casino-run -l: the log moved away and SIGUSR1 (logrotate's create + postrotate): every id in exactly one of the two files" {
+	local file=$BATS_TEST_TMPDIR/events.log
+	casino-run -p "$port" -n 2000 -r 400 -l "$file" >"$log" 2>"$err" &
+	run_pid=$!
+	wait_until 60 file_lines_over "$file" 100
+	mv "$file" "$file.1"
+	kill -USR1 "$run_pid"
+	wait_until 10 test -s "$file"
+	wait_pid "$run_pid"
+	run_pid=
+	assert_equal "$waited" 0
+	[ ! -s "$log" ]
+	[ "$(wc -l <"$file.1")" -ge 100 ]
+	cat "$file.1" "$file" | jq .id | sort -n >"$BATS_TEST_TMPDIR/ids"
+	run uniq -d "$BATS_TEST_TMPDIR/ids"
+	assert_output ''
+	assert_equal "$(wc -l <"$BATS_TEST_TMPDIR/ids")" 2000
+	assert_equal "$(tail -n 1 "$BATS_TEST_TMPDIR/ids")" 2000
 }
 
 @test "casino-run with its log on a full disk (stdout on /dev/full) exits 74, the events not logged counted as lost" {
