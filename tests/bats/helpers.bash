@@ -62,6 +62,7 @@ stop_pids() {
 	for pid in "$@"; do
 		[ -n "$pid" ] || continue
 		kill "$pid" 2>/dev/null || true
+		kill -CONT "$pid" 2>/dev/null || true # a test may have stopped it
 		wait "$pid" 2>/dev/null || true
 	done
 }
@@ -160,6 +161,11 @@ process_gone() {
 	local state
 	state=$(ps -o stat= -p "$1") || return 0
 	[[ $state == Z* ]]
+}
+
+# Succeeds once PID is stopped (SIGSTOP has taken effect).
+process_stopped() {
+	[[ $(ps -o stat= -p "$1") == T* ]]
 }
 
 # The shared bad-input corpus: one bad line per case, each a different way a
