@@ -265,3 +265,16 @@ stage_stop_holding(struct stage *st, const struct event *held, size_t n)
 	    LOG_INT("first_line", h.first_line), LOG_INT("last_line", h.last_line),
 	    LOG_STR("reject", st->reject_path));
 }
+
+int
+stage_save(struct stage *st, const struct event *ev)
+{
+	st->stopped_holding = 1;
+	reject_bytes(st, ev->raw, ev->raw_len);
+	reject_bytes(st, "\n", 1);
+	if (st->reject_fd < 0 || st->reject_failed)
+		return -1;
+	st->saved++;
+	health.rejected++; /* in the reject file now, no longer pending */
+	return 0;
+}

@@ -31,7 +31,7 @@ struct stage {
 	int reject_fd;
 	int reject_failed; /* a write to the reject file failed: exit 74 */
 	const char *reject_path;
-	int stopped_holding; /* stage_stop_holding ran: exit 69 */
+	int stopped_holding; /* stage_stop_holding or stage_save ran: exit 69 */
 	unsigned long long saved; /* events it saved to the reject file */
 };
 
@@ -65,6 +65,11 @@ int stage_finish(struct stage *st);
  * that failure is logged once and makes the exit 74). Afterwards
  * stage_finish returns at least 69. */
 void stage_stop_holding(struct stage *st, const struct event *held, size_t n);
+/* Give up on one event the stage can never finish (casino-fx: no rates for
+ * its date) and go on: ev is appended byte for byte to the --reject file
+ * and counted as saved; stage_finish returns at least 69. 0, or -1 when it
+ * could not be saved (no reject file, or one that failed: 74). */
+int stage_save(struct stage *st, const struct event *ev);
 
 /* The exit status that says the most of a and b, so no failure is hidden
  * behind a lesser one: 74 (I/O error) > 69 (events held, service

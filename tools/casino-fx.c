@@ -22,6 +22,10 @@ struct fx {
 	int64_t fetched_ms, max_age_ms, retry_ms; /* monotonic */
 	struct backoff backoff;
 	int by_date;            /* --rates-date event */
+	int save_no_rates;      /* --no-rates save */
+	int64_t no_rates_day;   /* save: the last day found without rates */
+	int no_rates_known;     /* no_rates_day is set */
+	unsigned long long saved_no_rates, dates_no_rates;
 	char fetch_date[16];    /* by_date: the date of the last request */
 	struct fxdates dates;
 };
@@ -30,7 +34,7 @@ struct fx {
 static long long *fetches_ok, *fetches_failed, *rates_fetched_ms;
 
 /* The options (doc/design.md, "One declaration per option"). */
-enum { MAX_AGE, RATES_DATE, ON_ERROR, KEY, REJECT, URL, CONNECT_TIMEOUT, TIMEOUT };
+enum { MAX_AGE, RATES_DATE, ON_ERROR, KEY, NO_RATES, REJECT, URL, CONNECT_TIMEOUT, TIMEOUT };
 static struct opt opts[] = {
 	[MAX_AGE] = { 'a', "max-age", "seconds", "CASINO_FX_MAX_AGE", "60", .kind = OPT_NUMBER,
 	    .max = 60, .help = "reuse rates for at most seconds, 0-60" },
@@ -42,6 +46,10 @@ static struct opt opts[] = {
 	    .kind = OPT_CHOICE, .choices = "hold pass",
 	    .help = "hold: wait for rates; pass: emit without amount_eur" },
 	[KEY] = { 'k', "key", "key", "CASINO_FX_KEY", .help = "API key, sent as access_key" },
+	[NO_RATES] = { 'n', "no-rates", "hold|save", "CASINO_FX_NO_RATES", "hold",
+	    .kind = OPT_CHOICE, .choices = "hold save",
+	    .help = "a date with no rates within 7 days (-D event): hold:\n"
+	    "wait for them; save: its events to the reject file" },
 	[REJECT] = OPT_REJECT,
 	[URL] = { 'u', "url", "url", "CASINO_FX_URL", .help = "rate API or file:// URL" },
 	[CONNECT_TIMEOUT] = { 0, NULL, "ms", "CASINO_FX_CONNECT_TIMEOUT_MS", "5000",
@@ -175,7 +183,10 @@ fetch_day(void *arg, int64_t day, struct fxrates *out)
 
 /* rates_ready for --rates-date event: 1 with the rates of day, or of the
  * nearest earlier day that has them, in *table; 0: pass the event on; -1:
- * stopped while holding. A day's rates never change: no --max-age. */
+ * stopped while holding; 2: the source has no rates for day nor the days
+ * before it, and --no-rates save gives its events up (a replay of a day
+ * nobody has rates for must end, not wait). A day's rates never change:
+ * no --max-age. */
 static int
 rates_ready_on(struct fx *fx, int64_t day, const struct fxrates **table)
 {
@@ -186,6 +197,8 @@ rates_ready_on(struct fx *fx, int64_t day, const struct fxrates **table)
 
 	if ((*table = fxdates_cached(&fx->dates, day)) != NULL)
 		return 1;
+	if (fx->save_no_rates && fx->no_rates_known && fx->no_rates_day == day)
+		return 2;
 	fxdates_name(day, date);
 	for (;;) {
 		int64_t delay;
@@ -199,6 +212,17 @@ rates_ready_on(struct fx *fx, int64_t day, const struct fxrates **table)
 				log_info("using the rates of the nearest earlier date",
 				    LOG_STR("date", date), LOG_STR("rates_date", used_date));
 			return 1;
+		}
+		if (result == FX_FETCH_NO_DATA && fx->save_no_rates) {
+			log_warn("no rates for the date or the 7 days before it; "
+			    "its events are saved to the reject file", LOG_STR("url", fx->src.log_url),
+			    LOG_STR("date", date));
+			fx->no_rates_day = day;
+			fx->no_rates_known = 1;
+			fx->dates_no_rates++;
+			health_hold(0);
+			backoff_reset(&fx->backoff);
+			return 2;
 		}
 		delay = backoff_next(&fx->backoff);
 		if (result == FX_FETCH_NO_DATA)
@@ -219,7 +243,8 @@ rates_ready_on(struct fx *fx, int64_t day, const struct fxrates **table)
  * 1e308) is held exactly like missing rates: the table is dropped and
  * fetched again after the backoff, so a corrected answer is taken; the
  * backoff and the hold end only once an event is written. 1 written, 0
- * pass it on (--on-error pass), -1 stopped while holding. */
+ * pass it on (--on-error pass), -1 stopped while holding, 2 give it up
+ * (--no-rates save). */
 static int
 convert(struct fx *fx, struct stage *st, const struct event *ev)
 {
@@ -261,14 +286,21 @@ convert(struct fx *fx, struct stage *st, const struct event *ev)
 	return 1;
 }
 
-/* --rates-date: latest or event, and event needs {date} in the URL. */
+/* --rates-date: latest or event, and event needs {date} in the URL;
+ * --no-rates save needs dates and a reject file to save to. */
 static void
-rates_by_date(struct fx *fx, const struct opt *rates_date, const char *url)
+rates_by_date(struct fx *fx, const char *url)
 {
-	fx->by_date = rates_date->choice == 1;
+	fx->by_date = opts[RATES_DATE].choice == 1;
 	if (fx->by_date && strstr(url, "{date}") == NULL) {
 		log_error("rates of the event's date need {date} in the rate URL",
-		    LOG_STR("option", rates_date->source));
+		    LOG_STR("option", opts[RATES_DATE].source));
+		opt_usage_error();
+	}
+	fx->save_no_rates = opts[NO_RATES].choice == 1;
+	if (fx->save_no_rates && (!fx->by_date || opts[REJECT].value == NULL)) {
+		log_error("--no-rates save needs --rates-date event and a reject file (-r)",
+		    LOG_STR("option", opts[NO_RATES].source));
 		opt_usage_error();
 	}
 }
@@ -292,7 +324,7 @@ main(int argc, char **argv)
 	}
 	fx.pass_on_error = opts[ON_ERROR].choice == 1;
 	fx.max_age_ms = opts[MAX_AGE].number * 1000;
-	rates_by_date(&fx, &opts[RATES_DATE], url);
+	rates_by_date(&fx, url);
 	if ((c = fxsource_open(&fx.src, url, opts[KEY].value, opts[CONNECT_TIMEOUT].number,
 	    opts[TIMEOUT].number, why, sizeof(why))) != 0)
 		die(c, why, LOG_STR("option", opts[URL].source));
@@ -317,6 +349,14 @@ main(int argc, char **argv)
 				    LOG_INT("event_id", ev.id));
 				stage_emit(&st, &ev);
 				break;
+			case 2: /* its date has no rates: saved, or (74) all from here */
+				if (stage_save(&st, &ev) == 0) {
+					fx.saved_no_rates++;
+					break;
+				}
+				stage_stop_holding(&st, NULL, 0);
+				lost = 1;
+				break;
 			default: /* stopped while holding: save it and all behind it */
 				stage_stop_holding(&st, &ev, 1);
 				lost = 1;
@@ -327,6 +367,10 @@ main(int argc, char **argv)
 		if (lost)
 			break;
 	}
+	if (fx.saved_no_rates > 0)
+		log_warn("events of dates without rates saved to the reject file",
+		    LOG_INT("saved", (long long)fx.saved_no_rates),
+		    LOG_INT("dates", (long long)fx.dates_no_rates), LOG_STR("reject", opts[REJECT].value));
 	status = stage_finish(&st);
 	fx_close(&fx);
 	return status;

@@ -431,7 +431,7 @@ stop_holding_fx() {
 	assert_failure 64
 	run casino-fx -h
 	assert_success
-	assert_line --index 0 'usage: casino-fx [-a seconds] [-D latest|event] [-e hold|pass] [-k key] [-r file] [-u url]'
+	assert_line --index 0 'usage: casino-fx [-a seconds] [-D latest|event] [-e hold|pass] [-k key] [-n hold|save] [-r file] [-u url]'
 	run casino-fx -V
 	assert_success
 	assert_output --regexp '^casino-fx [0-9]'
@@ -538,6 +538,56 @@ GET /2024-07-02?base=EUR&access_key=$KEY HTTP/1.1"
 	assert_equal "$output" '{"id":1,"player_id":10,"game_id":100,"type":"bet","amount":1000,"currency":"USD","created_at":"2024-06-30T12:00:00Z","amount_eur":800}'
 	run jq -c 'select(.msg == "using the rates of the nearest earlier date") | [.date, .rates_date]' <<<"$stderr"
 	assert_output '["2024-06-30","2024-06-28"]'
+}
+
+@test "--no-rates save: the events of a date without rates (nor the 7 before) go to the reject file in order, the other dates on, exit 69" {
+	local r=$BATS_TEST_TMPDIR/rates rej=$BATS_TEST_TMPDIR/rej
+	mkdir -p "$r"
+	printf '%s' '{"base":"EUR","date":"2024-06-28","rates":{"USD":1.25}}' >"$r/2024-06-28.json"
+	{
+		evd 1 1000 USD 2024-01-01T10:00:00Z
+		evd 2 1000 USD 2024-06-28T10:00:00Z
+		evd 3 2000 USD 2024-01-01T11:00:00Z
+		ev 4 game_stop 0 EUR 2024-01-01T12:00:00Z | jq -c 'del(.amount, .currency)'
+		evd 5 3000 USD 2024-01-02T00:00:00Z
+	} >"$BATS_TEST_TMPDIR/in"
+	CASINO_LOG_LEVEL=debug run -69 --separate-stderr casino-fx -D event -n save -r "$rej" -u "file://$r/{date}.json" <"$BATS_TEST_TMPDIR/in"
+	assert_equal "$(jq -r .id <<<"$output" | paste -sd ' ')" '2 4'
+	assert_equal "$(jq -r .amount_eur <<<"$output" | head -n 1)" 800
+	# Byte for byte and in order, nothing added.
+	assert_equal "$(cat "$rej")" "$(sed -n '1p;3p;5p' "$BATS_TEST_TMPDIR/in")"
+	run jq -c 'select(.level == "warn") | [.msg, .date // .saved]' <<<"$stderr"
+	assert_output '["no rates for the date or the 7 days before it; its events are saved to the reject file","2024-01-01"]
+["no rates for the date or the 7 days before it; its events are saved to the reject file","2024-01-02"]
+["events of dates without rates saved to the reject file",3]'
+	run jq -c 'select(.msg == "end of run") | [.in, .out, .rejected, .saved, .pending]' <<<"$stderr"
+	assert_output '[5,2,0,3,0]'
+	# A day found empty is not asked again for each of its events: 8 files
+	# for 2024-01-01, its two events.
+	run -0 --separate-stderr casino-fx -D event -n save -r "$rej" -u "file://$r/{date}.json" < <(evd 1 1 USD 2024-06-28T00:00:00Z)
+	CASINO_FX_NO_RATES=save run -69 --separate-stderr casino-fx -D event -r "$rej" -u "file://$r/{date}.json" \
+		< <(evd 7 1 USD 2024-01-01T00:00:00Z; evd 8 1 USD 2024-01-01T01:00:00Z)
+	assert_equal "$(jq -c 'select(.msg == "no rates for this date")' <<<"$stderr" | wc -l)" 8
+}
+
+@test "--no-rates: save without a reject file or without -D event, and a bad value, are usage errors (64); hold is the default" {
+	local u="file://$BATS_TEST_TMPDIR/{date}.json"
+	run -64 casino-fx -D event -n save -u "$u" </dev/null
+	assert_output --partial '"option":"--no-rates"'
+	assert_output --partial 'a reject file (-r)'
+	run -64 casino-fx -n save -r "$BATS_TEST_TMPDIR/rej" -u "file://$CASINO_ROOT/share/rates.json" </dev/null
+	assert_output --partial '--rates-date event'
+	CASINO_FX_NO_RATES=drop run -64 casino-fx -D event -u "$u" </dev/null
+	assert_output --partial '"option":"CASINO_FX_NO_RATES","value":"drop"'
+	# hold: the event waits for rates until the stop, then is saved.
+	casino-fx -D event -r "$BATS_TEST_TMPDIR/rej" -u "$u" < <(evd 1 1 USD 2024-01-01T00:00:00Z) \
+		>"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
+	local pid=$!
+	wait_grep "$BATS_TEST_TMPDIR/err" 'no rates for the date or the 7 days before it"'
+	kill -TERM "$pid"
+	wait_pid "$pid"
+	assert_equal "$waited" 69
+	assert_equal "$(jq -r .id "$BATS_TEST_TMPDIR/rej")" 1
 }
 
 @test "--rates-date: event without {date} in the URL and a bad value are usage errors (64)" {
