@@ -169,6 +169,13 @@ sig_stopping(void)
 	return sig_lifeline_lost() || stop_requested;
 }
 
+int
+sig_first_stage(void)
+{
+	lifeline_ready();
+	return lifeline.stops_reading;
+}
+
 /* The wait of sig_wait_fd (lifeline_ends 0) and sig_sleep_ms (1). The flag
  * is checked with SIGINT and SIGTERM blocked and ppoll unblocks them only
  * while it sleeps: a stop that comes after the check ends the sleep instead

@@ -37,6 +37,10 @@ int sig_lifeline_lost(void);
 /* sig_stop_requested() or sig_lifeline_lost(): a source stops, a stage
  * stops waiting for a service and saves what it holds. */
 int sig_stopping(void);
+/* 1 when CASINO_LIFELINE's mode is stop: the stage's input is no stage of
+ * its own (a file its supervisor names what was not read of), so a stop
+ * ends its reading even while it saves what it holds. */
+int sig_first_stage(void);
 /* Wait until fd is readable (or at its end, or in error), for at most
  * timeout_ms (-1: no limit), or until sig_stop_requested, with no window
  * in which a stop can slip in unseen between the check and the sleep.

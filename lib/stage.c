@@ -193,7 +193,8 @@ stage_finish(struct stage *st)
 	log_final(LOG_DEBUG, "end of run", LOG_INT("in", health.in), LOG_INT("out", out),
 	    LOG_INT("rejected", bad), LOG_INT("saved", st->saved),
 	    LOG_INT("duplicates_dropped", health.dropped),
-	    LOG_INT("pending", health_pending()), LOG_INT("status", status));
+	    LOG_INT("pending", health_pending()), LOG_INT("input_end", st->in.eof),
+	    LOG_INT("status", status));
 	return status;
 }
 
@@ -248,7 +249,11 @@ stage_stop_holding(struct stage *st, const struct event *held, size_t n)
 	size_t i;
 
 	st->stopped_holding = 1;
-	st->in.draining = 1;
+	/* A first stage (lifeline mode stop) reads nothing more at a stop: it
+	 * saves what it holds and the whole lines it has read, and its
+	 * supervisor names what was not read. Any other reads to the end:
+	 * what is queued in the pipe before it would be lost. */
+	st->in.draining = !(sig_first_stage() && sig_stop_requested());
 	health_hold(0);
 	for (i = 0; i < n; i++)
 		save_one(st, &h, &held[i]);
@@ -263,7 +268,7 @@ stage_stop_holding(struct stage *st, const struct event *held, size_t n)
 	    LOG_INT("saved", h.saved), LOG_INT("not_saved", h.not_saved),
 	    LOG_INT("first_event_id", h.first_id), LOG_INT("last_event_id", h.last_id),
 	    LOG_INT("first_line", h.first_line), LOG_INT("last_line", h.last_line),
-	    LOG_STR("reject", st->reject_path));
+	    LOG_INT("input_end", st->in.eof), LOG_STR("reject", st->reject_path));
 }
 
 int

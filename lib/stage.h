@@ -9,7 +9,7 @@
  * CASINO_COUNTS file that casino-run and casino-replay read), gives the
  * lines in, out, rejected (bad), saved (at a stop), duplicates_dropped (a
  * sink's duplicates, health.dropped), pending (read and not finished:
- * lost) and the exit status.
+ * lost), input_end (1 when stdin was read to its end) and the exit status.
  *
  *   struct stage st; struct event ev;
  *   stage_open(&st, reject_path);
@@ -63,7 +63,9 @@ int stage_finish(struct stage *st);
  * usual. One error record gives how many were saved, their first and last
  * id and line, and how many were not (no reject file, or one that failed:
  * that failure is logged once and makes the exit 74). Afterwards
- * stage_finish returns at least 69. */
+ * stage_finish returns at least 69. A first stage (sig_first_stage) that
+ * was asked to stop saves only what it holds and has read: the rest of
+ * its input is its supervisor's to name. */
 void stage_stop_holding(struct stage *st, const struct event *held, size_t n);
 /* Give up on one event the stage can never finish (casino-fx: no rates for
  * its date) and go on: ev is appended byte for byte to the --reject file

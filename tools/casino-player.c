@@ -60,9 +60,11 @@ db_ready(struct playerdb *db)
 }
 
 /* At startup: wait for the database (for ever when wait_s is 0); -1 when
- * it gave up or was stopped, with the events still to be saved. */
+ * it gave up or was stopped, with the events still to be saved. Events
+ * already waiting in the pipe are held meanwhile (health: held 1), so a
+ * supervisor sees a stage held by its service, not an idle one. */
 static int
-db_wait_startup(struct playerdb *db, long long wait_s)
+db_wait_startup(struct playerdb *db, struct stage *st, long long wait_s)
 {
 	int64_t deadline = timefmt_monotonic_ms() + wait_s * 1000;
 	struct backoff retry = { 0 };
@@ -87,10 +89,12 @@ db_wait_startup(struct playerdb *db, long long wait_s)
 		int64_t delay = backoff_next(&retry);
 		log_warn("waiting for the database", LOG_STR("error", db->error),
 		    LOG_INT("retry_ms", delay));
+		health_hold(stage_ready(st) ? 1 : 0);
 		waited = 1;
 		if (sig_sleep_ms(delay) != 0)
 			return -1;
 	}
+	health_hold(0);
 	if (waited)
 		log_info("database connected");
 	return 0;
@@ -398,7 +402,7 @@ main(int argc, char **argv)
 		fl.db[c] = (struct playerdb){ .conninfo = conninfo, .reconnects = c == 0 ? reconnects : NULL };
 	stage_open(&st, opts[REJECT].value);
 	/* No database at all: what comes is saved as if held. */
-	if ((stopped = db_wait_startup(&fl.db[0], wait_s) != 0))
+	if ((stopped = db_wait_startup(&fl.db[0], &st, wait_s) != 0))
 		stage_stop_holding(&st, NULL, 0);
 	fl.depth = BATCHES_PER_CONNECTION * (size_t)fl.conns;
 	fl.cap = fl.depth * max_batch;

@@ -175,15 +175,19 @@ amounts() {
 # The replay's database, down: a folder with no server in it.
 NO_DB="host=/nonexistent port=5432 dbname=casino user=casino"
 
-@test "replay: the database down (casino-player gives up after -w) exits 69, every event saved in order to -r, from a file" {
+@test "replay: the database down, no progress for -w seconds: exit 69, every event saved in order to -r, from a file" {
 	set -o pipefail
 	run --separate-stderr casino-replay -u "$files" -w 1 -d "$NO_DB" -r "$dir/rej" "$dir/events.ndjson"
 	assert_failure 69
 	assert_output ''
 	# what casino-fx wrote, byte for byte: replaying it finishes the job
 	casino-fx -u "$files" -D event <"$dir/events.ndjson" 2>/dev/null | cmp - "$dir/rej"
-	run jq -c 'select(.msg | startswith("a service was unavailable")) | [.saved, .reject]' <<<"$stderr"
+	run jq -c 'select(.msg | startswith("no progress while a stage holds events")) | .holding' <<<"$stderr"
+	assert_output '"casino-player"'
+	run jq -c 'select(.msg | startswith("events not written were saved")) | [.saved, .reject]' <<<"$stderr"
 	assert_output "[10,\"$dir/rej\"]"
+	# casino-fx read the whole file: nothing is named as not read.
+	[[ $stderr != *'"not_read"'* ]] || fail "$stderr"
 	run jq -c 'select(.msg == "replay finished") | [.status, .events_in, .events_out, .saved, .player_saved]' <<<"$stderr"
 	assert_output '[69,10,0,10,10]'
 	run --separate-stderr casino-replay -u "$files" "$dir/rej"
@@ -323,21 +327,23 @@ NO_DB="host=/nonexistent port=5432 dbname=casino user=casino"
 	assert_output --regexp '^casino-replay [0-9]'
 }
 
-@test "replay: -w and CASINO_PLAYER_WAIT are checked by casino-player before anything starts: 64, its record, the usage line" {
+@test "replay: a bad -w or CASINO_REPLAY_WAIT is 64 with the usage line before anything starts; CASINO_PLAYER_WAIT is casino-player's to check" {
 	local bad
-	for bad in '-w 1000000001' '-w soon' '--wait=-1'; do
+	for bad in '-w 1000000' '-w soon' '--wait=-1'; do
 		# shellcheck disable=SC2086 # the option and its value
 		run --separate-stderr casino-replay $bad -u "$files" "$dir/events.ndjson"
 		assert_failure 64
-		run jq -Rr 'fromjson? | [.tool, .option] | join(" ")' <<<"$stderr"
-		assert_output 'casino-player --wait'
+		[[ $stderr == *'bad --wait: '* ]] || fail "no reason: $stderr"
 		[[ $stderr == *'usage: casino-replay '* ]] || fail "no usage line: $stderr"
 		[[ $stderr != *'replay finished'* ]] || fail "the replay ran: $stderr"
 	done
+	CASINO_REPLAY_WAIT=x run -64 --separate-stderr casino-replay -u "$files" "$dir/events.ndjson"
+	[[ $stderr == *'bad CASINO_REPLAY_WAIT: x'* ]] || fail "$stderr"
 	CASINO_PLAYER_WAIT=later run --separate-stderr casino-replay -u "$files" "$dir/events.ndjson"
 	assert_failure 64
 	run jq -Rr 'fromjson? | .option' <<<"$stderr"
 	assert_output CASINO_PLAYER_WAIT
-	# The largest wait the player takes is a replay.
-	run -0 casino-replay -w 1000000000 -u "$files" "$dir/events.ndjson"
+	# The largest wait, and 0 (for ever), are a replay.
+	run -0 casino-replay -w 999999 -u "$files" "$dir/events.ndjson"
+	CASINO_REPLAY_WAIT=0 run -0 casino-replay -u "$files" "$dir/events.ndjson"
 }
