@@ -84,7 +84,7 @@ DEBS_LINT = mandoc shellcheck
 DEBS_FUZZ = clang libclang-rt-dev
 DEBS_RUN = postgresql postgresql-contrib socat jq curl kcat zstd util-linux
 DEBS_TEST = bats bats-assert bats-support valgrind strace wrk prometheus \
-	chromium nginx-light busybox iproute2
+	chromium nginx-light busybox iproute2 logrotate
 DEBS = $(DEBS_BUILD) $(DEBS_LINT) $(DEBS_FUZZ) $(DEBS_RUN) $(DEBS_TEST)
 
 all: $(BINS)
@@ -239,7 +239,7 @@ bench: all
 # The folders install may create, below PREFIX; the ones it did create are
 # listed in share/casino/created-dirs for uninstall.
 INSTALL_DIRS = bin share share/man share/man/man1 share/man/man7 share/casino share/casino/migrations \
-	share/casino/dashboard share/casino/prometheus
+	share/casino/dashboard share/casino/prometheus share/casino/logrotate
 DATADIR = $(PREFIX)/share/casino
 
 install: all
@@ -261,6 +261,7 @@ install: all
 	cp migrations/*.sql $(DESTDIR)$(DATADIR)/migrations/
 	cp share/dashboard/* $(DESTDIR)$(DATADIR)/dashboard/
 	cp share/prometheus/* $(DESTDIR)$(DATADIR)/prometheus/
+	cp share/logrotate/casino $(DESTDIR)$(DATADIR)/logrotate/
 
 # Then the folders install created, deepest first, those left empty.
 uninstall:
