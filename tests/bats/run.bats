@@ -526,6 +526,43 @@ backed_up() {
 	assert_equal "$(tail -n 1 "$BATS_TEST_TMPDIR/ids")" 2000
 }
 
+@test "cron's environment (env -i PATH=/usr/bin:/bin, no HOME, no terminal): casino-run -n as make run starts it ends, exit 0, every id logged, stderr only records" {
+	local file=$BATS_TEST_TMPDIR/events.log rundir pid
+	# What cron gives it: cron's PATH, no HOME, no terminal (a session of
+	# its own), no CASINO_RUNDIR; CASINO_BIN only for the build under test
+	# (installed, the scripts find the programs beside them). Root's
+	# crontab line sets no state folder either: the default,
+	# /var/lib/casino, is a tmpfs in a mount namespace of the run's own,
+	# so this machine's stays untouched. Elsewhere the line names one.
+	local -a ns=() state=(CASINO_STATE_DIR="$CASINO_STATE_DIR")
+	if [ "$(id -u)" -eq 0 ] && unshare -m sh -c 'mount -t tmpfs tmpfs /var/lib' 2>/dev/null; then
+		# shellcheck disable=SC2016 # $@ is the inner shell's
+		ns=(unshare -m sh -c 'mount -t tmpfs -o mode=755 tmpfs /var/lib && exec "$@"' sh)
+		state=()
+	fi
+	rundir=$(env -i PATH=/usr/bin:/bin "$CASINO_BIN/casino-env" rundir)
+	setsid -w "${ns[@]}" env -i PATH=/usr/bin:/bin "${state[@]}" CASINO_BIN="$CASINO_BIN" \
+		"$CASINO_ROOT/scripts/casino-run" -p "$port" -n 500 -r 500 -l "$file" </dev/null >"$log" 2>"$err" &
+	run_pid=$!
+	wait_until 60 test -s "$file.pid" || fail "no pid file: $(cat "$err")"
+	pid=$(cat "$file.pid")
+	[ -d "$rundir/casino-run.$pid" ] || fail "not in the default runtime folder $rundir"
+	wait_pid "$run_pid"
+	run_pid=
+	[ "$waited" -eq 0 ] || fail "exit $waited: $(cat "$err")"
+	[ ! -s "$log" ]
+	run jq -e . "$err"
+	assert_success
+	[ ! -e "$rundir/casino-run.$pid" ]
+	[ ! -e "$file.pid" ]
+	log=$file
+	check_log
+	assert_equal "$(wc -l <"$log")" 500
+	assert_accounted
+	assert_equal "$logged" 500
+	[ "${#ns[@]}" -eq 0 ] || grep -q '"msg":"creating cluster in /var/lib/casino/pg/data"' "$err"
+}
+
 @test "casino-run with its log on a full disk (stdout on /dev/full) exits 74, the events not logged counted as lost" {
 	local status=0
 	CASINO_REJECT_DIR=$BATS_TEST_TMPDIR/not-this casino-run -p "$port" -n 50 -r 100 -R "$BATS_TEST_TMPDIR/rej" \
