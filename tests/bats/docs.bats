@@ -13,7 +13,7 @@ SKIP=(
 	'README.md: kafka://$K -- a Kafka cluster at $K: run against the mock cluster by its own test below'
 	'README.md: access_key=$CASINO_FX_KEY -- a live rate API and its key'
 	'README.md: prometheus --config.file -- a Prometheus on port 9090 until interrupted (metrics.bats runs one)'
-	'README.md: --virtual-time-budget -- a picture of a running casino-serve (dashboard.bats does this)'
+	'README.md: --virtual-time-budget -- a picture of a running casino-serve: run against one by its own test below'
 	'man/casino-serve.1: prometheus --config.file -- a Prometheus on port 9090 until interrupted (metrics.bats runs one)'
 	'man/casino-fx.1: api.exchangerate.host -- a live rate API and its key'
 	'man/casino-replay.1: api.exchangerate.host -- a live rate API and its key'
@@ -66,6 +66,10 @@ setup_file() {
 setup() {
 	CASINO_DB=$(cat "$BATS_FILE_TMPDIR/conninfo")
 	export CASINO_DB
+}
+
+teardown() {
+	stop_pids "${serve_pid:-}"
 }
 
 teardown_file() {
@@ -265,4 +269,27 @@ tests_examples() {
 	assert_failure
 	run grep -e '"level":"error"' -e '^usage:' "$dir/.err"
 	assert_failure
+}
+
+# The README's screenshot command, as written (only its port moved),
+# against a casino-serve of the snapshot above: a 900x1400 PNG, as root too
+# (--no-sandbox).
+@test "README.md: the dashboard screenshot command runs against a casino-serve" {
+	local dir=$BATS_TEST_TMPDIR/shot text status=0
+	mkdir -p "$dir"
+	text=$(tests_examples README.md | awk '/^#@ /{ if (found) exit; buf = ""; next }
+		{ buf = buf $0 "\n" } /--virtual-time-budget/{ found = 1 } END { printf "%s", buf }')
+	[[ $text == 'chromium '*'--screenshot=dashboard.png http://127.0.0.1:8080/'* ]] || fail "not the command: $text"
+	export CASINO_RUNDIR=$dir/run
+	serve_snapshot "$BATS_FILE_TMPDIR/files/stats.json"
+	script_for "$text" "$port" "$dir" >"$dir/.example"
+	# Chromium's profile in the folder, not in this machine's home.
+	(cd "$dir" && HOME=$dir exec timeout 60 bash .example >.out 2>.err) || status=$?
+	[ "$status" -eq 0 ] || fail "exit $status: $(tail -n 5 "$dir/.err")"
+	# PNG's signature, then the IHDR chunk's width and height.
+	run od -An -tx1 -N8 "$dir/dashboard.png"
+	assert_equal "${output// /}" 89504e470d0a1a0a
+	run od -An -tu1 -j16 -N8 "$dir/dashboard.png"
+	read -r w1 w2 w3 w4 h1 h2 h3 h4 <<<"$output"
+	assert_equal "$((w1 << 24 | w2 << 16 | w3 << 8 | w4))x$((h1 << 24 | h2 << 16 | h3 << 8 | h4))" 900x1400
 }
