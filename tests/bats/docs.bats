@@ -13,6 +13,7 @@ SKIP=(
 	'README.md: kafka://$K -- a Kafka cluster at $K: run against the mock cluster by its own test below'
 	'README.md: access_key=$CASINO_FX_KEY -- a live rate API and its key'
 	'README.md: prometheus --config.file -- a Prometheus on port 9090 until interrupted (metrics.bats runs one)'
+	'README.md: /etc/logrotate.d/casino -- writes to /etc on this machine (logrotate.bats runs the real logrotate on the installed file)'
 	'README.md: --virtual-time-budget -- a picture of a running casino-serve: run against one by its own test below'
 	'man/casino-serve.1: prometheus --config.file -- a Prometheus on port 9090 until interrupted (metrics.bats runs one)'
 	'man/casino-fx.1: api.exchangerate.host -- a live rate API and its key'
