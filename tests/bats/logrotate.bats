@@ -79,6 +79,7 @@ reopened() {
 		first=$(head -n 1 "$ids.part")
 		[ "$first" -gt "$last" ] || fail "$f starts at $first, not after $last"
 		last=$(tail -n 1 "$ids.part")
+		echo "# ${f##*/}: ids $first-$last, $(wc -l <"$ids.part") lines" >&3
 		cat "$ids.part" >>"$ids"
 	done
 	sort -n "$ids" | uniq -d >"$ids.dup"
