@@ -809,23 +809,7 @@ with_src() {
 
 # ---- The file log over time (doc/design.md, "The file log over time") ----
 
-# count_ids N FILE...: over the event lines of the files (log and reject
-# files), MISSING ids of 1..N, DUPLICATED lines beyond one per id, and
-# DUP_IDS the first duplicated ids, to name them.
-count_ids() {
-	local n=$1
-	shift
-	cat "$@" 2>/dev/null | sed -n 's/^{"id":\([0-9]*\),.*/\1/p' >"$T/ids"
-	MISSING=$((n - $(sort -un "$T/ids" | awk -v n="$n" '$1 >= 1 && $1 <= n' | wc -l)))
-	DUPLICATED=$(($(wc -l <"$T/ids") - $(sort -un "$T/ids" | wc -l)))
-	DUP_IDS=$(sort -n "$T/ids" | uniq -d | head -n 5 | tr '\n' ' ')
-}
-
-# file_has FILE N: FILE holds N lines at least; file_has_ids: N ids.
-file_has() {
-	[ -e "$1" ] && [ "$(wc -l <"$1")" -ge "$2" ]
-}
-
+# file_has_ids FILE N: FILE holds N ids at least.
 file_has_ids() {
 	[ -e "$1" ] && [ "$(jq -r .id "$1" | sort -u | wc -l)" -ge "$2" ]
 }

@@ -260,3 +260,20 @@ player_on_private_db() {
 	player_pid=$!
 	exec 5>"$BATS_TEST_TMPDIR/player.in"
 }
+
+# count_ids N FILE...: over the event lines of the files (log and reject
+# files), MISSING ids of 1..N, DUPLICATED lines beyond one per id, and
+# DUP_IDS the first duplicated ids, to name them.
+count_ids() {
+	local n=$1
+	shift
+	cat "$@" 2>/dev/null | sed -n 's/^{"id":\([0-9]*\),.*/\1/p' >"$BATS_TEST_TMPDIR/ids"
+	MISSING=$((n - $(sort -un "$BATS_TEST_TMPDIR/ids" | awk -v n="$n" '$1 >= 1 && $1 <= n' | wc -l)))
+	DUPLICATED=$(($(wc -l <"$BATS_TEST_TMPDIR/ids") - $(sort -un "$BATS_TEST_TMPDIR/ids" | wc -l)))
+	DUP_IDS=$(sort -n "$BATS_TEST_TMPDIR/ids" | uniq -d | head -n 5 | tr '\n' ' ')
+}
+
+# file_has FILE N: FILE holds N lines at least.
+file_has() {
+	[ -e "$1" ] && [ "$(wc -l <"$1")" -ge "$2" ]
+}

@@ -347,3 +347,215 @@ NO_DB="host=/nonexistent port=5432 dbname=casino user=casino"
 	run -0 casino-replay -w 999999 -u "$files" "$dir/events.ndjson"
 	CASINO_REPLAY_WAIT=0 run -0 casino-replay -u "$files" "$dir/events.ndjson"
 }
+
+# The lines of FILE from line $1 on (what a replay named as not read).
+lines_from() {
+	tail -n +"$1" "$2"
+}
+
+# not_read_of STDERR: the replay's not_read field.
+not_read_of() {
+	jq -r 'select(.msg | startswith("the input was not read to its end")) | .not_read' <<<"$1"
+}
+
+@test "replay: the README's day, 2024-01-01, with only 2024-06-28's rates ends with 69: its bets and deposits in -r, the rest logged, every id once" {
+	local -
+	set -o pipefail
+	mkdir -p "$dir/rates"
+	cp "$CASINO_ROOT/share/rates.json" "$dir/rates/2024-06-28.json"
+	casino-gen -s 42 -T 2024-01-01T00:00:00Z -t 86400 -g 0-1728 2>/dev/null | gzip >"$dir/day.ndjson.gz"
+	local n
+	n=$(gzip -dc "$dir/day.ndjson.gz" | wc -l)
+	echo '{"events_total":"yesterday"}' >"$dir/stats.json"
+	run -69 --separate-stderr casino-replay -u "file://$dir/rates/{date}.json" -o "$dir/stats.json" \
+		-r "$dir/rej" "$dir/day.ndjson.gz"
+	printf '%s\n' "$output" >"$dir/log"
+	count_ids "$n" "$dir/log" "$dir/rej"
+	echo "README's day: $n events, $(wc -l <"$dir/log") logged, $(wc -l <"$dir/rej") saved; missing $MISSING duplicated $DUPLICATED" >&3
+	assert_equal "$MISSING" 0
+	assert_equal "$DUPLICATED" 0
+	# what was saved is every bet and deposit not in EUR, in order
+	assert_equal "$(jq -r 'select(.amount != null and .currency != "EUR") | .id' <(gzip -dc "$dir/day.ndjson.gz"))" \
+		"$(jq -r .id "$dir/rej")"
+	run jq -c 'select(.msg == "replay finished") | [.status, .saved, .lost, .not_read]' <<<"$stderr"
+	assert_output "[69,$(wc -l <"$dir/rej"),0,null]"
+	# the snapshot has this replay's events
+	assert_equal "$(jq .events_total "$dir/stats.json")" "$(wc -l <"$dir/log")"
+}
+
+@test "replay: a day with rates beside a day without: the first logged with amounts, the second's bets and deposits saved in order, 69" {
+	{
+		head -n 2 "$dir/events.ndjson"
+		ev 20 bet 1000 USD 2024-01-10T10:00:00Z
+		ev 21 bet 500 EUR 2024-01-10T10:00:01Z
+		ev 22 deposit 700 GBP 2024-01-10T10:00:02Z
+		tail -n +3 "$dir/events.ndjson"
+	} >"$dir/two.ndjson"
+	run -69 --separate-stderr casino-replay -u "$files" -r "$dir/rej" "$dir/two.ndjson"
+	printf '%s\n' "$output" >"$dir/out"
+	# the dated events as always; EUR needs no rate and goes on
+	assert_equal "$(amounts "$dir/out" | grep -v '^\[2[0-9],')" "$EXPECTED"
+	assert_equal "$(amounts "$dir/out" | grep '^\[2[0-9],')" '[21,500]'
+	assert_equal "$(cat "$dir/rej")" "$(ev 20 bet 1000 USD 2024-01-10T10:00:00Z; ev 22 deposit 700 GBP 2024-01-10T10:00:02Z)"
+	run jq -c 'select(.level == "warn" and .tool == "casino-fx") | [.msg, .date // .saved]' <<<"$stderr"
+	assert_line '["no rates for the date or the 7 days before it; its events are saved to the reject file","2024-01-10"]'
+	assert_line '["events of dates without rates saved to the reject file",2]'
+}
+
+@test "replay: the rate API down, -w 2: ends with 69, what casino-fx held and read saved, the rest named as not read, every id once" {
+	local -
+	set -o pipefail
+	casino-gen -s 9 -n 50000 -T 2024-06-28T00:00:00Z 2>/dev/null >"$dir/big.ndjson"
+	local down
+	down=$(free_port)
+	run -69 --separate-stderr casino-replay -w 2 -u "http://127.0.0.1:$down/{date}" -r "$dir/rej" "$dir/big.ndjson"
+	printf '%s\n' "$output" >"$dir/log"
+	run jq -r 'select(.msg | startswith("no progress while a stage holds events")) | "\(.holding) \(.wait_s)"' <<<"$stderr"
+	assert_output 'casino-fx 2'
+	local named from
+	named=$(not_read_of "$stderr")
+	[[ $named =~ ^$dir/big\.ndjson\ from\ line\ ([0-9]+)$ ]] || fail "not_read: $named"
+	from=${BASH_REMATCH[1]}
+	lines_from "$from" "$dir/big.ndjson" >"$dir/unread"
+	count_ids 50000 "$dir/log" "$dir/rej" "$dir/unread"
+	echo "API down, -w 2: $(wc -l <"$dir/log") logged, $(wc -l <"$dir/rej") saved, from line $from not read; missing $MISSING duplicated $DUPLICATED" >&3
+	assert_equal "$MISSING" 0
+	assert_equal "$DUPLICATED" 0
+}
+
+@test "replay: SIGTERM with standard input: 69, standard input named from the first line not read, every id once" {
+	local -
+	set -o pipefail
+	casino-gen -s 9 -T 2024-06-28T00:00:00Z 2>/dev/null | casino-replay -u "$files" -r "$dir/rej" - \
+		>"$dir/log" 2>"$dir/err" &
+	local pid=$!
+	wait_until 30 file_has "$dir/log" 2000
+	kill -TERM "$pid"
+	wait "$pid" || true
+	run jq -c 'select(.msg == "replay finished") | .status' "$dir/err"
+	assert_output 69
+	local named from
+	named=$(not_read_of "$(cat "$dir/err")")
+	[[ $named =~ ^standard\ input\ from\ line\ ([0-9]+)$ ]] || fail "not_read: $named"
+	from=${BASH_REMATCH[1]}
+	# what was read is ids 1..from-1: each in the log or the reject file
+	count_ids $((from - 1)) "$dir/log" "$dir/rej"
+	assert_equal "$MISSING" 0
+	assert_equal "$DUPLICATED" 0
+	assert_equal "$(cat "$dir/log" "$dir/rej" 2>/dev/null | wc -l)" $((from - 1))
+}
+
+@test "replay: SIGTERM while reading files: 69, the file and line where reading stopped and the files after it named, every id read once" {
+	local -
+	set -o pipefail
+	casino-gen -s 9 -n 300000 -T 2024-06-28T00:00:00Z 2>/dev/null >"$dir/all.ndjson"
+	head -n 200000 "$dir/all.ndjson" >"$dir/p1.ndjson"
+	tail -n +200001 "$dir/all.ndjson" | gzip >"$dir/p2.ndjson.gz"
+	casino-replay -u "$files" -r "$dir/rej" "$dir/p1.ndjson" "$dir/p2.ndjson.gz" >"$dir/log" 2>"$dir/err" &
+	local pid=$!
+	wait_until 30 file_has "$dir/log" 2000
+	kill -TERM "$pid"
+	wait_pid "$pid"
+	assert_equal "$waited" 69
+	local named from
+	named=$(not_read_of "$(cat "$dir/err")")
+	[[ $named =~ ^$dir/p1\.ndjson\ from\ line\ ([0-9]+)\;$dir/p2\.ndjson\.gz$ ]] || fail "not_read: $named"
+	from=${BASH_REMATCH[1]}
+	lines_from "$from" "$dir/p1.ndjson" >"$dir/unread"
+	gzip -dc "$dir/p2.ndjson.gz" >>"$dir/unread"
+	count_ids 300000 "$dir/log" "$dir/rej" "$dir/unread"
+	echo "SIGTERM over two files: $(wc -l <"$dir/log") logged, p1 from line $from and p2 named; missing $MISSING duplicated $DUPLICATED" >&3
+	assert_equal "$MISSING" 0
+	assert_equal "$DUPLICATED" 0
+}
+
+@test "replay: SIGTERM 0.5 s after the start of a 900,000-event file: it stops reading at once and ends, 69, the rest named" {
+	casino-gen -s 9 -n 900000 -T 2024-06-28T00:00:00Z 2>/dev/null >"$dir/big.ndjson"
+	casino-replay -u "$files" -r "$dir/rej" "$dir/big.ndjson" >"$dir/log" 2>"$dir/err" &
+	local pid=$! t0
+	sleep 0.5 # the stop comes early on purpose, whatever has started by then
+	t0=$(date +%s%N)
+	kill -TERM "$pid"
+	wait_until 10 process_gone "$pid"
+	echo "stopped $(( ($(date +%s%N) - t0) / 1000000 )) ms after SIGTERM, $(wc -l <"$dir/log") of 900000 logged" >&3
+	wait_pid "$pid"
+	assert_equal "$waited" 69
+	local named
+	named=$(not_read_of "$(cat "$dir/err")")
+	[[ $named =~ ^$dir/big\.ndjson\ from\ line\ ([0-9]+)$ ]] || fail "not_read: $named"
+	assert_equal "${BASH_REMATCH[1]}" $(($(cat "$dir/log" "$dir/rej" 2>/dev/null | wc -l) + 1))
+}
+
+@test "replay: a damaged file in the middle: 74, it and the files after it named as not read, the files before it logged" {
+	head -n 5 "$dir/events.ndjson" >"$dir/p1.ndjson"
+	tail -n +6 "$dir/events.ndjson" | gzip | head -c 30 >"$dir/p2bad.ndjson.gz"
+	tail -n +6 "$dir/events.ndjson" >"$dir/p3.ndjson"
+	run -74 --separate-stderr casino-replay -u "$files" -r "$dir/rej" "$dir/p1.ndjson" "$dir/p2bad.ndjson.gz" "$dir/p3.ndjson"
+	assert_equal "$(jq -c .id <<<"$output" | head -n 5 | paste -sd ' ')" '1 2 3 4 5'
+	run jq -r 'select(.msg | startswith("cannot read")) | .not_read' <<<"$stderr"
+	assert_output "$dir/p3.ndjson"
+	assert_equal "$(not_read_of "$stderr")" "$dir/p2bad.ndjson.gz (cannot be read);$dir/p3.ndjson"
+}
+
+@test "replay: -o is replaced only when this replay logged something, and it says so" {
+	mkdir -p "$dir/none"
+	ev 1 bet 1000 USD 2024-01-10T10:00:00Z >"$dir/jan.ndjson"
+	echo '{"events_total":7}' >"$dir/stats.json"
+	run -69 --separate-stderr casino-replay -u "file://$dir/none/{date}.json" -o "$dir/stats.json" -r "$dir/rej" "$dir/jan.ndjson"
+	assert_equal "$(cat "$dir/stats.json")" '{"events_total":7}'
+	run jq -r 'select(.msg | startswith("no event logged")) | .snapshot' <<<"$stderr"
+	assert_output "$dir/stats.json"
+	run -0 --separate-stderr casino-replay -u "$files" -o "$dir/stats.json" "$dir/events.ndjson"
+	assert_equal "$(jq .events_total "$dir/stats.json")" 10
+}
+
+@test "replay: without -r, the reject file is a new one in the state directory, named; none is left when nothing was saved" {
+	ev 1 bet 1000 USD 2024-01-10T10:00:00Z >"$dir/jan.ndjson"
+	run -69 --separate-stderr casino-replay -u "$files" "$dir/jan.ndjson"
+	local rej
+	rej=$(jq -r 'select(.msg == "replay finished") | .reject' <<<"$stderr")
+	[[ $rej == "$CASINO_STATE_DIR/rejects/replay-"*.ndjson ]] || fail "reject: $rej"
+	assert_equal "$(cat "$rej")" "$(cat "$dir/jan.ndjson")"
+	rm "$rej"
+	run -0 --separate-stderr casino-replay -u "$files" "$dir/events.ndjson"
+	assert_equal "$(jq -r 'select(.msg == "replay finished") | .reject' <<<"$stderr")" null
+	assert_equal "$(find "$CASINO_STATE_DIR/rejects" -type f | wc -l)" 0
+}
+
+@test "replay: kill -9 of casino-replay with the database down: within 10 s none of its stages is left, every event in -r" {
+	local -
+	set -o pipefail
+	head -n 5 "$dir/events.ndjson" | gzip >"$dir/p1.ndjson.gz"
+	tail -n +6 "$dir/events.ndjson" >"$dir/p2.ndjson"
+	mkdir -p "$dir/tmp"
+	TMPDIR=$dir/tmp casino-replay -u "$files" -w 0 -d "$NO_DB" -r "$dir/rej" "$dir/p1.ndjson.gz" "$dir/p2.ndjson" \
+		>"$dir/log" 2>"$dir/err" &
+	local pid=$! launched
+	wait_grep "$dir/err" 'waiting for the database'
+	launched=$(echo "$dir"/tmp/casino-replay.*/launched)
+	[ "$(wc -l <"$launched")" -eq 5 ] || fail "launched: $(cat "$launched")"
+	kill -KILL "$pid"
+	local name spid left
+	for _ in $(seq 100); do
+		left=''
+		while read -r name spid _; do
+			process_gone "$spid" || left="$left $name"
+		done <"$launched"
+		[ -n "$left" ] || break
+		sleep 0.1
+	done
+	[ -z "$left" ] || fail "still running:$left"
+	assert_equal "$(jq -c .id "$dir/rej" | paste -sd ' ')" '1 2 3 4 5 6 7 8 9 10'
+}
+
+@test "replay: in cron's environment (env -i PATH=/usr/bin:/bin, no HOME), its own database, exit 0" {
+	local state=$dir/cron-state
+	run -0 --separate-stderr env -i PATH=/usr/bin:/bin CASINO_BIN="$CASINO_BIN" CASINO_STATE_DIR="$state" \
+		"$CASINO_ROOT/scripts/casino-replay" -u "$files" "$dir/events.ndjson"
+	printf '%s\n' "$output" >"$dir/out"
+	assert_equal "$(amounts "$dir/out")" "$EXPECTED"
+	assert_equal "$(jq -r .player.email "$dir/out" | head -n 1)" john@example.com
+	# only JSON records on stderr, no shell error
+	jq -e . >/dev/null <<<"$stderr" || fail "$stderr"
+	run -3 env -i PATH=/usr/bin:/bin CASINO_STATE_DIR="$state" "$CASINO_ROOT/scripts/casino-db" status
+}
