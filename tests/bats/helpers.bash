@@ -264,6 +264,7 @@ player_on_private_db() {
 # count_ids N FILE...: over the event lines of the files (log and reject
 # files), MISSING ids of 1..N, DUPLICATED lines beyond one per id, and
 # DUP_IDS the first duplicated ids, to name them.
+# shellcheck disable=SC2034 # the suites read them
 count_ids() {
 	local n=$1
 	shift
