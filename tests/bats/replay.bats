@@ -431,7 +431,8 @@ not_read_of() {
 	local pid=$!
 	wait_until 30 file_has "$dir/log" 2000
 	kill -TERM "$pid"
-	wait "$pid" || true
+	wait_pid "$pid"
+	assert_equal "$waited" 69
 	run jq -c 'select(.msg == "replay finished") | .status' "$dir/err"
 	assert_output 69
 	local named from
