@@ -461,6 +461,30 @@ backed_up() {
 	done
 }
 
+# kill_run_and_count: SIGKILL casino-run (run_pid); within 10 s nothing
+# it started is left (its stages stop by the lifeline, socat by its
+# parent-death signal) and every id 1..the last is in the log or the
+# reject folder, once.
+kill_run_and_count() {
+	rejects=$(echo "$CASINO_STATE_DIR"/rejects/*."$run_pid")
+	kill -KILL "$run_pid"
+	wait_pid "$run_pid"
+	assert_equal "$waited" 137
+	run_pid=
+	wait_until 10 all_gone || fail "left after 10 s: $(cat "$BATS_TEST_TMPDIR/started")"
+	run ss -Hltn "sport = :$port"
+	assert_output ''
+	local ids=$BATS_TEST_TMPDIR/ids
+	cat "$log" "$rejects"/*.ndjson 2>/dev/null | jq .id | sort -n >"$ids"
+	run uniq -d "$ids"
+	assert_output ''
+	[ "$(wc -l <"$ids")" -gt 0 ]
+	# 1..the last id, none missing (casino-gen died first: its last id is
+	# the greatest).
+	[ "$(wc -l <"$ids")" -eq "$(tail -n 1 "$ids")" ] || fail "$(wc -l <"$ids") ids, the last $(tail -n 1 "$ids")"
+	echo "casino-run SIGKILLed: $(wc -l <"$ids") ids, $(cat "$rejects"/*.ndjson 2>/dev/null | wc -l) in the reject folder, none twice" >&3
+}
+
 @test "casino-run SIGKILLed, the database down: within 10 s nothing of the run is left, every id in the log or the reject folder" {
 	casino-run -p "$port" -r 400 >"$log" 2>"$err" &
 	run_pid=$!
@@ -468,25 +492,16 @@ backed_up() {
 	started_processes | grep -v '^postgres' >"$BATS_TEST_TMPDIR/started"
 	casino-db stop >/dev/null 2>&1
 	wait_backlog casino-player casino-fx
-	rejects=$(echo "$CASINO_STATE_DIR"/rejects/*."$run_pid")
-	kill -KILL "$run_pid"
-	wait_pid "$run_pid"
-	assert_equal "$waited" 137
-	run_pid=
-	# The lifeline broke: each stage stops as at a stop and saves; socat
-	# gets its parent-death signal.
-	wait_until 10 all_gone || fail "left after 10 s: $(cat "$BATS_TEST_TMPDIR/started")"
-	run ss -Hltn "sport = :$port"
-	assert_output ''
-	local ids=$BATS_TEST_TMPDIR/ids
-	cat "$log" "$rejects"/*.ndjson | jq .id | sort -n >"$ids"
-	run uniq -d "$ids"
-	assert_output ''
-	[ "$(wc -l <"$ids")" -gt 0 ]
-	# 1..the last id, none missing (casino-gen died first: its last id is
-	# the greatest).
-	[ "$(wc -l <"$ids")" -eq "$(tail -n 1 "$ids")" ] || fail "$(wc -l <"$ids") ids, the last $(tail -n 1 "$ids")"
+	kill_run_and_count
 	[ -s "$rejects/casino-player.ndjson" ]
+}
+
+@test "casino-run SIGKILLed while healthy: within 10 s nothing of the run is left, every id in the log or the reject folder" {
+	casino-run -p "$port" -r 400 >"$log" 2>"$err" &
+	run_pid=$!
+	wait_snapshot
+	started_processes | grep -v '^postgres' >"$BATS_TEST_TMPDIR/started"
+	kill_run_and_count
 }
 
 @test "casino-run: a front end that dies is started again, logged; the pipeline goes on" {
