@@ -56,6 +56,9 @@ LIBS_casino-fx     = -ldl
 LIBS_casino-player = -lpq
 LIBS_casino-produce = -lrdkafka
 LIBS_casino-consume = -lrdkafka
+# syncack's fdatasync runs in a thread of its own.
+LIBS_casino-tee-agg = -pthread
+LIBS_casino-append = -pthread
 LIBS_kafka-mock    = -lrdkafka -lpthread
 
 # libFuzzer targets: tests/fuzz/NAME.c -> build-fuzz/NAME.

@@ -196,7 +196,7 @@ main(int argc, char **argv)
 		size_t len;
 		/* Written but not yet synced: wait for input only until the
 		 * sync is due, then sync and acknowledge. */
-		if (a.synced.unsynced && !line_ready(&in) &&
+		if (syncack_pending(&a.synced) && !line_ready(&in) &&
 		    !line_wait(&in, syncack_wait_ms(&a.synced, -1)))
 			syncack_due(&a.synced, 0);
 		enum line_status status = line_read(&in, &line, &len);
@@ -215,6 +215,7 @@ main(int argc, char **argv)
 	write_batch(&a);
 	if (a.not_appended == 0)
 		syncack_due(&a.synced, 1);
+	syncack_close(&a.synced);
 	if (close(a.fd) != 0 && a.not_appended == 0)
 		die(EX_IOERR, "cannot close the log", LOG_STR("path", a.path),
 		    LOG_STR("error", strerror(errno)));

@@ -16,15 +16,19 @@
 #define ACK_RETRY_MS 200
 
 int
-ack_event_src(const struct event *ev, const char **src, size_t *n)
+ack_member_src(const struct json_member *m, const char **src, size_t *n)
 {
-	const struct json_member *m = json_member_find(&ev->members, ACK_KEY);
-
 	if (m == NULL || m->kind != JSON_KIND_STRING || m->value_escaped || m->value_len == 0)
 		return -1;
 	*src = m->value;
 	*n = m->value_len;
 	return 0;
+}
+
+int
+ack_event_src(const struct event *ev, const char **src, size_t *n)
+{
+	return ack_member_src(json_member_find(&ev->members, ACK_KEY), src, n);
 }
 
 /* Creates the FIFO unless it exists; a path that exists as anything else
@@ -150,21 +154,42 @@ stream_len(const char *src, size_t n)
 	return src_parse(src, n, &s) == 0 ? (size_t)(s.stream + s.stream_len - src) : 0;
 }
 
+/* Whether src is a position of stream st: st's bytes, then the one '/'
+ * before the offset (what stream_len would find, without parsing). */
+static int
+of_stream(const struct ack_stream *st, const char *src, size_t n)
+{
+	size_t len = st->stream_len;
+
+	return len > 0 && n > len + 1 && src[len] == '/' && memcmp(st->stream, src, len) == 0 &&
+	    memchr(src + len + 1, '/', n - len - 1) == NULL;
+}
+
 void
 ack_sink_note(struct ack_sink *k, const char *src, size_t n)
 {
-	size_t len = stream_len(src, n), i;
+	size_t len, i;
 
+	/* A run of lines of one stream, the common case, is not parsed. */
+	if (k->last < k->nstreams && of_stream(&k->streams[k->last], src, n)) {
+		struct buf *b = k->deferred ? &k->streams[k->last].noted : &k->streams[k->last].src;
+		b->len = 0;
+		buf_append(b, src, n);
+		return;
+	}
+	len = stream_len(src, n);
 	for (i = 0; i < k->nstreams; i++)
 		if (k->streams[i].stream_len == len && memcmp(k->streams[i].stream, src, len) == 0)
 			break;
 	if (i == k->nstreams) {
 		k->streams = xrealloc(k->streams, (k->nstreams + 1) * sizeof(*k->streams));
-		k->streams[i] = (struct ack_stream){ xstrndup(src, len), len, { 0 } };
+		k->streams[i] = (struct ack_stream){ xstrndup(src, len), len, { 0 }, { 0 }, { 0 } };
 		k->nstreams++;
 	}
-	k->streams[i].src.len = 0;
-	buf_append(&k->streams[i].src, src, n);
+	struct buf *b = k->deferred ? &k->streams[i].noted : &k->streams[i].src;
+	b->len = 0;
+	buf_append(b, src, n);
+	k->last = i;
 }
 
 void
@@ -237,8 +262,44 @@ ack_sink_flushed(void *arg)
 void
 ack_sink_forget(struct ack_sink *k)
 {
+	for (size_t i = 0; i < k->nstreams; i++) {
+		if (k->deferred)
+			k->streams[i].noted.len = 0;
+		else
+			k->streams[i].src.len = 0;
+	}
+}
+
+/* a's bytes into b (b emptied), a emptied: the newer replaces the older. */
+static void
+buf_move(struct buf *b, struct buf *a)
+{
+	if (a->len == 0)
+		return;
+	b->len = 0;
+	buf_append(b, a->data, a->len);
+	a->len = 0;
+}
+
+void
+ack_sink_take_off(struct ack_sink *k)
+{
 	for (size_t i = 0; i < k->nstreams; i++)
-		k->streams[i].src.len = 0;
+		buf_move(&k->streams[i].flight, &k->streams[i].noted);
+}
+
+void
+ack_sink_land(struct ack_sink *k)
+{
+	for (size_t i = 0; i < k->nstreams; i++)
+		buf_move(&k->streams[i].src, &k->streams[i].flight);
+}
+
+void
+ack_sink_abort(struct ack_sink *k)
+{
+	for (size_t i = 0; i < k->nstreams; i++)
+		k->streams[i].flight.len = 0;
 }
 
 void
@@ -252,6 +313,8 @@ ack_sink_close(struct ack_sink *k)
 	for (size_t i = 0; i < k->nstreams; i++) {
 		free(k->streams[i].stream);
 		buf_free(&k->streams[i].src);
+		buf_free(&k->streams[i].noted);
+		buf_free(&k->streams[i].flight);
 	}
 	free(k->streams);
 	free(k->path);

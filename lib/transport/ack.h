@@ -26,8 +26,10 @@
  * (casino-produce --ack), for the exactly-once sink (checkpoint.h). */
 #define ACK_ORIGIN_KEY "origin"
 
-/* The src of an event line (a string member "src"); 0, or -1 when absent. */
+/* The src of an event line (a string member "src"); 0, or -1 when absent.
+ * ack_member_src: the same of a member already found (m may be NULL). */
 int ack_event_src(const struct event *ev, const char **src, size_t *n);
+int ack_member_src(const struct json_member *m, const char **src, size_t *n);
 
 /* The source's end: reads acks from the FIFO. */
 struct ack_source {
@@ -55,7 +57,9 @@ void ack_source_close(struct ack_source *s);
 struct ack_stream {
 	char *stream;
 	size_t stream_len;
-	struct buf src; /* newest position not yet sent; len 0 when none */
+	struct buf src;    /* newest position to send; len 0 when none */
+	struct buf noted;  /* deferred: newest noted, not yet on disk */
+	struct buf flight; /* deferred: newest whose sync is under way */
 };
 
 struct ack_sink {
@@ -65,6 +69,8 @@ struct ack_sink {
 	int warned;      /* a line without src was seen */
 	struct ack_stream *streams;
 	size_t nstreams;
+	size_t last;     /* the stream noted last: the next line's, mostly */
+	int deferred;    /* notes wait for a sync (syncack): noted, flight, src */
 	unsigned long sent, unsent_lines;
 };
 
@@ -79,8 +85,15 @@ void ack_sink_send(struct ack_sink *k);
 /* For out_on_flush: arg is the struct ack_sink. */
 void ack_sink_flushed(void *arg);
 /* Drops what was noted and not yet sent: those lines were not written
- * after all (a failed append), so they must come again, never be acked. */
+ * after all (a failed append), so they must come again, never be acked.
+ * (Deferred: what is noted and waits for a sync; what is in flight stays.) */
 void ack_sink_forget(struct ack_sink *k);
+/* Deferred acks (syncack): a sync starts, so what was noted is now in
+ * flight; it ended on disk (land: sendable) or not (abort: dropped, those
+ * lines come again). */
+void ack_sink_take_off(struct ack_sink *k);
+void ack_sink_land(struct ack_sink *k);
+void ack_sink_abort(struct ack_sink *k);
 void ack_sink_close(struct ack_sink *k);
 
 /* In-order acknowledgement for a sink whose writes finish out of order

@@ -11,16 +11,26 @@
 #include "transport/checkpoint.h"
 #include "transport/src.h"
 
+static int
+pos_is(const struct checkpoint_pos *p, const char *stream, size_t n, const char *origin, size_t on)
+{
+	return p->stream_len == n && memcmp(p->stream, stream, n) == 0 &&
+	    (p->origin == NULL) == (origin == NULL) &&
+	    (origin == NULL || (p->origin_len == on && memcmp(p->origin, origin, on) == 0));
+}
+
 static struct checkpoint_pos *
 pos_find(struct checkpoint *c, const char *stream, size_t n, const char *origin, size_t on)
 {
-	for (size_t i = 0; i < c->npos; i++) {
-		struct checkpoint_pos *p = &c->pos[i];
-		if (p->stream_len == n && memcmp(p->stream, stream, n) == 0 &&
-		    (p->origin == NULL) == (origin == NULL) &&
-		    (origin == NULL || (p->origin_len == on && memcmp(p->origin, origin, on) == 0)))
-			return p;
-	}
+	/* Lines come in runs of one stream: the last one found first. */
+	if (c->last < c->npos && pos_is(&c->pos[c->last], stream, n, origin, on))
+		return &c->pos[c->last];
+	for (size_t i = 0; i < c->npos; i++)
+		if (pos_is(&c->pos[i], stream, n, origin, on)) {
+			if (origin == NULL)
+				c->last = i;
+			return &c->pos[i];
+		}
 	return NULL;
 }
 
@@ -35,15 +45,19 @@ pos_add(struct checkpoint *c, const char *stream, size_t n, const char *origin, 
 }
 
 /* Takes offset for the stream (and origin); 1 when it is past the one
- * held, 0 when at or below it. */
+ * held, 0 when at or below it. same: the stream is the last arrival
+ * stream found (c->last), no search needed. */
 static int
 pos_take(struct checkpoint *c, const char *stream, size_t n, const char *origin, size_t on,
-    int64_t offset)
+    int64_t offset, int same)
 {
-	struct checkpoint_pos *p = pos_find(c, stream, n, origin, on);
+	struct checkpoint_pos *p = same && c->last < c->npos ? &c->pos[c->last] :
+	    pos_find(c, stream, n, origin, on);
 
 	if (p == NULL) {
 		pos_add(c, stream, n, origin, on, offset);
+		if (origin == NULL)
+			c->last = c->npos - 1;
 		c->changed = 1;
 		return 1;
 	}
@@ -59,13 +73,17 @@ checkpoint_admit(struct checkpoint *c, const char *src, size_t n, const char *or
 {
 	struct src arrival, from;
 
-	if (src_parse(src, n, &arrival) < 0)
+	int same = src_parse_cached(&c->arrivals, src, n, &arrival);
+
+	if (same < 0)
 		return 1;
-	int is_new = pos_take(c, arrival.stream, arrival.stream_len, NULL, 0, arrival.offset);
-	if (!is_new || on == 0 || src_parse(origin, on, &from) < 0)
+	/* The same prefix as the last line's: its stream is c->last. */
+	int is_new = pos_take(c, arrival.stream, arrival.stream_len, NULL, 0, arrival.offset,
+	    same == 1);
+	if (!is_new || on == 0 || src_parse_cached(&c->origins, origin, on, &from) < 0)
 		return is_new;
 	return pos_take(c, arrival.stream, arrival.stream_len, from.stream, from.stream_len,
-	    from.offset);
+	    from.offset, 0);
 }
 
 /* An offset as JSON gives it: a whole number >= 0. */
@@ -196,7 +214,7 @@ format(struct checkpoint *c)
 }
 
 int
-checkpoint_save(struct checkpoint *c, int log_fd)
+checkpoint_prepare(struct checkpoint *c, int log_fd)
 {
 	struct stat sb;
 
@@ -210,10 +228,22 @@ checkpoint_save(struct checkpoint *c, int log_fd)
 	c->ino = (uint64_t)sb.st_ino;
 	c->length = sb.st_size;
 	format(c);
-	if (atomicfile_write_synced(c->path, c->text.data, c->text.len, 0600) < 0)
-		return -1;
 	c->changed = 0;
-	return 0;
+	return 1;
+}
+
+int
+checkpoint_write(const struct checkpoint *c)
+{
+	return atomicfile_write_synced(c->path, c->text.data, c->text.len, 0600);
+}
+
+int
+checkpoint_save(struct checkpoint *c, int log_fd)
+{
+	int r = checkpoint_prepare(c, log_fd);
+
+	return r <= 0 ? r : checkpoint_write(c);
 }
 
 /* Newlines in fd's bytes from `from` to `to`, read through /proc (the log
@@ -278,5 +308,7 @@ checkpoint_free(struct checkpoint *c)
 	free(c->pos);
 	free(c->path);
 	buf_free(&c->text);
+	src_cache_free(&c->arrivals);
+	src_cache_free(&c->origins);
 	memset(c, 0, sizeof(*c));
 }

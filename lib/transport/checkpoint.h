@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "transport/src.h"
 
 struct checkpoint_pos {
 	char *stream;
@@ -36,6 +37,8 @@ struct checkpoint {
 	struct checkpoint_pos *pos;
 	size_t npos;
 	int changed;  /* a position moved since the last save */
+	size_t last;  /* the arrival position of the last line admitted */
+	struct src_cache arrivals, origins; /* lib/transport/src */
 	struct buf text;
 };
 
@@ -51,6 +54,12 @@ int checkpoint_admit(struct checkpoint *c, const char *src, size_t n, const char
  * positions, saved; nothing is done when nothing moved and the log is the
  * same file of the same length. */
 int checkpoint_save(struct checkpoint *c, int log_fd);
+/* checkpoint_save in two: prepare (what the file will say, now) returns 1
+ * when there is something to write, 0 when not, -1 with errno; write
+ * replaces the file with it, and touches nothing else of c, so it may run
+ * in another thread while the positions move on. */
+int checkpoint_prepare(struct checkpoint *c, int log_fd);
+int checkpoint_write(const struct checkpoint *c);
 
 /* At start: the log log_fd against the checkpoint. */
 enum checkpoint_log {

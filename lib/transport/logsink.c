@@ -18,20 +18,42 @@ flushed(void *arg)
 	syncack_written(&((struct log_sink *)arg)->sync);
 }
 
-/* After the fdatasync: the checkpoint; non-zero keeps the acks back. */
-static int
-synced(void *arg)
+/* Around each sync (syncack.h): the checkpoint of what it covers is
+ * formatted as it starts and written by the sync's thread after the
+ * fdatasync; once it could not be written nothing more is acknowledged. */
+static void
+checkpoint_failed(void *arg, int err)
 {
 	struct log_sink *k = arg;
 
-	if (!k->failed && checkpoint_save(&k->cp, STDOUT_FILENO) == 0)
-		return 0;
 	if (!k->failed)
 		log_error("cannot write the checkpoint; nothing more is acknowledged",
-		    LOG_STR("path", k->cp.path), LOG_STR("error", strerror(errno)));
+		    LOG_STR("path", k->cp.path), LOG_STR("error", strerror(err)));
 	k->failed = 1;
-	return -1;
 }
+
+static int
+checkpoint_prepared(void *arg)
+{
+	struct log_sink *k = arg;
+	int r;
+
+	if (k->failed)
+		return -1;
+	if ((r = checkpoint_prepare(&k->cp, STDOUT_FILENO)) < 0)
+		checkpoint_failed(k, errno);
+	return r;
+}
+
+static int
+checkpoint_persist(void *arg)
+{
+	return checkpoint_write(&((struct log_sink *)arg)->cp);
+}
+
+static const struct syncack_hooks checkpoint_hooks = {
+	checkpoint_prepared, checkpoint_persist, checkpoint_failed,
+};
 
 /* Reads the checkpoint and cuts the log back to it. */
 static void
@@ -73,7 +95,7 @@ checkpoint_start(struct log_sink *k, const char *path, const char *src)
 		die(EX_IOERR, "cannot write the checkpoint", LOG_STR("path", path),
 		    LOG_STR("error", strerror(errno)));
 	k->checkpointing = 1;
-	syncack_on_synced(&k->sync, synced, k);
+	syncack_on_sync(&k->sync, &checkpoint_hooks, k);
 }
 
 void
@@ -96,6 +118,31 @@ log_sink_open(struct log_sink *k, const char *ack_path, const char *ack_src, int
 		out_on_flush(flushed, k);
 }
 
+/* The src (as ack_event_src takes it) and the origin (a plain string,
+ * else NULL) of ev, in one pass over its keys: every line of a
+ * checkpointing sink asks for both. 0, or -1 when ev has no src. */
+static int
+sink_keys_find(const struct event *ev, const char **src, size_t *n,
+    const struct json_member **origin)
+{
+	const struct json_member *s = NULL, *o = NULL;
+
+	for (size_t i = 0; i < ev->members.count; i++) {
+		const struct json_member *m = &ev->members.m[i];
+		if (m->key_escaped) { /* a key spelt with escapes: the long way */
+			o = json_member_find(&ev->members, ACK_ORIGIN_KEY);
+			*origin = o != NULL && o->kind == JSON_KIND_STRING && !o->value_escaped ? o : NULL;
+			return ack_event_src(ev, src, n);
+		}
+		if (s == NULL && m->key_len == 3 && memcmp(m->key, ACK_KEY, 3) == 0)
+			s = m;
+		else if (o == NULL && m->key_len == 6 && memcmp(m->key, ACK_ORIGIN_KEY, 6) == 0)
+			o = m;
+	}
+	*origin = o != NULL && o->kind == JSON_KIND_STRING && !o->value_escaped ? o : NULL;
+	return ack_member_src(s, src, n);
+}
+
 int
 log_sink_admit(struct log_sink *k, const struct event *ev)
 {
@@ -103,11 +150,12 @@ log_sink_admit(struct log_sink *k, const struct event *ev)
 	const char *src;
 	size_t n;
 
-	if (!k->checkpointing || ack_event_src(ev, &src, &n) < 0)
+	k->admitted = NULL;
+	if (!k->checkpointing || sink_keys_find(ev, &src, &n, &o) < 0)
 		return 1;
-	o = json_member_find(&ev->members, ACK_ORIGIN_KEY);
-	if (o != NULL && (o->kind != JSON_KIND_STRING || o->value_escaped))
-		o = NULL;
+	k->admitted = ev;
+	k->admitted_src = src;
+	k->admitted_n = n;
 	if (checkpoint_admit(&k->cp, src, n, o ? o->value : NULL, o ? o->value_len : 0))
 		return 1;
 	/* Its ack still goes: it covers what came before it. */
@@ -124,7 +172,11 @@ log_sink_emit(struct log_sink *k, struct stage *st, const struct event *ev)
 		return;
 	}
 	stage_emit_without_keys(st, ev, sink_keys, 2);
-	ack_sink_line(&k->acks, ev);
+	if (k->admitted == ev)
+		ack_sink_note(&k->acks, k->admitted_src, k->admitted_n);
+	else
+		ack_sink_line(&k->acks, ev);
+	k->admitted = NULL;
 }
 
 int
@@ -139,7 +191,11 @@ log_sink_due(struct log_sink *k)
 	/* Without a sync the acks go from the flush itself. With one, what
 	 * was admitted since is written first: the flush's hook then syncs,
 	 * saves the checkpoint and acknowledges, all of it on disk. */
-	if (k->active && k->sync.sync && k->sync.unsynced && syncack_wait_ms(&k->sync, -1) == 0)
+	if (!k->active || !k->sync.sync)
+		return;
+	if (k->sync.in_flight)
+		syncack_due(&k->sync, 0); /* the acks of a sync that ended */
+	if (k->sync.unsynced && syncack_wait_ms(&k->sync, -1) == 0)
 		out_flush();
 }
 
@@ -157,9 +213,11 @@ log_sink_close(struct log_sink *k)
 			log_info("lines the log had already were dropped",
 			    LOG_INT("duplicates_dropped", health.dropped));
 	}
-	if (k->failed) /* what was noted is not durable: not acknowledged */
+	if (k->failed) { /* what was noted is not durable: not acknowledged */
+		ack_sink_forget(&k->acks);
 		for (size_t i = 0; i < k->acks.nstreams; i++)
 			k->acks.streams[i].src.len = 0;
+	}
 	if (k->acks.path != NULL)
 		ack_sink_close(&k->acks);
 	return status;

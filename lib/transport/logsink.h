@@ -25,6 +25,10 @@ struct log_sink {
 	int checkpointing;
 	int failed;        /* the checkpoint could not be written */
 	struct checkpoint cp;
+	/* The src log_sink_admit found, for log_sink_emit of the same event. */
+	const struct event *admitted;
+	const char *admitted_src;
+	size_t admitted_n;
 };
 
 /* ack_path (may be NULL) named by ack_src, sync wanted (stdout checked a

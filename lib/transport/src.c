@@ -52,6 +52,35 @@ src_parse(const char *s, size_t n, struct src *out)
 }
 
 int
+src_parse_cached(struct src_cache *c, const char *s, size_t n, struct src *out)
+{
+	size_t k = c->prefix.len;
+
+	if (k > 0 && n > k && memcmp(s, c->prefix.data, k) == 0 &&
+	    decimal(s + k, n - k, &out->offset) == 0) {
+		out->token = s;
+		out->token_len = c->token_len;
+		out->stream = s + c->token_len + 1;
+		out->stream_len = c->stream_len;
+		return 1;
+	}
+	if (src_parse(s, n, out) < 0)
+		return -1;
+	c->prefix.len = 0;
+	buf_append(&c->prefix, s, (size_t)(out->stream + out->stream_len + 1 - s));
+	c->token_len = out->token_len;
+	c->stream_len = out->stream_len;
+	return 0;
+}
+
+void
+src_cache_free(struct src_cache *c)
+{
+	buf_free(&c->prefix);
+	memset(c, 0, sizeof(*c));
+}
+
+int
 src_kafka_stream(const char *stream, size_t n, char *topic, size_t cap, int32_t *partition)
 {
 	const char *slash = memrchr(stream, '/', n);

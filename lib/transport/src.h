@@ -34,6 +34,15 @@ void src_put(struct buf *b, const char *token, const char *stream, size_t stream
 /* Splits s[0..n): 0, or -1 when it is not a src (no token, an empty
  * stream, an offset that is not decimal or over 18 digits). */
 int src_parse(const char *s, size_t n, struct src *out);
+/* src_parse for a run of positions of one reader and stream (a sink's
+ * lines, mostly): a src with the last one's TOKEN@STREAM/ is split with
+ * one comparison (1); any other is parsed and its prefix kept (0). */
+struct src_cache {
+	struct buf prefix;
+	size_t token_len, stream_len;
+};
+int src_parse_cached(struct src_cache *c, const char *s, size_t n, struct src *out);
+void src_cache_free(struct src_cache *c);
 /* A Kafka stream "TOPIC/PARTITION": 0 with topic NUL-terminated into
  * topic[0..cap), or -1. */
 int src_kafka_stream(const char *stream, size_t n, char *topic, size_t cap,
