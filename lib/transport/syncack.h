@@ -2,8 +2,8 @@
  * with --sync (CASINO_SYNC): casino-append (casino-pub's file log) and
  * casino-tee-agg (doc/design.md, "Delivery"). After a write the acks wait
  * for one fdatasync of the log that covers every line written in the last
- * SYNCACK_MS at most, or SYNCACK_SHARE times the last sync's time when the
- * disk is slower; without --sync they go at once.
+ * SYNCACK_MS at most (one after the other when the disk is slower); without
+ * --sync they go at once.
  *
  * The fdatasync (and the hooks' persist, casino-tee-agg's checkpoint) runs
  * in a thread of its own while the writer goes on: what it covers is fixed
@@ -20,7 +20,7 @@
 #include "transport/ack.h"
 
 #define SYNCACK_MS 50
-#define SYNCACK_SHARE 15 /* a group waits 15 times its sync's time, at least */
+#define SYNCACK_SHARE 15 /* inline, a group waits 15 times its sync's time */
 
 /* What a writer does around each sync (all optional). */
 struct syncack_hooks {
