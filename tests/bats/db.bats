@@ -213,11 +213,14 @@ teardown() {
 }
 
 # cron DIR ARG...: casino-db ARG... as cron runs it: only PATH=/usr/bin:/bin
-# (no /usr/sbin, where runuser is), no HOME, no terminal; CASINO_STATE_DIR=DIR.
+# (no /usr/sbin, where runuser is), no HOME, no terminal; CASINO_STATE_DIR=DIR,
+# and CASINO_BIN, the programs under test (an installed casino-db finds
+# its own beside it; this one would take the tree's build/, which
+# make check-asan does not make).
 cron() {
 	local dir=$1
 	shift
-	env -i PATH=/usr/bin:/bin CASINO_STATE_DIR="$dir" "$CASINO_ROOT/scripts/casino-db" "$@"
+	env -i PATH=/usr/bin:/bin CASINO_BIN="$CASINO_BIN" CASINO_STATE_DIR="$dir" "$CASINO_ROOT/scripts/casino-db" "$@"
 }
 
 @test "cron's environment (env -i PATH=/usr/bin:/bin, no HOME): init, start, migrate, status, stop work; stderr holds only records" {
@@ -242,7 +245,8 @@ cron() {
 	[ "$(id -u)" -eq 0 ] || skip "not root"
 	local home
 	home=$(getent passwd nobody | cut -d: -f6)
-	run --separate-stderr /usr/sbin/runuser -u nobody -- env -i PATH=/usr/bin:/bin "$CASINO_ROOT/scripts/casino-db" conninfo
+	run --separate-stderr /usr/sbin/runuser -u nobody -- env -i PATH=/usr/bin:/bin CASINO_BIN="$CASINO_BIN" \
+		"$CASINO_ROOT/scripts/casino-db" conninfo
 	assert_success
 	assert_output "host='$home/.local/state/casino/pg' port=5432 dbname=casino user=casino"
 	assert_equal "$stderr" ''

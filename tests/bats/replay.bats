@@ -558,5 +558,5 @@ not_read_of() {
 	assert_equal "$(jq -r .player.email "$dir/out" | head -n 1)" john@example.com
 	# only JSON records on stderr, no shell error
 	jq -e . >/dev/null <<<"$stderr" || fail "$stderr"
-	run -3 env -i PATH=/usr/bin:/bin CASINO_STATE_DIR="$state" "$CASINO_ROOT/scripts/casino-db" status
+	run -3 env -i PATH=/usr/bin:/bin CASINO_BIN="$CASINO_BIN" CASINO_STATE_DIR="$state" "$CASINO_ROOT/scripts/casino-db" status
 }
