@@ -181,9 +181,12 @@ main(int argc, char **argv)
 		die(EX_USAGE, "bad broker list", LOG_STR("error", errstr));
 	rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
 	opt_checked();
-	if (ack_path != NULL && ack_sink_open(&acks, ack_path) < 0)
-		die(errno == EINVAL ? EX_USAGE : EX_IOERR, "cannot use the acknowledgement FIFO",
-		    LOG_STR("option", opts[ACK].source), LOG_STR("path", ack_path), LOG_STR("error", strerror(errno)));
+	if (ack_path != NULL && ack_sink_open(&acks, ack_path) < 0) {
+		int err = errno;
+		rd_kafka_conf_destroy(conf); /* die's exit must leave nothing allocated */
+		die(err == EINVAL ? EX_USAGE : EX_IOERR, "cannot use the acknowledgement FIFO",
+		    LOG_STR("option", opts[ACK].source), LOG_STR("path", ack_path), LOG_STR("error", strerror(err)));
+	}
 
 	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
 	if (rk == NULL)
